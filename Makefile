@@ -1,0 +1,113 @@
+# Aegis for Go — build, test, lint, fuzz and benchmark the multi-module workspace (go.work).
+#
+#   make [build]      go build every module; commands apps/cmd/* into ./bin
+#   make test         every module's tests, race detector on, through the pinned Ginkgo CLI
+#   make lint         gofmt, go vet, go mod tidy drift, dependency rule, workspace consistency, wire diff
+#   make fuzz         every fuzz target for FUZZTIME (default 10s) each, one at a time
+#   make bench        benchmarks of $(BENCH_MODULES), BENCHTIME optional; bench-smoke: every benchmark once
+#   make run          go run ./apps/cmd/aegis-demo (ARGS="..." passes arguments)
+#   make ci           what .ci/run runs: lint + test, then fuzz (5s each), then bench-smoke
+#   make tools        build the pinned ginkgo and wire (scripts/tools/go.mod) into bin/tools
+#   make wire         regenerate wire_gen.go of every injector under apps
+#   make clean        remove bin/ and stray test binaries and coverage files
+#
+# The module list below is the one place modules are listed; the scripts read it (exported) and
+# `make lint-workspace` checks that go.work uses exactly these modules.
+
+MODULES := domain crypto anonymize adapters apps benchmarks fuzz
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+.DELETE_ON_ERROR:
+# Targets share bin/tools and print long reports: run them one at a time (go parallelises inside each).
+.NOTPARALLEL:
+MAKEFLAGS += --no-print-directory
+
+GO ?= go
+FUZZTIME ?= 10s
+BENCHTIME ?=
+BENCH_MODULES ?= benchmarks crypto
+TEST_TIMEOUT ?= 10m
+# `make test RACE=` runs without the race detector (for machines without a C compiler).
+RACE ?= --race
+# Ginkgo gets the module's test packages listed explicitly (see scripts/test.sh: same set as `-r`, but build
+# tags respected); `make test TAGS=integration` adds build tags.
+GINKGO_FLAGS ?= --randomize-all --fail-on-pending --fail-on-empty $(RACE) --keep-going \
+                --timeout=$(TEST_TIMEOUT) $(if $(CI),--no-color)
+TAGS ?=
+ARGS ?=
+
+export GO MODULES FUZZTIME BENCHTIME BENCH_MODULES GINKGO_FLAGS TAGS
+
+LINT_CHECKS := fmt vet tidy deps workspace wire
+
+.PHONY: build test lint $(addprefix lint-,$(LINT_CHECKS)) fuzz bench bench-smoke run ci tools wire clean help
+
+build:
+	@bash scripts/build.sh
+
+test:
+	@bash scripts/test.sh
+
+# Every check runs even when an earlier one fails; the summary names the failing ones.
+lint:
+	@failed=""; \
+	for c in $(LINT_CHECKS); do \
+	  printf '\n== lint-%s\n' "$$c"; \
+	  $(MAKE) lint-$$c || failed="$$failed lint-$$c"; \
+	done; \
+	if [ -n "$$failed" ]; then printf '\nlint: FAILED:%s\n' "$$failed"; exit 1; fi; \
+	printf '\nlint: all checks passed\n'
+
+lint-fmt:
+	@bash scripts/gofmt-check.sh
+lint-vet:
+	@bash scripts/vet.sh
+lint-tidy:
+	@bash scripts/tidy-check.sh
+lint-deps:
+	@bash scripts/depcheck.sh
+lint-workspace:
+	@bash scripts/workspace-check.sh
+lint-wire:
+	@bash scripts/wire.sh diff
+
+fuzz:
+	@bash scripts/fuzz.sh
+
+bench:
+	@bash scripts/bench.sh full
+
+bench-smoke:
+	@bash scripts/bench.sh smoke
+
+run:
+	@if [ ! -d apps/cmd/aegis-demo ]; then \
+	  echo "run: apps/cmd/aegis-demo does not exist yet (the demo program is still being written)"; exit 1; \
+	fi
+	$(GO) run ./apps/cmd/aegis-demo $(ARGS)
+
+# lint and test both run (so one report shows both), then fuzz and bench-smoke when they passed.
+ci:
+	@start=$$(date +%s); rc=0; \
+	$(MAKE) lint || rc=1; \
+	$(MAKE) test || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "ci: FAILED (lint or test), fuzz and bench-smoke not run"; exit 1; fi; \
+	$(MAKE) fuzz FUZZTIME=5s; \
+	$(MAKE) bench-smoke; \
+	echo "ci: all stages passed in $$(( $$(date +%s) - start ))s"
+
+tools:
+	@bash -c 'source scripts/lib.sh && ensure_tools && ls "$$TOOLS_BIN"'
+
+wire:
+	@bash scripts/wire.sh gen
+
+clean:
+	rm -rf bin
+	find $(MODULES) -type f -not -path '*/testdata/*' \
+	  \( -name '*.test' -o -name '*.coverprofile' -o -name 'coverage.*' -o -name 'cover.out' \) -delete
+
+help:
+	@sed -n 's/^#   //p' Makefile

@@ -1,0 +1,3 @@
+module github.com/ai-pantheon/aegis/anonymize
+
+go 1.26.8

@@ -1,0 +1,33 @@
+package domain
+
+import "errors"
+
+// Sentinel errors. Callers match them with errors.Is; the errors returned by
+// Aegis wrap them with context ("category \"x\" chunk 2: aegis: integrity check failed").
+var (
+	// ErrWrongPassphrase means the passphrase does not match the vault's key-check value.
+	// It is reported before anything is written.
+	ErrWrongPassphrase = errors.New("aegis: wrong passphrase")
+	// ErrIntegrity means stored bytes failed authentication or are structurally corrupt:
+	// tampering, truncation, reordering, replay or bit rot.
+	ErrIntegrity = errors.New("aegis: integrity check failed")
+	// ErrNotFound means a category, object or vault does not exist.
+	ErrNotFound = errors.New("aegis: not found")
+	// ErrConflict means a compare-and-swap lost against a concurrent writer.
+	ErrConflict = errors.New("aegis: conflict with a concurrent change")
+	// ErrInvalidInput means the caller passed an argument that is not allowed.
+	ErrInvalidInput = errors.New("aegis: invalid input")
+	// ErrUnsupportedVersion means a stored object has a format version this build does not read.
+	ErrUnsupportedVersion = errors.New("aegis: unsupported format version")
+	// ErrKDFParams means KDF parameters are below the floor (a downgrade) or above the
+	// ceiling (a denial of service).
+	ErrKDFParams = errors.New("aegis: KDF parameters out of range")
+	// ErrExists means Create found a vault already there.
+	ErrExists = errors.New("aegis: vault already exists")
+	// ErrClosed means the vault was closed and its keys destroyed.
+	ErrClosed = errors.New("aegis: vault is closed")
+	// ErrBusy means the store's writer lock could not be taken in time.
+	ErrBusy = errors.New("aegis: vault is locked by another writer")
+)
+
+var errShortObject = errors.Join(ErrIntegrity, errors.New("aegis: object is shorter than the sealing overhead"))

@@ -1,0 +1,3 @@
+module github.com/ai-pantheon/aegis/domain
+
+go 1.26.8

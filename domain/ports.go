@@ -1,0 +1,65 @@
+package domain
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"time"
+)
+
+// Version identifies one stored state of an object for compare-and-swap.
+// The empty Version means "the object does not exist". Versions are opaque:
+// only the store that issued one interprets it.
+type Version string
+
+// BlobStore is where sealed objects live. It is untrusted: everything put here
+// is already encrypted and padded. Implementations must be safe for concurrent use.
+//
+// Objects written with Put are treated as immutable by the Vault (every write
+// uses a fresh id). The vault header is the one mutable object; it is only
+// written with CompareAndSwap.
+type BlobStore interface {
+	// Put stores data under id, replacing any existing object. A reader sees either
+	// the old bytes or the new bytes in full, never a mix or a prefix.
+	Put(ctx context.Context, id ObjectID, data []byte) error
+	// Get returns the object's bytes, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, id ObjectID) ([]byte, error)
+	// Delete removes the object, or returns an error wrapping ErrNotFound if it is absent.
+	Delete(ctx context.Context, id ObjectID) error
+	// List calls fn once for every stored object id, in no particular order.
+	// An error from fn stops the listing and is returned.
+	List(ctx context.Context, fn func(ObjectID) error) error
+	// GetVersioned returns the object's bytes and current version, or ErrNotFound.
+	GetVersioned(ctx context.Context, id ObjectID) ([]byte, Version, error)
+	// CompareAndSwap writes data under id only if the object's current version is
+	// expected (the empty Version: only if absent). It returns the new version, or an
+	// error wrapping ErrConflict when the current version differs.
+	CompareAndSwap(ctx context.Context, id ObjectID, expected Version, data []byte) (Version, error)
+}
+
+// Locker is implemented by stores that can serialise writers, including writers in
+// other processes (fsblob uses an advisory file lock). The Vault holds the lock for
+// the whole of each write, so writers wait for each other instead of conflicting.
+type Locker interface {
+	// Lock blocks until the writer lock is held or ctx is done. The returned function
+	// releases it.
+	Lock(ctx context.Context) (unlock func() error, err error)
+}
+
+// Clock tells the time. The Cloak buckets timestamps with it; tests use a fixed clock.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Random is the source of randomness for object ids and shuffles.
+// Production code uses crypto/rand.Reader; there is no other choice outside tests.
+type Random = io.Reader
+
+// DefaultRandom returns crypto/rand.Reader.
+func DefaultRandom() Random { return rand.Reader }

@@ -1,0 +1,535 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+func notFound(category string) error {
+	return fmt.Errorf("aegis: category %q: %w", category, domain.ErrNotFound)
+}
+
+// nextEntry returns the entry a write of category produces: the next version under
+// the same key, or a new slot and key for a new category.
+func (v *Vault) nextEntry(category string, base *entry) (*entry, domain.DEK, error) {
+	if base != nil {
+		d, err := v.dek(base)
+		if err != nil {
+			return nil, nil, err
+		}
+		e := *base
+		e.version++
+		e.chunks = nil
+		e.size = 0
+		return &e, d, nil
+	}
+	e := &entry{name: category, generation: 1, version: 1}
+	if _, err := io.ReadFull(v.random, e.slot[:]); err != nil {
+		return nil, nil, fmt.Errorf("aegis: randomness: %w", err)
+	}
+	d, err := v.crypto.NewDEK()
+	if err != nil {
+		return nil, nil, err
+	}
+	e.wrappedDEK, err = v.kek.Wrap(d, dekAD(v.root.vaultID, e.slot, e.generation))
+	if err != nil {
+		d.Destroy()
+		return nil, nil, err
+	}
+	v.deks[dekKey{e.slot, e.generation}] = d
+	return e, d, nil
+}
+
+// Put stores everything read from r as the new content of category, replacing any
+// previous content. It streams: at most one chunk (1 MiB by default) is in memory,
+// so chunks reach the store in order.
+// The change becomes visible atomically when the manifest commits; if Put fails the
+// store is left as it was.
+func (v *Vault) Put(ctx context.Context, category string, r io.Reader) error {
+	if err := domain.ValidateCategory(category); err != nil {
+		return err
+	}
+	if err := v.begin(); err != nil {
+		return err
+	}
+	defer v.mu.Unlock()
+	return v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
+		base := m.categories[category]
+		next, dek, err := v.nextEntry(category, base)
+		if err != nil {
+			return nil, nil, err
+		}
+		var written []domain.ObjectID
+		next.size, err = v.sealStream(ctx, dek, dataAD(v.root.vaultID, next), r, func(ref chunkRef, obj []byte) error {
+			written = append(written, ref.id)
+			next.chunks = append(next.chunks, ref)
+			return v.store.Put(ctx, ref.id, obj)
+		})
+		if err != nil {
+			return nil, written, fmt.Errorf("aegis: store %q: %w", category, err)
+		}
+		return []change{{category, base, next}}, written, nil
+	})
+}
+
+// Store stores data as the content of category. Unlike Put it has the whole
+// payload at hand, so it writes the category's objects in a random order.
+func (v *Vault) Store(ctx context.Context, category string, data []byte) error {
+	return v.StoreAll(ctx, map[string][]byte{category: data})
+}
+
+// StoreAll stores several categories with one manifest commit: all of them become
+// visible together, or none does. Objects are written in a random order (from the
+// vault's Random source), concurrently.
+func (v *Vault) StoreAll(ctx context.Context, categories map[string][]byte) error {
+	if len(categories) == 0 {
+		return fmt.Errorf("%w: StoreAll of no categories", domain.ErrInvalidInput)
+	}
+	names := slices.Sorted(maps.Keys(categories))
+	for _, name := range names {
+		if err := domain.ValidateCategory(name); err != nil {
+			return err
+		}
+	}
+	if err := v.begin(); err != nil {
+		return err
+	}
+	defer v.mu.Unlock()
+	return v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
+		var (
+			objs    []pending
+			changes []change
+		)
+		for _, name := range names {
+			base := m.categories[name]
+			next, dek, err := v.nextEntry(name, base)
+			if err != nil {
+				return nil, nil, err
+			}
+			next.size, err = v.sealStream(ctx, dek, dataAD(v.root.vaultID, next), bytes.NewReader(categories[name]), func(ref chunkRef, obj []byte) error {
+				next.chunks = append(next.chunks, ref)
+				objs = append(objs, pending{ref.id, obj})
+				return nil
+			})
+			if err != nil {
+				return nil, nil, fmt.Errorf("aegis: store %q: %w", name, err)
+			}
+			changes = append(changes, change{name, base, next})
+		}
+		if err := domain.Shuffle(v.random, len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] }); err != nil {
+			return nil, nil, err
+		}
+		written := make([]domain.ObjectID, len(objs))
+		for i, p := range objs {
+			written[i] = p.id
+		}
+		if err := v.putAll(ctx, objs); err != nil {
+			return nil, written, fmt.Errorf("aegis: store batch: %w", err)
+		}
+		return changes, written, nil
+	})
+}
+
+// Get writes the content of category to w. If a chunk fails authentication the
+// error wraps ErrIntegrity and w may have received the chunks before it; write to a
+// temporary file and rename it on success when that matters.
+func (v *Vault) Get(ctx context.Context, category string, w io.Writer) error {
+	if err := v.begin(); err != nil {
+		return err
+	}
+	defer v.mu.Unlock()
+	if err := v.refresh(ctx); err != nil {
+		return err
+	}
+	cw := &countingWriter{w: w}
+	return v.retryMissing(ctx, func() error {
+		if cw.n > 0 {
+			return fmt.Errorf("aegis: category %q changed while it was being read: %w", category, domain.ErrConflict)
+		}
+		return v.get(ctx, category, cw)
+	})
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (v *Vault) get(ctx context.Context, category string, w io.Writer) error {
+	e, ok := v.man.categories[category]
+	if !ok {
+		return notFound(category)
+	}
+	d, err := v.dek(e)
+	if err != nil {
+		return err
+	}
+	return v.openStream(ctx, d, dataAD(v.root.vaultID, e), e.chunks, e.size, fmt.Sprintf("aegis: category %q", category), w)
+}
+
+// Load returns the content of category.
+func (v *Vault) Load(ctx context.Context, category string) ([]byte, error) {
+	if err := v.begin(); err != nil {
+		return nil, err
+	}
+	defer v.mu.Unlock()
+	if err := v.refresh(ctx); err != nil {
+		return nil, err
+	}
+	return v.load1(ctx, category)
+}
+
+func (v *Vault) load1(ctx context.Context, category string) ([]byte, error) {
+	e, ok := v.man.categories[category]
+	if !ok {
+		return nil, notFound(category)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(min(e.size, 1<<30)))
+	err := v.retryMissing(ctx, func() error {
+		buf.Reset()
+		return v.get(ctx, category, &buf)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// LoadAll returns every category. It fails on the first category that does not
+// authenticate; use Load per category to read the others.
+func (v *Vault) LoadAll(ctx context.Context) (map[string][]byte, error) {
+	if err := v.begin(); err != nil {
+		return nil, err
+	}
+	defer v.mu.Unlock()
+	if err := v.refresh(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(v.man.categories))
+	for _, name := range v.man.sortedNames() {
+		b, err := v.load1(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = b
+	}
+	return out, nil
+}
+
+// Verify reports whether category holds exactly expected. The comparison is of
+// SHA-256 digests in constant time, so its timing says nothing about where the
+// contents differ.
+func (v *Vault) Verify(ctx context.Context, category string, expected []byte) (bool, error) {
+	got, err := v.Load(ctx, category)
+	if err != nil {
+		return false, err
+	}
+	a, b := sha256.Sum256(got), sha256.Sum256(expected)
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1, nil
+}
+
+// Categories returns the category names in sorted order.
+func (v *Vault) Categories(ctx context.Context) ([]string, error) {
+	if err := v.begin(); err != nil {
+		return nil, err
+	}
+	defer v.mu.Unlock()
+	if err := v.refresh(ctx); err != nil {
+		return nil, err
+	}
+	return v.man.sortedNames(), nil
+}
+
+// Stats describes what the vault holds and what the store sees.
+type Stats struct {
+	Categories     int         `json:"categories"`
+	Objects        int         `json:"objects"`         // header, manifest and data objects
+	PlaintextBytes uint64      `json:"plaintext_bytes"` // sum of category sizes
+	StoredBytes    uint64      `json:"stored_bytes"`    // sum of object sizes
+	Buckets        map[int]int `json:"buckets"`         // object size → number of objects
+	Epoch          uint64      `json:"epoch"`           // commits since creation
+	KDF            string      `json:"kdf"`
+}
+
+// Stats returns the vault's statistics.
+func (v *Vault) Stats(ctx context.Context) (Stats, error) {
+	if err := v.begin(); err != nil {
+		return Stats{}, err
+	}
+	defer v.mu.Unlock()
+	if err := v.refresh(ctx); err != nil {
+		return Stats{}, err
+	}
+	s := Stats{Categories: len(v.man.categories), Buckets: map[int]int{}, Epoch: v.root.epoch, KDF: v.spec.Name}
+	add := func(size int) {
+		s.Objects++
+		s.StoredBytes += uint64(size)
+		s.Buckets[size]++
+	}
+	add(v.hdrSize)
+	for _, c := range v.root.manifest {
+		add(int(c.size))
+	}
+	for _, e := range v.man.categories {
+		s.PlaintextBytes += e.size
+		for _, c := range e.chunks {
+			add(int(c.size))
+		}
+	}
+	return s, nil
+}
+
+// Delete removes a category and its objects.
+func (v *Vault) Delete(ctx context.Context, category string) error {
+	if err := v.begin(); err != nil {
+		return err
+	}
+	defer v.mu.Unlock()
+	return v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
+		base, ok := m.categories[category]
+		if !ok {
+			return nil, nil, notFound(category)
+		}
+		return []change{{category, base, nil}}, nil, nil
+	})
+}
+
+// RotateKey gives category a new data key (the next generation), re-encrypts its
+// content under it into fresh objects and removes the old objects. It streams one
+// chunk at a time.
+func (v *Vault) RotateKey(ctx context.Context, category string) error {
+	if err := v.begin(); err != nil {
+		return err
+	}
+	defer v.mu.Unlock()
+	return v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
+		base, ok := m.categories[category]
+		if !ok {
+			return nil, nil, notFound(category)
+		}
+		oldDEK, err := v.dek(base)
+		if err != nil {
+			return nil, nil, err
+		}
+		newDEK, err := v.crypto.NewDEK()
+		if err != nil {
+			return nil, nil, err
+		}
+		next := &entry{name: category, slot: base.slot, generation: base.generation + 1, version: base.version + 1}
+		next.wrappedDEK, err = v.kek.Wrap(newDEK, dekAD(v.root.vaultID, next.slot, next.generation))
+		if err != nil {
+			newDEK.Destroy()
+			return nil, nil, err
+		}
+		v.deks[dekKey{next.slot, next.generation}] = newDEK
+		pr, pw := io.Pipe()
+		go func() {
+			pw.CloseWithError(v.openStream(ctx, oldDEK, dataAD(v.root.vaultID, base), base.chunks, base.size, fmt.Sprintf("aegis: category %q", category), pw))
+		}()
+		var written []domain.ObjectID
+		next.size, err = v.sealStream(ctx, newDEK, dataAD(v.root.vaultID, next), pr, func(ref chunkRef, obj []byte) error {
+			written = append(written, ref.id)
+			next.chunks = append(next.chunks, ref)
+			return v.store.Put(ctx, ref.id, obj)
+		})
+		pr.CloseWithError(io.ErrClosedPipe)
+		if err != nil {
+			return nil, written, fmt.Errorf("aegis: rotate %q: %w", category, err)
+		}
+		return []change{{category, base, next}}, written, nil
+	})
+}
+
+// ChangePassphrase re-wraps every data key under a key derived from newPassphrase
+// with a fresh salt, keeping the current KDF. See ChangePassphraseKDF.
+func (v *Vault) ChangePassphrase(ctx context.Context, newPassphrase []byte) error {
+	return v.ChangePassphraseKDF(ctx, newPassphrase, "")
+}
+
+// ChangePassphraseKDF re-wraps every data key under a key derived from
+// newPassphrase with the named KDF ("" keeps the current one) and a fresh salt. No
+// data is re-encrypted: the cost depends on the number of categories, not on their
+// size. The switch is one header swap, so after a crash at any point either the old
+// or the new passphrase opens the vault.
+func (v *Vault) ChangePassphraseKDF(ctx context.Context, newPassphrase []byte, kdf string) error {
+	if len(newPassphrase) == 0 {
+		return fmt.Errorf("%w: new passphrase is empty", domain.ErrInvalidInput)
+	}
+	if err := v.begin(); err != nil {
+		return err
+	}
+	defer v.mu.Unlock()
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := v.refresh(ctx); err != nil {
+		return err
+	}
+	if kdf == "" {
+		kdf = v.spec.Name
+	}
+	spec, err := v.crypto.NewKDFSpec(kdf)
+	if err != nil {
+		return err
+	}
+	kek, err := v.crypto.DeriveKEK(newPassphrase, spec)
+	if err != nil {
+		return err
+	}
+	fields, err := encodeHeaderFields(spec, kek.KeyCheck())
+	if err != nil {
+		kek.Destroy()
+		return err
+	}
+	next := v.man.clone()
+	next.epoch++
+	for name, e := range next.categories {
+		d, err := v.dek(e)
+		if err != nil {
+			kek.Destroy()
+			return err
+		}
+		ne := *e
+		if ne.wrappedDEK, err = kek.Wrap(d, dekAD(v.root.vaultID, e.slot, e.generation)); err != nil {
+			kek.Destroy()
+			return err
+		}
+		next.categories[name] = &ne
+	}
+	ver, r, size, err := v.commit(ctx, kek, fields, v.root.vaultID, next, v.version)
+	if err != nil {
+		kek.Destroy()
+		return fmt.Errorf("aegis: change passphrase: %w", err)
+	}
+	obsolete := idsOf(v.root.manifest)
+	v.kek.Destroy()
+	v.kek, v.spec, v.fields = kek, spec, fields
+	v.version, v.hdrSize, v.root, v.man = ver, size, r, next
+	v.discard(obsolete)
+	return nil
+}
+
+// StoreJSON stores the JSON encoding of value (encoding/json, so map keys are sorted).
+func (v *Vault) StoreJSON(ctx context.Context, category string, value any) error {
+	b, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("%w: category %q: %v", domain.ErrInvalidInput, category, err)
+	}
+	return v.Store(ctx, category, b)
+}
+
+// LoadJSON decodes the content of category into out.
+func (v *Vault) LoadJSON(ctx context.Context, category string, out any) error {
+	b, err := v.Load(ctx, category)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("aegis: category %q does not hold JSON for this value: %w", category, err)
+	}
+	return nil
+}
+
+// VerifyJSON reports whether category holds JSON equal to value: both sides are put
+// in canonical form (keys sorted, no insignificant space, numbers kept as written)
+// and compared in constant time.
+func (v *Vault) VerifyJSON(ctx context.Context, category string, value any) (bool, error) {
+	want, err := json.Marshal(value)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", domain.ErrInvalidInput, err)
+	}
+	want, err = CanonicalJSON(want)
+	if err != nil {
+		return false, err
+	}
+	got, err := v.Load(ctx, category)
+	if err != nil {
+		return false, err
+	}
+	got, err = CanonicalJSON(got)
+	if err != nil {
+		return false, nil // not JSON, so not equal
+	}
+	a, b := sha256.Sum256(got), sha256.Sum256(want)
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1, nil
+}
+
+// CanonicalJSON re-encodes one JSON value with object keys sorted and no
+// insignificant whitespace. Numbers keep their textual form.
+func CanonicalJSON(b []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("%w: not JSON: %v", domain.ErrInvalidInput, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: trailing data after the JSON value", domain.ErrInvalidInput)
+	}
+	return json.Marshal(v)
+}
+
+// Sweep deletes objects in the store that this vault does not reference: leftovers
+// of writes interrupted by a crash. It holds the writer lock, so it never races a
+// writer of a store that has one. Only use it on a store that holds this vault
+// alone. It returns the number of objects deleted.
+func (v *Vault) Sweep(ctx context.Context) (int, error) {
+	if err := v.begin(); err != nil {
+		return 0, err
+	}
+	defer v.mu.Unlock()
+	if _, ok := v.store.(domain.Locker); !ok {
+		return 0, fmt.Errorf("%w: sweep needs a store with a writer lock", domain.ErrInvalidInput)
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	if err := v.refresh(ctx); err != nil {
+		return 0, err
+	}
+	live := map[domain.ObjectID]bool{v.headerID: true}
+	for _, c := range v.root.manifest {
+		live[c.id] = true
+	}
+	for _, e := range v.man.categories {
+		for _, c := range e.chunks {
+			live[c.id] = true
+		}
+	}
+	var dead []domain.ObjectID
+	if err := v.store.List(ctx, func(id domain.ObjectID) error {
+		if !live[id] {
+			dead = append(dead, id)
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	for _, id := range dead {
+		if err := v.store.Delete(ctx, id); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return 0, err
+		}
+	}
+	return len(dead), nil
+}

@@ -1,0 +1,227 @@
+package vault
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+// errMissing is an object the manifest references but the store does not have. It
+// is corruption, unless a concurrent writer replaced the manifest and collected the
+// object while we read: readers then retry against the new header.
+var errMissing = fmt.Errorf("object is missing: %w", domain.ErrIntegrity)
+
+// adFunc returns the associated data of chunk index; final marks the last chunk,
+// so dropping trailing chunks is detected (as in the STREAM construction).
+type adFunc func(index uint32, final bool) []byte
+
+func chunkAD(prefix []byte) adFunc {
+	prefix = prefix[:len(prefix):len(prefix)]
+	return func(index uint32, final bool) []byte {
+		b := binary.BigEndian.AppendUint32(prefix, index)
+		if final {
+			return append(b, 1)
+		}
+		return append(b, 0)
+	}
+}
+
+// dataAD binds a data chunk to its vault, category slot, DEK generation, write
+// version, position and finality.
+func dataAD(vaultID [32]byte, e *entry) adFunc {
+	b := append([]byte("aegis/v1 data"), vaultID[:]...)
+	b = append(b, e.slot[:]...)
+	b = binary.BigEndian.AppendUint32(b, e.generation)
+	b = binary.BigEndian.AppendUint64(b, e.version)
+	return chunkAD(b)
+}
+
+// manifestAD binds a manifest chunk to its vault, epoch, position and finality.
+func manifestAD(vaultID [32]byte, epoch uint64) adFunc {
+	b := append([]byte("aegis/v1 manifest"), vaultID[:]...)
+	b = binary.BigEndian.AppendUint64(b, epoch)
+	return chunkAD(b)
+}
+
+// dekAD binds a wrapped DEK to its vault, slot and generation.
+func dekAD(vaultID [32]byte, slot [16]byte, generation uint32) []byte {
+	b := append([]byte("aegis/v1 dek"), vaultID[:]...)
+	b = append(b, slot[:]...)
+	return binary.BigEndian.AppendUint32(b, generation)
+}
+
+// sealStream reads src to its end and hands each sealed chunk to emit, which owns
+// the buffer from then on. A payload that fits one chunk is padded to the smallest
+// size the policy allows; a larger one becomes policy.Chunks(k) chunks of the
+// largest size, the extra ones empty. It holds at most one chunk in memory.
+func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, src io.Reader, emit func(chunkRef, []byte) error) (uint64, error) {
+	pre, ovh := aead.PrefixSize(), aead.Overhead()
+	maxSize := v.policy.Max()
+	capMax := domain.FrameCapacity(maxSize, ovh)
+	if capMax <= 0 {
+		return 0, fmt.Errorf("%w: largest object size %d cannot hold a chunk", domain.ErrInvalidInput, maxSize)
+	}
+	var (
+		total    uint64
+		index    uint32
+		carry    [1]byte
+		hasCarry bool
+	)
+	body := pre + domain.FrameHeaderSize
+	seal := func(obj []byte, n int, final bool) error {
+		domain.SealChunk(aead, obj, obj[body:body+n], ad(index, final))
+		id, err := domain.NewObjectID(v.random)
+		if err != nil {
+			return err
+		}
+		index++
+		return emit(chunkRef{id: id, size: uint32(len(obj))}, obj)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		buf := make([]byte, maxSize)
+		payload := buf[body : body+capMax]
+		off := 0
+		if hasCarry {
+			payload[0] = carry[0]
+			off = 1
+		}
+		n, err := io.ReadFull(src, payload[off:])
+		n += off
+		last := false
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			last = true
+		case err != nil:
+			return 0, fmt.Errorf("aegis: reading payload: %w", err)
+		default:
+			// Full chunk: look one byte ahead to learn whether it is the last.
+			m, perr := io.ReadFull(src, carry[:])
+			switch {
+			case perr == io.EOF:
+				last = true
+			case perr != nil:
+				return 0, fmt.Errorf("aegis: reading payload: %w", perr)
+			}
+			hasCarry = m == 1
+		}
+		total += uint64(n)
+		if !last {
+			if err := seal(buf, n, false); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if index == 0 {
+			size, _ := v.policy.Size(ovh + domain.FrameHeaderSize + n)
+			obj := make([]byte, size)
+			copy(obj[body:], payload[:n])
+			return total, seal(obj, n, true)
+		}
+		k := int(index) + 1
+		padded := max(v.policy.Chunks(k), k)
+		if err := seal(buf, n, padded == k); err != nil {
+			return 0, err
+		}
+		for i := k; i < padded; i++ {
+			if err := seal(make([]byte, maxSize), 0, i == padded-1); err != nil {
+				return 0, err
+			}
+		}
+		return total, nil
+	}
+}
+
+// openStream reads the chunks of one payload in order, authenticates each against
+// its position and writes the payload to w. Any missing, resized, swapped,
+// reordered or truncated chunk is an ErrIntegrity.
+func (v *Vault) openStream(ctx context.Context, aead domain.AEAD, ad adFunc, refs []chunkRef, size uint64, what string, w io.Writer) error {
+	var total uint64
+	for i, ref := range refs {
+		obj, err := v.store.Get(ctx, ref.id)
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("%s chunk %d: object %s: %w", what, i, ref.id, errMissing)
+		}
+		if err != nil {
+			return fmt.Errorf("%s chunk %d: %w", what, i, err)
+		}
+		if len(obj) != int(ref.size) {
+			return fmt.Errorf("%s chunk %d: object is %d bytes, the manifest says %d: %w", what, i, len(obj), ref.size, domain.ErrIntegrity)
+		}
+		payload, err := domain.OpenChunk(aead, obj, ad(uint32(i), i == len(refs)-1))
+		if err != nil {
+			return fmt.Errorf("%s chunk %d: %w", what, i, err)
+		}
+		total += uint64(len(payload))
+		if total > size {
+			return fmt.Errorf("%s: chunks hold more than the recorded %d bytes: %w", what, size, domain.ErrIntegrity)
+		}
+		if _, err := w.Write(payload); err != nil {
+			return fmt.Errorf("%s: writing payload: %w", what, err)
+		}
+	}
+	if total != size {
+		return fmt.Errorf("%s: chunks hold %d bytes, the manifest says %d: %w", what, total, size, domain.ErrIntegrity)
+	}
+	return nil
+}
+
+// pending is a sealed object waiting to be written.
+type pending struct {
+	id  domain.ObjectID
+	obj []byte
+}
+
+// putAll writes objects with up to parallelism concurrent Puts, in the order given
+// (callers shuffle first). It returns the first error.
+func (v *Vault) putAll(ctx context.Context, objs []pending) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		once     sync.Once
+		firstErr error
+		next     = make(chan pending)
+	)
+	workers := min(v.parallelism, len(objs))
+	for range workers {
+		wg.Go(func() {
+			for p := range next {
+				if err := v.store.Put(ctx, p.id, p.obj); err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+				}
+			}
+		})
+	}
+feed:
+	for _, p := range objs {
+		select {
+		case next <- p:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// discard deletes objects written by an operation that did not commit. It is best
+// effort: what it cannot delete is unreferenced and Sweep removes it later.
+func (v *Vault) discard(ids []domain.ObjectID) {
+	ctx, cancel := context.WithTimeout(context.Background(), v.lockTimeout)
+	defer cancel()
+	for _, id := range ids {
+		_ = v.store.Delete(ctx, id)
+	}
+}

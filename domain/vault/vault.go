@@ -1,0 +1,503 @@
+// Package vault is the Vault service: AES-256-GCM envelope encryption of named
+// categories over an untrusted domain.BlobStore.
+//
+// Every category has its own data-encryption key (DEK), wrapped by a
+// key-encryption key (KEK) derived from the passphrase, which is never stored.
+// Category names, sizes, keys and object ids live in an encrypted manifest; the
+// store sees only padded objects under random names plus one header object with
+// the format version, the KDF parameters, the salt and a key-check value.
+//
+// The format is specified in docs/format.md.
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+// Config says where a vault lives and how it is built.
+type Config struct {
+	// Store holds the objects. Required.
+	Store domain.BlobStore
+	// Crypto provides the primitives (package crypto/suite). Required.
+	Crypto domain.Crypto
+	// Padding decides object sizes; nil means domain.DefaultBuckets().
+	Padding domain.PaddingPolicy
+	// Random is the source of object ids and shuffles; nil means crypto/rand.
+	Random domain.Random
+	// Name selects one of several vaults in a store; "" is the default vault.
+	Name string
+	// KDF is the passphrase KDF for Create: domain.KDFPBKDF2SHA256 (default) or
+	// domain.KDFArgon2id. Open reads it from the header.
+	KDF string
+	// LockTimeout bounds the wait for another writer's lock (default 30 s); after it
+	// a write fails with ErrBusy.
+	LockTimeout time.Duration
+	// Parallelism is the number of concurrent object writes of a batch (default 8).
+	Parallelism int
+}
+
+// Vault is an open vault. Its methods are safe for concurrent use; they run one at
+// a time. Close destroys the keys.
+type Vault struct {
+	store       domain.BlobStore
+	crypto      domain.Crypto
+	policy      domain.PaddingPolicy
+	random      domain.Random
+	headerID    domain.ObjectID
+	lockTimeout time.Duration
+	parallelism int
+
+	mu      sync.Mutex
+	closed  bool
+	kek     domain.KEK
+	spec    domain.KDFSpec
+	fields  []byte         // header fields the root is bound to
+	version domain.Version // header version the state below was read from
+	hdrSize int
+	root    *root
+	man     *manifest
+	deks    map[dekKey]domain.DEK
+}
+
+type dekKey struct {
+	slot       [16]byte
+	generation uint32
+}
+
+// HeaderID returns the id of the header object of the vault called name. It is the
+// only object whose id is not random.
+func HeaderID(name string) domain.ObjectID {
+	return sha256.Sum256([]byte("aegis/v1 vault header\x00" + name))
+}
+
+func newVault(cfg Config) (*Vault, error) {
+	if cfg.Store == nil || cfg.Crypto == nil {
+		return nil, fmt.Errorf("%w: vault config needs a Store and a Crypto", domain.ErrInvalidInput)
+	}
+	v := &Vault{
+		store:       cfg.Store,
+		crypto:      cfg.Crypto,
+		policy:      cfg.Padding,
+		random:      cfg.Random,
+		headerID:    HeaderID(cfg.Name),
+		lockTimeout: cfg.LockTimeout,
+		parallelism: cfg.Parallelism,
+		deks:        map[dekKey]domain.DEK{},
+	}
+	if v.policy == nil {
+		v.policy = domain.DefaultBuckets()
+	}
+	if v.random == nil {
+		v.random = domain.DefaultRandom()
+	}
+	if v.lockTimeout <= 0 {
+		v.lockTimeout = 30 * time.Second
+	}
+	if v.parallelism <= 0 {
+		v.parallelism = 8
+	}
+	return v, nil
+}
+
+// Create makes a new, empty vault in the store. It fails with ErrExists if the store
+// already has a vault of that name, and writes nothing in that case.
+func Create(ctx context.Context, cfg Config, passphrase []byte) (*Vault, error) {
+	v, err := newVault(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(passphrase) == 0 {
+		return nil, fmt.Errorf("%w: passphrase is empty", domain.ErrInvalidInput)
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if _, _, err := v.store.GetVersioned(ctx, v.headerID); err == nil {
+		return nil, fmt.Errorf("aegis: create: %w", domain.ErrExists)
+	} else if !errors.Is(err, domain.ErrNotFound) {
+		return nil, fmt.Errorf("aegis: create: %w", err)
+	}
+	spec, err := v.crypto.NewKDFSpec(cfg.KDF)
+	if err != nil {
+		return nil, err
+	}
+	kek, err := v.crypto.DeriveKEK(passphrase, spec)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := encodeHeaderFields(spec, kek.KeyCheck())
+	if err != nil {
+		kek.Destroy()
+		return nil, err
+	}
+	var vaultID [32]byte
+	if _, err := io.ReadFull(v.random, vaultID[:]); err != nil {
+		kek.Destroy()
+		return nil, fmt.Errorf("aegis: create: randomness: %w", err)
+	}
+	m := &manifest{epoch: 1, categories: map[string]*entry{}}
+	ver, r, size, err := v.commit(ctx, kek, fields, vaultID, m, "")
+	if err != nil {
+		kek.Destroy()
+		if errors.Is(err, domain.ErrConflict) {
+			return nil, fmt.Errorf("aegis: create: %w", domain.ErrExists)
+		}
+		return nil, fmt.Errorf("aegis: create: %w", err)
+	}
+	v.kek, v.spec, v.fields, v.version, v.hdrSize, v.root, v.man = kek, spec, fields, ver, size, r, m
+	return v, nil
+}
+
+// Open opens an existing vault. A wrong passphrase fails with ErrWrongPassphrase; a
+// corrupted header or manifest with ErrIntegrity; a missing vault with ErrNotFound;
+// KDF parameters out of range with ErrKDFParams. Open writes nothing.
+func Open(ctx context.Context, cfg Config, passphrase []byte) (*Vault, error) {
+	v, err := newVault(cfg)
+	if err != nil {
+		return nil, err
+	}
+	obj, ver, err := v.store.GetVersioned(ctx, v.headerID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, fmt.Errorf("aegis: open: no vault in this store: %w", domain.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("aegis: open: %w", err)
+	}
+	h, err := decodeHeader(obj)
+	if err != nil {
+		return nil, fmt.Errorf("aegis: open: %w", err)
+	}
+	if err := v.crypto.CheckKDF(h.kdf); err != nil {
+		return nil, fmt.Errorf("aegis: open: vault header: %w", err)
+	}
+	kek, err := v.crypto.DeriveKEK(passphrase, h.kdf)
+	if err != nil {
+		return nil, fmt.Errorf("aegis: open: %w", err)
+	}
+	if subtle.ConstantTimeCompare(kek.KeyCheck(), h.kcv) != 1 {
+		kek.Destroy()
+		return nil, fmt.Errorf("aegis: open: %w", domain.ErrWrongPassphrase)
+	}
+	v.kek, v.spec = kek, h.kdf
+	v.fields = h.rootAD[len("aegis/v1 root"):]
+	err = v.load(ctx, h, ver, len(obj))
+	if errors.Is(err, errMissing) {
+		// A writer committed while we read the manifest: read its header instead.
+		err = v.refresh(ctx)
+	}
+	if err != nil {
+		v.destroyKeys()
+		return nil, fmt.Errorf("aegis: open: %w", err)
+	}
+	return v, nil
+}
+
+// load opens the root of a decoded header with the current KEK and reads the manifest.
+func (v *Vault) load(ctx context.Context, h *header, ver domain.Version, size int) error {
+	rootPT, err := v.kek.Open(nil, h.root, h.rootAD)
+	if err != nil {
+		return fmt.Errorf("vault root: %w", err)
+	}
+	r, err := decodeRoot(rootPT)
+	if err != nil {
+		return err
+	}
+	if v.root != nil {
+		if r.vaultID != v.root.vaultID {
+			return fmt.Errorf("vault root belongs to another vault: %w", domain.ErrIntegrity)
+		}
+		if r.epoch < v.root.epoch {
+			return fmt.Errorf("vault went back from epoch %d to %d (rollback): %w", v.root.epoch, r.epoch, domain.ErrIntegrity)
+		}
+	}
+	if r.size > uint64(len(r.manifest))*domain.MaxObjectSize {
+		return fmt.Errorf("vault root: manifest size %d exceeds its chunks: %w", r.size, domain.ErrIntegrity)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(r.size))
+	if err := v.openStream(ctx, v.kek, manifestAD(r.vaultID, r.epoch), r.manifest, r.size, "manifest", &buf); err != nil {
+		return err
+	}
+	m, err := decodeManifest(buf.Bytes())
+	if err != nil {
+		return err
+	}
+	if m.epoch != r.epoch {
+		return fmt.Errorf("manifest epoch %d does not match the root's %d: %w", m.epoch, r.epoch, domain.ErrIntegrity)
+	}
+	v.version, v.hdrSize, v.root, v.man = ver, size, r, m
+	v.pruneDEKs()
+	return nil
+}
+
+// commit seals m as the new manifest under kek, then swaps the header from the
+// expected version to one pointing at it. Nothing is visible to readers until the
+// swap succeeds; on failure the new manifest objects are deleted again.
+func (v *Vault) commit(ctx context.Context, kek domain.KEK, fields []byte, vaultID [32]byte, m *manifest, expected domain.Version) (domain.Version, *root, int, error) {
+	plain := m.encode()
+	var objs []pending
+	var refs []chunkRef
+	_, err := v.sealStream(ctx, kek, manifestAD(vaultID, m.epoch), bytes.NewReader(plain), func(ref chunkRef, obj []byte) error {
+		refs = append(refs, ref)
+		objs = append(objs, pending{ref.id, obj})
+		return nil
+	})
+	if err != nil {
+		return "", nil, 0, err
+	}
+	r := &root{vaultID: vaultID, epoch: m.epoch, size: uint64(len(plain)), manifest: refs}
+	sealed := kek.Seal(nil, r.encode(), rootAD(fields))
+	hdr, err := encodeHeader(fields, sealed, v.policy)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	ids := idsOf(refs)
+	if err := domain.Shuffle(v.random, len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] }); err != nil {
+		return "", nil, 0, err
+	}
+	if err := v.putAll(ctx, objs); err != nil {
+		v.discard(ids)
+		return "", nil, 0, err
+	}
+	ver, err := v.store.CompareAndSwap(ctx, v.headerID, expected, hdr)
+	if err != nil {
+		v.discard(ids)
+		return "", nil, 0, err
+	}
+	return ver, r, len(hdr), nil
+}
+
+func idsOf(refs []chunkRef) []domain.ObjectID {
+	ids := make([]domain.ObjectID, len(refs))
+	for i, r := range refs {
+		ids[i] = r.id
+	}
+	return ids
+}
+
+// lock takes the store's writer lock when it has one.
+func (v *Vault) lock(ctx context.Context) (func(), error) {
+	l, ok := v.store.(domain.Locker)
+	if !ok {
+		return func() {}, nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, v.lockTimeout)
+	defer cancel()
+	unlock, err := l.Lock(lctx)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%w (waited %s)", domain.ErrBusy, v.lockTimeout)
+		}
+		return nil, err
+	}
+	return func() { _ = unlock() }, nil
+}
+
+// refresh rereads the header and, if another writer changed it, the manifest. If
+// a manifest object vanished while it was being read because a writer committed
+// and collected it, refresh reads the newer header and tries again.
+func (v *Vault) refresh(ctx context.Context) error {
+	if v.closed {
+		return domain.ErrClosed
+	}
+	for attempt := 0; ; attempt++ {
+		ver, err := v.refreshOnce(ctx)
+		if err == nil || !errors.Is(err, errMissing) || attempt >= 8 {
+			return err
+		}
+		if _, now, gerr := v.store.GetVersioned(ctx, v.headerID); gerr != nil || now == ver {
+			return err // the header did not move: the object is really gone
+		}
+	}
+}
+
+func (v *Vault) refreshOnce(ctx context.Context) (domain.Version, error) {
+	obj, ver, err := v.store.GetVersioned(ctx, v.headerID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return "", fmt.Errorf("aegis: the vault header has disappeared from the store: %w", domain.ErrIntegrity)
+	}
+	if err != nil {
+		return "", err
+	}
+	if ver == v.version {
+		return ver, nil
+	}
+	h, err := decodeHeader(obj)
+	if err != nil {
+		return ver, err
+	}
+	if !bytes.Equal(h.rootAD[len("aegis/v1 root"):], v.fields) {
+		return ver, fmt.Errorf("aegis: the passphrase was changed by another writer; open the vault again: %w", domain.ErrWrongPassphrase)
+	}
+	return ver, v.load(ctx, h, ver, len(obj))
+}
+
+// retryMissing runs read, and runs it again after a refresh when it failed on an
+// object that a concurrent writer collected. read must be safe to repeat.
+func (v *Vault) retryMissing(ctx context.Context, read func() error) error {
+	for attempt := 0; ; attempt++ {
+		before := v.version
+		err := read()
+		if err == nil || !errors.Is(err, errMissing) || attempt >= 8 {
+			return err
+		}
+		if rerr := v.refresh(ctx); rerr != nil {
+			return rerr
+		}
+		if v.version == before {
+			return err
+		}
+	}
+}
+
+// change is one category edit, computed against base.
+type change struct {
+	name string
+	base *entry // nil: the category did not exist
+	next *entry // nil: delete it
+}
+
+func sameEntry(a, b *entry) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.slot == b.slot && a.generation == b.generation && a.version == b.version
+}
+
+// mutate runs op under the writer lock against the current manifest and commits
+// its changes in one header swap. op returns the objects it wrote; if the commit
+// fails they are deleted, so a failed operation leaves the store as it was. A swap
+// lost to a writer that does not share the lock is retried when the categories op
+// touched are unchanged; otherwise it fails with ErrConflict.
+func (v *Vault) mutate(ctx context.Context, op func(m *manifest) ([]change, []domain.ObjectID, error)) error {
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := v.refresh(ctx); err != nil {
+		return err
+	}
+	changes, written, err := op(v.man)
+	if err != nil {
+		v.discard(written)
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		next := v.man.clone()
+		next.epoch++
+		var obsolete []domain.ObjectID
+		for _, c := range changes {
+			if !sameEntry(next.categories[c.name], c.base) {
+				v.discard(written)
+				return fmt.Errorf("aegis: category %q was changed by another writer: %w", c.name, domain.ErrConflict)
+			}
+			if c.base != nil {
+				obsolete = append(obsolete, idsOf(c.base.chunks)...)
+			}
+			if c.next == nil {
+				delete(next.categories, c.name)
+			} else {
+				next.categories[c.name] = c.next
+			}
+		}
+		ver, r, size, err := v.commit(ctx, v.kek, v.fields, v.root.vaultID, next, v.version)
+		if err == nil {
+			obsolete = append(obsolete, idsOf(v.root.manifest)...)
+			v.version, v.hdrSize, v.root, v.man = ver, size, r, next
+			v.pruneDEKs()
+			v.discard(obsolete)
+			return nil
+		}
+		if !errors.Is(err, domain.ErrConflict) || attempt >= 8 {
+			v.discard(written)
+			return err
+		}
+		if err := v.refresh(ctx); err != nil {
+			v.discard(written)
+			return err
+		}
+	}
+}
+
+// dek returns the unwrapped DEK of an entry, from the cache when possible.
+func (v *Vault) dek(e *entry) (domain.DEK, error) {
+	k := dekKey{e.slot, e.generation}
+	if d, ok := v.deks[k]; ok {
+		return d, nil
+	}
+	d, err := v.kek.Unwrap(e.wrappedDEK, dekAD(v.root.vaultID, e.slot, e.generation))
+	if err != nil {
+		return nil, fmt.Errorf("aegis: category %q: data key: %w", e.name, err)
+	}
+	v.deks[k] = d
+	return d, nil
+}
+
+// pruneDEKs destroys cached DEKs that the manifest no longer references.
+func (v *Vault) pruneDEKs() {
+	live := map[dekKey]bool{}
+	for _, e := range v.man.categories {
+		live[dekKey{e.slot, e.generation}] = true
+	}
+	for k, d := range v.deks {
+		if !live[k] {
+			d.Destroy()
+			delete(v.deks, k)
+		}
+	}
+}
+
+func (v *Vault) destroyKeys() {
+	for k, d := range v.deks {
+		d.Destroy()
+		delete(v.deks, k)
+	}
+	if v.kek != nil {
+		v.kek.Destroy()
+		v.kek = nil
+	}
+}
+
+// Close destroys the vault's keys. Further calls fail with ErrClosed.
+func (v *Vault) Close() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.closed {
+		v.closed = true
+		v.destroyKeys()
+	}
+	return nil
+}
+
+// begin locks the vault for one operation and checks it is open.
+func (v *Vault) begin() error {
+	v.mu.Lock()
+	if v.closed {
+		v.mu.Unlock()
+		return domain.ErrClosed
+	}
+	return nil
+}
+
+// KDF returns the vault's KDF spec (the salt included; it is public).
+func (v *Vault) KDF() domain.KDFSpec {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	s := v.spec
+	s.Salt = slices.Clone(s.Salt)
+	return s
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# fuzz.sh — run every fuzz target of every module, one at a time, for FUZZTIME each.
+#
+# Finds `func FuzzXxx(f *testing.F)` in *_test.go files of each module's packages and runs
+#   go test -run='^$' -fuzz='^FuzzXxx$' -fuzztime=$FUZZTIME ./pkg
+# from inside the module (`go test -fuzz` takes one package and one target at a time). A failure does not stop
+# the other targets; the failing input is written by Go to the package's testdata/fuzz/FuzzXxx/, where it
+# becomes a regression seed: fix the bug and commit that file. Exits non-zero when any target failed.
+#
+# usage: scripts/fuzz.sh      (normally via `make fuzz [FUZZTIME=10s]`)
+# env:   FUZZTIME (default 10s), MODULES
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+FUZZTIME=${FUZZTIME:-10s}
+summary=() failed=() count=0
+total_start=$(date +%s)
+for mod in "${MODULE_LIST[@]}"; do
+  has_packages "$mod" || continue
+  while IFS= read -r dir; do
+    [ -n "$dir" ] || continue
+    # the package's own test files (not subdirectories), as go list reports them
+    files=$(cd "$ROOT/$mod/$dir" && "$GO" list -e -f '{{range .TestGoFiles}}{{println .}}{{end}}{{range .XTestGoFiles}}{{println .}}{{end}}' .)
+    targets=$(cd "$ROOT/$mod/$dir" && printf '%s\n' "$files" | xargs -r sed -nE \
+      's/^func[[:space:]]+(Fuzz[A-Z0-9_][A-Za-z0-9_]*|Fuzz)[[:space:]]*\([[:space:]]*[A-Za-z_][A-Za-z0-9_]*[[:space:]]+\*testing\.F[[:space:]]*\).*/\1/p' | sort -u)
+    for t in $targets; do
+      count=$((count + 1))
+      hdr "fuzz $mod/${dir#./} $t ($FUZZTIME)"
+      start=$(date +%s)
+      if (cd "$ROOT/$mod" && "$GO" test -run='^$' -fuzz="^$t\$" -fuzztime="$FUZZTIME" "$dir"); then
+        summary+=("$(printf '   ok    %-40s %-28s %4ss' "$mod/${dir#./}" "$t" "$(elapsed "$start")")")
+      else
+        summary+=("$(printf '   FAIL  %-40s %-28s %4ss' "$mod/${dir#./}" "$t" "$(elapsed "$start")")")
+        failed+=("$mod/${dir#./}:$t")
+      fi
+    done
+  done < <(module_dirs "$mod" 'or .TestGoFiles .XTestGoFiles')
+done
+
+hdr "fuzz summary: $count targets, FUZZTIME=$FUZZTIME ($(elapsed "$total_start")s)"
+[ $count -gt 0 ] && printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  say "fuzz: FAILED: ${failed[*]}"
+  say "      new failing inputs are under the packages' testdata/fuzz/<Target>/ (commit them with the fix)"
+  exit 1
+fi
+[ $count -gt 0 ] || say "fuzz: no fuzz targets found"

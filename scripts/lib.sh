@@ -1,0 +1,56 @@
+# lib.sh — helpers shared by the scripts in this directory; source it, do not run it.
+#
+# Provides:
+#   ROOT            absolute path of the repository root
+#   MODULES         the workspace modules, from the environment (the Makefile exports it) or, when a script is run
+#                   by hand, parsed from the one `MODULES :=` line of the Makefile
+#   TOOLS_BIN       where the pinned tools (ginkgo, wire) are built: $ROOT/bin/tools
+#   has_packages M  true when module M holds at least one Go package
+#   module_dirs M EXPR
+#                   the directories (relative to the module, "./x") of M's packages for which the go list
+#                   template condition EXPR holds, e.g. 'or .TestGoFiles .XTestGoFiles'
+#   ensure_tools    builds ginkgo and wire at the versions pinned in scripts/tools/go.mod into $TOOLS_BIN
+#   say/ok/bad/hdr  log helpers; elapsed START prints seconds since START
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOLS_BIN=$ROOT/bin/tools
+GO=${GO:-go}
+
+if [ -z "${MODULES:-}" ]; then
+  MODULES=$(sed -n 's/^MODULES[[:space:]]*:=[[:space:]]*//p' "$ROOT/Makefile")
+fi
+# shellcheck disable=SC2206 # word splitting is the point: MODULES is a space-separated list
+MODULE_LIST=($MODULES)
+[ ${#MODULE_LIST[@]} -gt 0 ] || { echo "lib.sh: MODULES is empty" >&2; exit 2; }
+
+say() { printf '%s\n' "$*"; }
+hdr() { printf '\n== %s\n' "$*"; }
+ok()  { printf '   ok    %s\n' "$*"; }
+bad() { printf '   FAIL  %s\n' "$*"; }
+elapsed() { echo $(( $(date +%s) - $1 )); }
+
+# has_packages MODULE: does the module hold any Go package (build constraints of this platform applied)?
+has_packages() {
+  local out
+  out=$(cd "$ROOT/$1" && "$GO" list -e -f '{{.ImportPath}}' ./... 2>/dev/null) || return 1
+  [ -n "$out" ]
+}
+
+# module_dirs MODULE TEMPLATE: "./rel/dir" of each package of MODULE for which TEMPLATE renders non-empty.
+module_dirs() {
+  local mod=$1 tmpl=$2 dir
+  (cd "$ROOT/$mod" && "$GO" list -e -f "{{if $tmpl}}{{.Dir}}{{end}}" ./... 2>/dev/null) |
+    while IFS= read -r dir; do
+      [ -n "$dir" ] || continue
+      if [ "$dir" = "$ROOT/$mod" ]; then echo "."; else echo "./${dir#"$ROOT/$mod/"}"; fi
+    done
+}
+
+# ensure_tools: build the pinned tool binaries (cheap when the build cache is warm). The tools module lives outside
+# go.work on purpose, so it is built with GOWORK=off and its own go.sum verifies every byte.
+ensure_tools() {
+  mkdir -p "$TOOLS_BIN"
+  (cd "$ROOT/scripts/tools" &&
+    GOWORK=off "$GO" build -o "$TOOLS_BIN/" github.com/onsi/ginkgo/v2/ginkgo github.com/google/wire/cmd/wire)
+}

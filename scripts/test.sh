@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# test.sh — run every module's tests with the race detector through the pinned Ginkgo CLI.
+#
+# From each module's directory, Ginkgo is given the packages that `go list ./...` reports with test files, so
+# the set of packages is exactly the one `go test ./...` would test (build constraints applied; testdata/,
+# vendor/, _dirs and nested modules left out). This is what `ginkgo -r` would do, minus its one difference:
+# `-r` walks directories itself and fails on a directory whose only test files are excluded by build tags
+# (e.g. `//go:build integration`), where `go test ./...` quietly skips it.
+# Ginkgo suites get the Ginkgo flags (--randomize-all --fail-on-pending --fail-on-empty); packages with only
+# plain `go test` tests run as ordinary test binaries (Ginkgo passes -test.v to those, so they are verbose).
+# Modules without packages or tests are skipped. One module failing does not stop the others; a per-module
+# summary is printed at the end and the exit status is non-zero when any module failed.
+#
+# usage: scripts/test.sh            (normally via `make test`)
+# env:   MODULES        modules to test (default: the Makefile's list)
+#        GINKGO_FLAGS   flags for `ginkgo` (default below; `make test` passes its own)
+#        TAGS           build tags, e.g. TAGS=integration (applied to package listing and compilation alike)
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+GINKGO_FLAGS=${GINKGO_FLAGS:---randomize-all --fail-on-pending --fail-on-empty --race --keep-going --timeout=10m}
+
+cc=$("$GO" env CC | cut -d' ' -f1)
+if [[ " $GINKGO_FLAGS " == *" --race "* ]] && { [ "$("$GO" env CGO_ENABLED)" != 1 ] || ! command -v "$cc" >/dev/null; }; then
+  say "test: the race detector needs cgo and a C compiler: CGO_ENABLED=$("$GO" env CGO_ENABLED), CC=$cc."
+  say "      Install one (Debian: apt-get install gcc libc6-dev) or run without it: make test RACE="
+  exit 2
+fi
+
+if [ -n "${TAGS:-}" ]; then export GOFLAGS="${GOFLAGS:+$GOFLAGS }-tags=$TAGS"; fi
+ensure_tools
+GINKGO=$TOOLS_BIN/ginkgo
+say "test: $("$GINKGO" version), flags: $GINKGO_FLAGS"
+
+summary=() failed=()
+total_start=$(date +%s)
+for mod in "${MODULE_LIST[@]}"; do
+  if ! has_packages "$mod"; then
+    summary+=("$(printf '   skip  %-12s (no packages)' "$mod")"); continue
+  fi
+  mapfile -t pkgs < <(module_dirs "$mod" 'or .TestGoFiles .XTestGoFiles')
+  if [ ${#pkgs[@]} -eq 0 ]; then
+    summary+=("$(printf '   skip  %-12s (no test files)' "$mod")"); continue
+  fi
+  hdr "test $mod (${#pkgs[@]} packages)"
+  start=$(date +%s)
+  # shellcheck disable=SC2086 # GINKGO_FLAGS is a list of flags
+  if (cd "$ROOT/$mod" && "$GINKGO" $GINKGO_FLAGS "${pkgs[@]}"); then
+    summary+=("$(printf '   ok    %-12s %4ss' "$mod" "$(elapsed "$start")")")
+  else
+    summary+=("$(printf '   FAIL  %-12s %4ss' "$mod" "$(elapsed "$start")")")
+    failed+=("$mod")
+  fi
+done
+
+hdr "test summary ($(elapsed "$total_start")s)"
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  say "test: FAILED in: ${failed[*]}"
+  exit 1
+fi
+say "test: all modules passed"

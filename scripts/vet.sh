@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# vet.sh — run `go vet ./...` in every module that holds packages; report all failing modules, exit non-zero.
+#
+# usage: scripts/vet.sh      (normally via `make lint-vet`)
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+failed=()
+for mod in "${MODULE_LIST[@]}"; do
+  if ! has_packages "$mod"; then say "vet: $mod: no packages, skipped"; continue; fi
+  if (cd "$ROOT/$mod" && "$GO" vet ./...); then
+    say "vet: $mod ok"
+  else
+    say "vet: $mod FAILED"; failed+=("$mod")
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then say "vet: FAILED in: ${failed[*]}"; exit 1; fi
