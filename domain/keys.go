@@ -33,18 +33,20 @@ type AEAD interface {
 	// The tag (Overhead()-PrefixSize() bytes) follows the ciphertext.
 	Overhead() int
 	// Seal appends the sealed form of plaintext to dst and returns the result.
-	// If dst has enough spare capacity it does not allocate.
+	// If dst has enough spare capacity it does not allocate. The output must not
+	// overlap plaintext or ad; use SealInPlace to seal without a copy.
 	Seal(dst, plaintext, ad []byte) []byte
-	// SealInPlace seals obj[PrefixSize():len(obj)-TagSize] in place: it writes the
-	// prefix into obj[:PrefixSize()], encrypts the middle and writes the tag into the
-	// last bytes. It never allocates.
+	// SealInPlace seals obj[PrefixSize():len(obj)-(Overhead()-PrefixSize())] in
+	// place: it writes the prefix into obj[:PrefixSize()], encrypts the middle and
+	// writes the tag into the last Overhead()-PrefixSize() bytes. It never allocates.
 	SealInPlace(obj, ad []byte)
 	// Open appends the plaintext of sealed to dst. Passing sealed[PrefixSize():PrefixSize()]
 	// as dst opens in place.
 	Open(dst, sealed, ad []byte) ([]byte, error)
 }
 
-// DEK is a data-encryption key: one per category and generation.
+// DEK is a data-encryption key: one per category and generation. Destroy must not
+// run concurrently with other methods; using a key after Destroy panics.
 type DEK interface {
 	AEAD
 	// Destroy zeroes the key material. The DEK must not be used afterwards.

@@ -18,6 +18,11 @@ type Version string
 // Objects written with Put are treated as immutable by the Vault (every write
 // uses a fresh id). The vault header is the one mutable object; it is only
 // written with CompareAndSwap.
+//
+// Put, Delete and CompareAndSwap are atomic with respect to each other, and a Put
+// changes the object's version. A version may come back only for identical
+// contents: content hashes qualify, counters that restart after a Delete do not.
+// List calls fn from one goroutine at a time.
 type BlobStore interface {
 	// Put stores data under id, replacing any existing object. A reader sees either
 	// the old bytes or the new bytes in full, never a mix or a prefix.
@@ -42,7 +47,7 @@ type BlobStore interface {
 // the whole of each write, so writers wait for each other instead of conflicting.
 type Locker interface {
 	// Lock blocks until the writer lock is held or ctx is done. The returned function
-	// releases it.
+	// releases it; calling it a second time returns an error.
 	Lock(ctx context.Context) (unlock func() error, err error)
 }
 
@@ -63,3 +68,22 @@ type Random = io.Reader
 
 // DefaultRandom returns crypto/rand.Reader.
 func DefaultRandom() Random { return rand.Reader }
+
+// Object is one object of a batch.
+type Object struct {
+	ID   ObjectID
+	Data []byte
+}
+
+// Batcher is implemented by stores that write or delete many objects more cheaply
+// together than one at a time (fsblob syncs each directory once per batch instead
+// of once per object). The Vault uses it when present.
+type Batcher interface {
+	// PutBatch stores every object as Put would. When it returns nil all of them are
+	// durable. It is not atomic as a whole: after a failure or a crash some objects
+	// may exist, as after some of a series of Puts.
+	PutBatch(ctx context.Context, objs []Object) error
+	// DeleteBatch removes the objects that exist and skips absent ones. Unlike
+	// Delete, it need not make the removals durable: it is for garbage.
+	DeleteBatch(ctx context.Context, ids []ObjectID) error
+}

@@ -3,7 +3,7 @@ module github.com/ai-pantheon/aegis/fuzz
 go 1.26.8
 
 require (
-	github.com/ai-pantheon/aegis/adapters v0.0.0-00010101000000-000000000000
+	github.com/ai-pantheon/aegis/adapters v0.0.0
 	github.com/ai-pantheon/aegis/crypto v0.0.0
 	github.com/ai-pantheon/aegis/domain v0.0.0
 )

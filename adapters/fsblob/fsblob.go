@@ -216,6 +216,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected
 
 // write puts data in a temp file next to id's file, then, holding the commit
 // lock, runs check (if any) on the current file and renames the temp file over it.
+// check also runs once before the temp file is written, without the lock.
 func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data []byte, check func(file string) error) (v domain.Version, err error) {
 	defer func() {
 		if err != nil {
@@ -226,6 +227,13 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 		return "", err
 	}
 	shard, file := s.paths(id)
+	if check != nil {
+		// A writer that has already lost fails here, before it writes and syncs a
+		// temp file. The check that counts is the one under the commit lock below.
+		if err := check(file); err != nil {
+			return "", err
+		}
+	}
 	if _, err := s.mkdir(s.objects, s.dir); err != nil {
 		return "", err
 	}
@@ -267,11 +275,9 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 	if err != nil {
 		return "", err
 	}
-	defer func() {
-		if rerr := release(); err == nil && rerr != nil {
-			err = rerr
-		}
-	}()
+	// Closing the lock's descriptor releases the flock even if the explicit
+	// unlock fails, so that error is not worth failing a committed write for.
+	defer release()
 	if check != nil {
 		if err := check(file); err != nil {
 			return "", err
@@ -375,9 +381,7 @@ func (s *Store) Delete(ctx context.Context, id domain.ObjectID) (err error) {
 		return err
 	}
 	err = syscall.Unlink(file)
-	if rerr := release(); err == nil {
-		err = rerr
-	}
+	release() // as in write, an unlock error does not undo the unlink
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return domain.ErrNotFound

@@ -187,3 +187,36 @@ func clone(b []byte) []byte {
 	// Always non-nil, so an empty object reads back as []byte{}, like from a file.
 	return append(make([]byte, 0, len(b)), b...)
 }
+
+var _ domain.Batcher = (*Store)(nil)
+
+// PutBatch stores every object, as Put does, under one lock acquisition.
+func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("aegis/memblob: put batch: %w", err)
+	}
+	copies := make([]object, len(objs))
+	for i, o := range objs {
+		copies[i] = object{data: clone(o.Data)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, o := range objs {
+		copies[i].version = s.newVersionLocked()
+		s.objects[o.ID] = copies[i]
+	}
+	return nil
+}
+
+// DeleteBatch removes the objects that exist and skips absent ones.
+func (s *Store) DeleteBatch(ctx context.Context, ids []domain.ObjectID) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("aegis/memblob: delete batch: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		delete(s.objects, id)
+	}
+	return nil
+}

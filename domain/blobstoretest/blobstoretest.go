@@ -60,6 +60,15 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.BlobStore) {
 		})
 	}
 
+	t.Run("Batcher", func(t *testing.T) {
+		s := newStore(t)
+		b, ok := s.(domain.Batcher)
+		if !ok {
+			t.Skipf("%T does not implement domain.Batcher", s)
+		}
+		testBatcher(t, s, b)
+	})
+
 	t.Run("Locker", func(t *testing.T) {
 		s := newStore(t)
 		if _, ok := s.(domain.Locker); !ok {

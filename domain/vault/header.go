@@ -108,7 +108,10 @@ func encodeHeader(fields, sealedRoot []byte, policy domain.PaddingPolicy) ([]byt
 // is ErrIntegrity), the version (ErrUnsupportedVersion), every length and the zero
 // padding. It does not check KDF parameter ranges; Crypto.CheckKDF does.
 func decodeHeader(obj []byte) (*header, error) {
-	if len(obj) < headerPrefix || string(obj[:8]) != headerMagic {
+	if len(obj) < domain.MinObjectSize || len(obj) > domain.MaxObjectSize {
+		return nil, fmt.Errorf("%w: vault header: object of %d bytes is not an object size", domain.ErrIntegrity, len(obj))
+	}
+	if string(obj[:8]) != headerMagic {
 		return nil, fmt.Errorf("%w: vault header: not an Aegis vault header", domain.ErrIntegrity)
 	}
 	n := int(binary.BigEndian.Uint16(obj[8:]))

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -82,11 +83,36 @@ func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, src
 		index++
 		return emit(chunkRef{id: id, size: uint32(len(obj))}, obj)
 	}
+	// A payload of known length that fits one chunk goes straight into an object of
+	// the right size: no chunk-sized buffer, no copy.
+	if lr, ok := src.(interface{ Len() int }); ok && lr.Len() <= capMax {
+		n := lr.Len()
+		size, _ := v.policy.Size(ovh + domain.FrameHeaderSize + n)
+		obj := make([]byte, size)
+		if _, err := io.ReadFull(src, obj[body:body+n]); err != nil {
+			return 0, fmt.Errorf("aegis: reading payload: %w", err)
+		}
+		if m, _ := src.Read(carry[:]); m == 0 {
+			return uint64(n), seal(obj, n, true)
+		}
+		// The reader had more than it said: fall through to the general path with
+		// what was read so far.
+		src = io.MultiReader(bytes.NewReader(obj[body:body+n]), bytes.NewReader([]byte{carry[0]}), src)
+	}
+	first := true
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		buf := make([]byte, maxSize)
+		var buf []byte
+		if first {
+			// The first chunk is read into a pooled buffer: if the payload turns out to
+			// fit a small object, the buffer goes back to the pool.
+			buf = v.getChunkBuf(maxSize)
+			first = false
+		} else {
+			buf = make([]byte, maxSize)
+		}
 		payload := buf[body : body+capMax]
 		off := 0
 		if hasCarry {
@@ -123,6 +149,7 @@ func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, src
 			size, _ := v.policy.Size(ovh + domain.FrameHeaderSize + n)
 			obj := make([]byte, size)
 			copy(obj[body:], payload[:n])
+			v.putChunkBuf(buf)
 			return total, seal(obj, n, true)
 		}
 		k := int(index) + 1
@@ -179,9 +206,17 @@ type pending struct {
 	obj []byte
 }
 
-// putAll writes objects with up to parallelism concurrent Puts, in the order given
-// (callers shuffle first). It returns the first error.
+// putAll writes objects in one PutBatch when the store is a domain.Batcher, else
+// with up to parallelism concurrent Puts, in the order given (callers shuffle
+// first). It returns the first error.
 func (v *Vault) putAll(ctx context.Context, objs []pending) error {
+	if b, ok := v.store.(domain.Batcher); ok {
+		batch := make([]domain.Object, len(objs))
+		for i, p := range objs {
+			batch[i] = domain.Object{ID: p.id, Data: p.obj}
+		}
+		return b.PutBatch(ctx, batch)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -219,9 +254,29 @@ feed:
 // discard deletes objects written by an operation that did not commit. It is best
 // effort: what it cannot delete is unreferenced and Sweep removes it later.
 func (v *Vault) discard(ids []domain.ObjectID) {
+	if len(ids) == 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), v.lockTimeout)
 	defer cancel()
+	if b, ok := v.store.(domain.Batcher); ok {
+		_ = b.DeleteBatch(ctx, ids)
+		return
+	}
 	for _, id := range ids {
 		_ = v.store.Delete(ctx, id)
 	}
+}
+
+// getChunkBuf returns a buffer of size bytes from the vault's pool.
+func (v *Vault) getChunkBuf(size int) []byte {
+	if p, ok := v.chunkPool.Get().(*[]byte); ok && len(*p) == size {
+		return *p
+	}
+	return make([]byte, size)
+}
+
+// putChunkBuf returns a buffer that no object references any more.
+func (v *Vault) putChunkBuf(b []byte) {
+	v.chunkPool.Put(&b)
 }

@@ -58,6 +58,8 @@ type Vault struct {
 	lockTimeout time.Duration
 	parallelism int
 
+	chunkPool sync.Pool // chunk-sized read buffers (sealStream)
+
 	mu      sync.Mutex
 	closed  bool
 	kek     domain.KEK
