@@ -103,7 +103,7 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 	return s.syncDirs(shards)
 }
 
-// DeleteBatch unlinks the objects that exist under the commit lock. It does not
+// DeleteBatch unlinks the objects that exist under the commit lock, 16 at a time. It does not
 // sync the directories: the Vault deletes only objects nothing references any
 // more, so a removal that a crash undoes leaves debris for Vault.Sweep, never an
 // inconsistency, and is not worth one directory sync per shard.
@@ -121,13 +121,13 @@ func (s *Store) DeleteBatch(ctx context.Context, ids []domain.ObjectID) (err err
 		return err
 	}
 	defer release()
-	for _, id := range ids {
-		_, file := s.paths(id)
+	return parallel(len(ids), func(i int) error {
+		_, file := s.paths(ids[i])
 		if uerr := syscall.Unlink(file); uerr != nil && !errors.Is(uerr, fs.ErrNotExist) {
 			return &fs.PathError{Op: "unlink", Path: file, Err: uerr}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (s *Store) syncDirs(dirs map[string]bool) error {

@@ -155,3 +155,17 @@ func payload(n int, seed byte) []byte {
 }
 
 func catName(i int) string { return fmt.Sprintf("category-%03d", i) }
+
+// getRecorder remembers the order of Gets.
+type getRecorder struct {
+	domain.BlobStore
+	mu   sync.Mutex
+	gets []domain.ObjectID
+}
+
+func (r *getRecorder) Get(ctx context.Context, id domain.ObjectID) ([]byte, error) {
+	r.mu.Lock()
+	r.gets = append(r.gets, id)
+	r.mu.Unlock()
+	return r.BlobStore.Get(ctx, id)
+}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -152,6 +154,40 @@ var _ = Describe("Vault", func() {
 			Expect(err).To(MatchError(domain.ErrNotFound))
 			Expect(v.Delete(ctx, "nope")).To(MatchError(domain.ErrNotFound))
 			Expect(v.RotateKey(ctx, "nope")).To(MatchError(domain.ErrNotFound))
+		})
+	})
+
+	Describe("reading", func() {
+		It("fetches a multi-chunk category's objects in a random order", func() {
+			rec := &recorder{BlobStore: store}
+			cfg.Store = rec
+			w := reopen()
+			Expect(w.Put(ctx, "big", bytes.NewReader(payload(5*domain.MiB, 9)))).To(Succeed())
+			chunks := slices.Clone(rec.puts[:len(rec.puts)-1]) // streamed in chunk order, then the manifest
+			Expect(len(chunks)).To(BeNumerically(">=", 6))
+			position := map[domain.ObjectID]int{}
+			for i, id := range chunks {
+				position[id] = i
+			}
+			gets := &getRecorder{BlobStore: store}
+			cfg.Store = gets
+			r := reopen()
+			orders := map[string]bool{}
+			for range 20 {
+				gets.gets = nil
+				Expect(r.Load(ctx, "big")).To(Equal(payload(5*domain.MiB, 9)))
+				var order []int
+				for _, id := range gets.gets {
+					if p, ok := position[id]; ok {
+						order = append(order, p)
+					}
+				}
+				Expect(order).To(HaveLen(len(chunks)))
+				orders[fmt.Sprint(order)] = true
+			}
+			// 20 loads of a window of 6+ chunks: the chance of fewer than 2 distinct
+			// orders under a uniform shuffle is below 720^-19.
+			Expect(len(orders)).To(BeNumerically(">=", 2))
 		})
 	})
 

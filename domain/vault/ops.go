@@ -90,54 +90,14 @@ func (v *Vault) Store(ctx context.Context, category string, data []byte) error {
 
 // StoreAll stores several categories with one manifest commit: all of them become
 // visible together, or none does. Objects are written in a random order (from the
-// vault's Random source), concurrently.
+// vault's Random source). See StoreBatch, which also reports what was written.
 func (v *Vault) StoreAll(ctx context.Context, categories map[string][]byte) error {
-	if len(categories) == 0 {
-		return fmt.Errorf("%w: StoreAll of no categories", domain.ErrInvalidInput)
+	items := make([]BatchItem, 0, len(categories))
+	for _, name := range slices.Sorted(maps.Keys(categories)) {
+		items = append(items, BatchItem{Category: name, Data: categories[name]})
 	}
-	names := slices.Sorted(maps.Keys(categories))
-	for _, name := range names {
-		if err := domain.ValidateCategory(name); err != nil {
-			return err
-		}
-	}
-	if err := v.begin(); err != nil {
-		return err
-	}
-	defer v.mu.Unlock()
-	return v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
-		var (
-			objs    []pending
-			changes []change
-		)
-		for _, name := range names {
-			base := m.categories[name]
-			next, dek, err := v.nextEntry(name, base)
-			if err != nil {
-				return nil, nil, err
-			}
-			next.size, err = v.sealStream(ctx, dek, dataAD(v.root.vaultID, next), bytes.NewReader(categories[name]), func(ref chunkRef, obj []byte) error {
-				next.chunks = append(next.chunks, ref)
-				objs = append(objs, pending{ref.id, obj})
-				return nil
-			})
-			if err != nil {
-				return nil, nil, fmt.Errorf("aegis: store %q: %w", name, err)
-			}
-			changes = append(changes, change{name, base, next})
-		}
-		if err := domain.Shuffle(v.random, len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] }); err != nil {
-			return nil, nil, err
-		}
-		written := make([]domain.ObjectID, len(objs))
-		for i, p := range objs {
-			written[i] = p.id
-		}
-		if err := v.putAll(ctx, objs); err != nil {
-			return nil, written, fmt.Errorf("aegis: store batch: %w", err)
-		}
-		return changes, written, nil
-	})
+	_, err := v.StoreBatch(ctx, items)
+	return err
 }
 
 // Get writes the content of category to w. If a chunk fails authentication the
@@ -212,8 +172,9 @@ func (v *Vault) load1(ctx context.Context, category string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// LoadAll returns every category. It fails on the first category that does not
-// authenticate; use Load per category to read the others.
+// LoadAll returns every category, reading them in a random order. It fails on the
+// first category that does not authenticate; use Load per category to read the
+// others.
 func (v *Vault) LoadAll(ctx context.Context) (map[string][]byte, error) {
 	if err := v.begin(); err != nil {
 		return nil, err
@@ -223,7 +184,13 @@ func (v *Vault) LoadAll(ctx context.Context) (map[string][]byte, error) {
 		return nil, err
 	}
 	out := make(map[string][]byte, len(v.man.categories))
-	for _, name := range v.man.sortedNames() {
+	names := v.man.sortedNames()
+	// Read the categories in a random order, so the sequence of requests the store
+	// sees does not follow the (sorted) names.
+	if err := domain.Shuffle(v.random, len(names), func(i, j int) { names[i], names[j] = names[j], names[i] }); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
 		b, err := v.load1(ctx, name)
 		if err != nil {
 			return nil, err

@@ -166,36 +166,88 @@ func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, src
 	}
 }
 
-// openStream reads the chunks of one payload in order, authenticates each against
-// its position and writes the payload to w. Any missing, resized, swapped,
-// reordered or truncated chunk is an ErrIntegrity.
+// readWindow is the number of chunks openStream fetches together: in a random
+// order, concurrently. It bounds the memory of a streaming read to readWindow
+// largest-size objects.
+const readWindow = 8
+
+// openStream reads the chunks of one payload, authenticates each against its
+// position and writes the payload to w in order. The chunks are fetched a window
+// at a time, in a random order within the window, so the store does not see them
+// requested in sequence. Any missing, resized, swapped, reordered or truncated
+// chunk is an ErrIntegrity.
 func (v *Vault) openStream(ctx context.Context, aead domain.AEAD, ad adFunc, refs []chunkRef, size uint64, what string, w io.Writer) error {
 	var total uint64
-	for i, ref := range refs {
-		obj, err := v.store.Get(ctx, ref.id)
-		if errors.Is(err, domain.ErrNotFound) {
-			return fmt.Errorf("%s chunk %d: object %s: %w", what, i, ref.id, errMissing)
+	objs := make([][]byte, min(readWindow, len(refs)))
+	for start := 0; start < len(refs); start += readWindow {
+		window := refs[start:min(start+readWindow, len(refs))]
+		if err := v.fetch(ctx, window, objs, what, start); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("%s chunk %d: %w", what, i, err)
-		}
-		if len(obj) != int(ref.size) {
-			return fmt.Errorf("%s chunk %d: object is %d bytes, the manifest says %d: %w", what, i, len(obj), ref.size, domain.ErrIntegrity)
-		}
-		payload, err := domain.OpenChunk(aead, obj, ad(uint32(i), i == len(refs)-1))
-		if err != nil {
-			return fmt.Errorf("%s chunk %d: %w", what, i, err)
-		}
-		total += uint64(len(payload))
-		if total > size {
-			return fmt.Errorf("%s: chunks hold more than the recorded %d bytes: %w", what, size, domain.ErrIntegrity)
-		}
-		if _, err := w.Write(payload); err != nil {
-			return fmt.Errorf("%s: writing payload: %w", what, err)
+		for k, obj := range objs[:len(window)] {
+			i := start + k
+			payload, err := domain.OpenChunk(aead, obj, ad(uint32(i), i == len(refs)-1))
+			if err != nil {
+				return fmt.Errorf("%s chunk %d: %w", what, i, err)
+			}
+			total += uint64(len(payload))
+			if total > size {
+				return fmt.Errorf("%s: chunks hold more than the recorded %d bytes: %w", what, size, domain.ErrIntegrity)
+			}
+			if _, err := w.Write(payload); err != nil {
+				return fmt.Errorf("%s: writing payload: %w", what, err)
+			}
+			objs[k] = nil
 		}
 	}
 	if total != size {
 		return fmt.Errorf("%s: chunks hold %d bytes, the manifest says %d: %w", what, total, size, domain.ErrIntegrity)
+	}
+	return nil
+}
+
+// fetch gets the objects of window into objs, in a random order and with up to
+// parallelism requests at a time, and checks each object's size against the
+// manifest. first is the index of window[0] in the payload, for messages.
+func (v *Vault) fetch(ctx context.Context, window []chunkRef, objs [][]byte, what string, first int) error {
+	order, err := domain.Permutation(v.random, len(window))
+	if err != nil {
+		return err
+	}
+	get := func(k int) error {
+		ref := window[k]
+		obj, err := v.store.Get(ctx, ref.id)
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("%s chunk %d: object %s: %w", what, first+k, ref.id, errMissing)
+		}
+		if err != nil {
+			return fmt.Errorf("%s chunk %d: %w", what, first+k, err)
+		}
+		if len(obj) != int(ref.size) {
+			return fmt.Errorf("%s chunk %d: object is %d bytes, the manifest says %d: %w", what, first+k, len(obj), ref.size, domain.ErrIntegrity)
+		}
+		objs[k] = obj
+		return nil
+	}
+	if len(order) == 1 {
+		return get(0)
+	}
+	errs := make([]error, len(order))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, v.parallelism)
+	for _, k := range order {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[k] = get(k)
+		})
+	}
+	wg.Wait()
+	// Report the first failing chunk in payload order, so errors are stable.
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

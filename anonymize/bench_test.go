@@ -1,0 +1,121 @@
+package anonymize_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ai-pantheon/aegis/adapters/memblob"
+	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/crypto/kdf"
+	"github.com/ai-pantheon/aegis/crypto/suite"
+	"github.com/ai-pantheon/aegis/domain/vault"
+)
+
+// jsonRecord returns about 1.3 KB of JSON.
+func jsonRecord(i int) []byte {
+	type contact struct {
+		Name, Email, Phone, Address, Notes string
+		Tags                               []string
+	}
+	var cs []contact
+	for j := range 6 {
+		cs = append(cs, contact{
+			Name:    fmt.Sprintf("Person %d-%d", i, j),
+			Email:   fmt.Sprintf("person%d.%d@example.org", i, j),
+			Phone:   fmt.Sprintf("+44 20 7946 %04d", (i*7+j)%10000),
+			Address: fmt.Sprintf("%d Example Street, Springfield", j+1),
+			Notes:   "met at the conference; follow up",
+			Tags:    []string{"work", "friend"},
+		})
+	}
+	b, _ := json.Marshal(cs)
+	return b
+}
+
+func BenchmarkCloakStore100x1300B(b *testing.B) {
+	ctx := context.Background()
+	v, err := vault.Create(ctx, vault.Config{Store: memblob.Open(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	c, err := anonymize.New(anonymize.Config{Vault: v})
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := map[string][]byte{}
+	total := 0
+	for i := range 100 {
+		data[fmt.Sprintf("category-%03d", i)] = jsonRecord(i)
+		total += len(data[fmt.Sprintf("category-%03d", i)])
+	}
+	b.SetBytes(int64(total))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Store(ctx, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchBatch(n int) anonymize.Batch {
+	b := make(anonymize.Batch, n)
+	for i := range b {
+		b[i] = anonymize.Request{
+			Category:  fmt.Sprintf("category-%04d", i),
+			Payload:   make([]byte, 1300),
+			Metadata:  map[string]string{"action": "store", "user-agent": "aegis/0.1", "session": "abc", "timestamp": "1700000000"},
+			Timestamp: time.Unix(1_700_000_000+int64(i), 0),
+		}
+	}
+	return b
+}
+
+func BenchmarkStages1000(b *testing.B) {
+	tokens, err := anonymize.NewRandomHMACTokens()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stages := []anonymize.Stage{
+		anonymize.StripMetadata{},
+		anonymize.BucketTimestamp{},
+		anonymize.Pad{},
+		anonymize.Shuffle{},
+		anonymize.Authorize{Source: tokens},
+		anonymize.Chaff{K: 10},
+		anonymize.NewPipeline(anonymize.StripMetadata{}, anonymize.BucketTimestamp{}, anonymize.Pad{}, anonymize.Shuffle{}, anonymize.Authorize{Source: tokens}),
+	}
+	batch := benchBatch(1000)
+	ctx := context.Background()
+	for _, s := range stages {
+		b.Run(s.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Apply(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkHMACTokensVerify(b *testing.B) {
+	h, _ := anonymize.NewRandomHMACTokens()
+	var toks [][]byte
+	for len(toks) < b.N {
+		more, err := h.IssueBatch(min(b.N-len(toks), anonymize.MaxBatchSize))
+		if err != nil {
+			b.Fatal(err)
+		}
+		toks = append(toks, more...)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := h.Verify(toks[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

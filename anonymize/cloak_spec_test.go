@@ -1,0 +1,512 @@
+package anonymize_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/ai-pantheon/aegis/adapters/memblob"
+	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/anonymize/observertest"
+	"github.com/ai-pantheon/aegis/crypto/kdf"
+	"github.com/ai-pantheon/aegis/crypto/suite"
+	"github.com/ai-pantheon/aegis/domain"
+	"github.com/ai-pantheon/aegis/domain/vault"
+)
+
+// distinctive returns n random bytes that start with a 32-byte random marker, so
+// that finding the payload on the store cannot happen by chance.
+func distinctive(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// secretsOf lists what must never appear on the store for these categories: the
+// names, their SHA-256 digests (raw; hex is checked too) and the payloads (their
+// first 32 bytes, when they have that many).
+func secretsOf(data map[string][]byte) [][]byte {
+	var s [][]byte
+	for name, p := range data {
+		h := sha256.Sum256([]byte(name))
+		s = append(s, []byte(name), h[:])
+		if len(p) >= 32 {
+			s = append(s, p[:32])
+		}
+	}
+	return s
+}
+
+// chiSquareSF9 is the upper tail of the chi-square distribution with 9 degrees
+// of freedom: for odd k, Q(x) = erfc(sqrt(x/2)) + 2 phi(sqrt x) sum_{r=1}^{(k-1)/2}
+// x^{(2r-1)/2} / (1*3*...*(2r-1)).
+func chiSquareSF9(x float64) float64 {
+	c := math.Sqrt(x)
+	phi := math.Exp(-x/2) / math.Sqrt(2*math.Pi)
+	sum, d := 0.0, 1.0
+	for r := 1; r <= 4; r++ {
+		d *= float64(2*r - 1)
+		sum += math.Pow(c, float64(2*r-1)) / d
+	}
+	return math.Erfc(c/math.Sqrt2) + 2*phi*sum
+}
+
+var _ = Describe("Cloak", func() {
+	var (
+		ctx context.Context
+		f   fixture
+	)
+	BeforeEach(func() {
+		ctx = context.Background()
+		f = newFixture(ctx, nil, anonymize.Config{})
+	})
+
+	Describe("Store then Load", func() {
+		It("returns exactly what was stored, for categories from 1 byte to 3 MiB", func() {
+			capMax := domain.FrameCapacity(domain.MiB, anonymize.DefaultOverhead)
+			sizes := []int{0, 1, 2, 100, domain.KiB - 64, domain.KiB - 63, 4000, 4*domain.KiB - 64, 4*domain.KiB - 63, 20000, 100_000, capMax, capMax + 1, 2 * domain.MiB, 3 * domain.MiB}
+			data := map[string][]byte{}
+			for _, n := range sizes {
+				data[fmt.Sprintf("size-%d-%x", n, distinctive(8))] = distinctive(n)
+			}
+			rep, err := f.cloak.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(rep.Categories).To(HaveLen(len(sizes)))
+
+			for name, want := range data {
+				got, err := f.cloak.Load(ctx, name)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(bytes.Equal(got, want)).To(BeTrue(), name)
+			}
+			all, err := f.cloak.LoadAll(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(maps.EqualFunc(all, data, bytes.Equal)).To(BeTrue())
+
+			Expect(f.obs.CheckNoLeak(ctx, secretsOf(data)...)).To(Succeed())
+			verdict := f.cloak.VerifyAll(ctx, data)
+			for name := range data {
+				Expect(verdict[name]).To(Equal(anonymize.Pass))
+			}
+		})
+
+		It("writes every object at a bucket size, the vault header included", func() {
+			_, err := f.cloak.Store(ctx, map[string][]byte{"a": distinctive(10), "b": distinctive(70_000)})
+			Expect(err).NotTo(HaveOccurred())
+			var cas int
+			for _, e := range f.obs.Events() {
+				if e.Op == observertest.OpCAS {
+					cas++
+					Expect(domain.DefaultBuckets().Allowed(e.Size)).To(BeTrue())
+				}
+			}
+			Expect(cas).To(BeNumerically(">=", 2)) // create and the commit
+			Expect(f.obs.CheckSizes(ctx, domain.DefaultBuckets())).To(Succeed())
+		})
+
+		It("reports VerifyAll FAIL for different content and for a missing category", func() {
+			_, err := f.cloak.Store(ctx, map[string][]byte{"a": []byte("alpha")})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(f.cloak.VerifyAll(ctx, map[string][]byte{"a": []byte("alpha"), "b": []byte("x")})).To(Equal(map[string]string{"a": "PASS", "b": "FAIL"}))
+			Expect(f.cloak.VerifyAll(ctx, map[string][]byte{"a": []byte("alphA")})).To(Equal(map[string]string{"a": "FAIL"}))
+		})
+
+		It("stores JSON values", func() {
+			_, err := f.cloak.StoreJSON(ctx, map[string]any{"contacts": []string{"ada", "alan"}})
+			Expect(err).NotTo(HaveOccurred())
+			got, err := f.cloak.Load(ctx, "contacts")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(got)).To(Equal(`["ada","alan"]`))
+			_, err = f.cloak.StoreJSON(ctx, map[string]any{"bad": make(chan int)})
+			Expect(err).To(MatchError(domain.ErrInvalidInput))
+		})
+	})
+
+	Describe("the report", func() {
+		It("has the original's fields, with the original's JSON names", func() {
+			b := anonymize.Batch{
+				{Category: "contacts", Payload: bytes.Repeat([]byte("c"), 1300), Metadata: map[string]string{"action": "store", "user_agent": "aegis/0.1", "ip": "10.0.0.1"}},
+				{Category: "notes", Payload: []byte("n"), Metadata: map[string]string{"action": "store"}},
+			}
+			rep, err := f.cloak.StoreBatch(ctx, b)
+			Expect(err).NotTo(HaveOccurred())
+			raw, err := json.Marshal(rep)
+			Expect(err).NotTo(HaveOccurred())
+			var m map[string]any
+			Expect(json.Unmarshal(raw, &m)).To(Succeed())
+			Expect(m).To(HaveKey("categories"))
+			for _, k := range []string{"total_plaintext_bytes", "total_padded_bytes", "total_encrypted_bytes", "tokens_used", "shuffle_order"} {
+				Expect(m).To(HaveKey(k))
+			}
+			cat := m["categories"].(map[string]any)["contacts"].(map[string]any)
+			Expect(cat).To(HaveKey("plaintext_bytes"))
+			Expect(cat).To(HaveKey("padded_bytes"))
+			Expect(cat).To(HaveKey("stored_bytes"))
+			Expect(cat).To(HaveKey("metadata_stripped"))
+
+			Expect(rep.Categories["contacts"]).To(Equal(anonymize.CategoryReport{PlaintextBytes: 1300, PaddedBytes: 4*domain.KiB - 60, StoredBytes: 4 * domain.KiB, MetadataStripped: []string{"ip", "user_agent"}}))
+			Expect(rep.Categories["notes"]).To(Equal(anonymize.CategoryReport{PlaintextBytes: 1, PaddedBytes: domain.KiB - 60, StoredBytes: domain.KiB, MetadataStripped: []string{}}))
+			Expect(rep.TotalPlaintextBytes).To(BeEquivalentTo(1301))
+			Expect(rep.TotalPaddedBytes).To(BeEquivalentTo(5*domain.KiB - 120))
+			Expect(rep.TotalEncryptedBytes).To(BeEquivalentTo(5 * domain.KiB))
+			Expect(rep.TokensUsed).To(Equal(2))
+			Expect(rep.ShuffleOrder).To(ConsistOf("contacts", "notes"))
+		})
+
+		It("gives a different shuffle_order from one run to the next", func() {
+			data := map[string][]byte{}
+			for i := range 20 {
+				data[fmt.Sprintf("cat-%02d", i)] = []byte{byte(i)}
+			}
+			r1, err := f.cloak.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			r2, err := f.cloak.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r1.ShuffleOrder).To(ConsistOf(slices.Collect(maps.Keys(data))))
+			// Equal orders have probability 1/20! (about 4e-19).
+			Expect(r1.ShuffleOrder).NotTo(Equal(r2.ShuffleOrder))
+		})
+	})
+
+	Describe("what the store sees", func() {
+		It("never holds a category name, its SHA-256, or plaintext, in names or bodies", func() {
+			data := map[string][]byte{
+				"contacts-" + fmt.Sprintf("%x", distinctive(8)): distinctive(1300),
+				"calendar-" + fmt.Sprintf("%x", distinctive(8)): distinctive(50_000),
+				"health-" + fmt.Sprintf("%x", distinctive(8)):   distinctive(1_500_000),
+			}
+			_, err := f.cloak.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			_, err = f.cloak.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(f.obs.CheckNoLeak(ctx, secretsOf(data)...)).To(Succeed())
+		})
+
+		It("uses fresh object names when a category is rewritten, and removes the old ones", func() {
+			data := map[string][]byte{"a": distinctive(100), "b": distinctive(5000)}
+			_, err := f.cloak.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			before, err := f.obs.Objects(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			mark := f.obs.Mark()
+			_, err = f.cloak.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			for _, e := range observertest.Puts(f.obs.Since(mark)) {
+				Expect(before).NotTo(HaveKey(e.ID))
+			}
+			after, err := f.obs.Objects(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(after).To(HaveLen(len(before)))
+			Expect(f.obs.CheckFreshNames()).To(Succeed())
+		})
+
+		It("writes in an order independent of the input order (chi-square, false failure < 1e-9)", func() {
+			// Four single-object categories of four different bucket sizes, given in
+			// the same order every time. The observer maps each data object to its
+			// category by its size alone (the manifest is a 1 KiB object written after
+			// the data), so the test does not trust the Cloak's report; the report's
+			// shuffle_order must agree with it.
+			//
+			// Counts of (category, position) over n runs form a 4x4 table with fixed
+			// margins; under a uniform shuffle the Pearson statistic is chi-square with
+			// (4-1)(4-1) = 9 degrees of freedom. Its upper tail at 61 is 8.4e-10
+			// (checked below), so a correct shuffle fails this test less than once in
+			// a billion runs, while any real dependence on input order (for example
+			// a 10% bias towards input order at one position) gives a statistic in the
+			// hundreds at n = 1000.
+			const threshold = 61.0
+			Expect(chiSquareSF9(threshold)).To(BeNumerically("<", 1e-9))
+			Expect(chiSquareSF9(16.919)).To(BeNumerically("~", 0.05, 1e-4)) // sanity: the textbook 95% point
+
+			sizes := []int{2000, 10_000, 40_000, 200_000} // 4, 16, 64, 256 KiB objects
+			bySize := map[int]int{}
+			b := make(anonymize.Batch, len(sizes))
+			for i, n := range sizes {
+				b[i] = anonymize.Request{Category: fmt.Sprintf("c%d", i), Payload: make([]byte, n)}
+				plan, err := anonymize.Planner{}.Plan(n)
+				Expect(err).NotTo(HaveOccurred())
+				bySize[plan.ChunkSize] = i
+			}
+			Expect(bySize).To(HaveLen(4))
+			const n = 1000
+			var counts [4][4]int
+			for range n {
+				mark := f.obs.Mark()
+				rep, err := f.cloak.StoreBatch(ctx, b)
+				Expect(err).NotTo(HaveOccurred())
+				var order []int
+				for _, e := range observertest.Puts(f.obs.Since(mark)) {
+					if i, ok := bySize[e.Size]; ok {
+						order = append(order, i)
+					}
+				}
+				Expect(order).To(HaveLen(4))
+				names := make([]string, 4)
+				for pos, i := range order {
+					counts[i][pos]++
+					names[pos] = b[i].Category
+				}
+				Expect(rep.ShuffleOrder).To(Equal(names))
+			}
+			exp := float64(n) / 4
+			var chi float64
+			for i := range 4 {
+				for j := range 4 {
+					d := float64(counts[i][j]) - exp
+					chi += d * d / exp
+				}
+			}
+			GinkgoWriter.Printf("position counts %v, chi-square %.2f (p = %.3g)\n", counts, chi, chiSquareSF9(chi))
+			Expect(chi).To(BeNumerically("<", threshold), fmt.Sprint(counts))
+		})
+	})
+
+	Describe("concurrent use", func() {
+		It("serves concurrent stores and loads, every batch all or nothing", func() {
+			const workers = 6
+			errs := make(chan error, workers)
+			for w := range workers {
+				go func() {
+					defer GinkgoRecover()
+					data := map[string][]byte{}
+					for i := range 5 {
+						data[fmt.Sprintf("w%d-c%d", w, i)] = distinctive(100 * (i + 1) * (w + 1))
+					}
+					_, err := f.cloak.Store(ctx, data)
+					if err == nil {
+						for name, want := range data {
+							got, lerr := f.cloak.Load(ctx, name)
+							if lerr != nil || !bytes.Equal(got, want) {
+								err = fmt.Errorf("%s: %v", name, lerr)
+								break
+							}
+						}
+					}
+					errs <- err
+				}()
+			}
+			for range workers {
+				Expect(<-errs).NotTo(HaveOccurred())
+			}
+			names, err := f.vault.Categories(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(names).To(HaveLen(workers * 5))
+			Expect(f.cloak.Stats().CategoriesStored).To(BeEquivalentTo(workers * 5))
+		})
+	})
+
+	Describe("tokens and statistics", func() {
+		It("spends one token per request and keeps running totals", func() {
+			data := map[string][]byte{"a": make([]byte, 100), "b": make([]byte, 3000)}
+			_, err := f.cloak.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			_, err = f.cloak.Load(ctx, "a")
+			Expect(err).NotTo(HaveOccurred())
+			_, err = f.cloak.LoadAll(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			s := f.cloak.Stats()
+			Expect(s.RequestsProcessed).To(BeEquivalentTo(2))
+			Expect(s.CategoriesStored).To(BeEquivalentTo(2))
+			Expect(s.CategoriesLoaded).To(BeEquivalentTo(3))
+			Expect(s.BytesBeforePadding).To(BeEquivalentTo(3100))
+			Expect(s.BytesAfterPadding).To(BeEquivalentTo(5*domain.KiB - 120))
+			Expect(s.PaddingOverheadPercent).To(BeNumerically("~", 100*float64(5*domain.KiB-120-3100)/3100, 1e-9))
+			Expect(s.TokensIssued).To(BeEquivalentTo(2))
+			Expect(s.TokensSpent).To(BeEquivalentTo(2))
+		})
+
+		It("refuses to store with a token source whose tokens do not verify, and stores nothing", func() {
+			issuer, _ := anonymize.NewRandomHMACTokens()
+			verifier, _ := anonymize.NewRandomHMACTokens()
+			g := newFixture(ctx, nil, anonymize.Config{Tokens: mismatched{issuer, verifier}})
+			mark := g.obs.Mark()
+			_, err := g.cloak.Store(ctx, map[string][]byte{"a": []byte("x")})
+			Expect(err).To(MatchError(anonymize.ErrTokenInvalid))
+			Expect(g.obs.Since(mark)).To(BeEmpty())
+		})
+	})
+
+	Describe("bad input", func() {
+		DescribeTable("is rejected with ErrInvalidInput and writes nothing",
+			func(b anonymize.Batch) {
+				mark := f.obs.Mark()
+				_, err := f.cloak.StoreBatch(ctx, b)
+				Expect(err).To(MatchError(domain.ErrInvalidInput))
+				Expect(f.obs.Since(mark)).To(BeEmpty())
+				names, err := f.vault.Categories(ctx)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(names).To(BeEmpty())
+			},
+			Entry("an empty batch", anonymize.Batch{}),
+			Entry("an empty category name", anonymize.Batch{{Category: "ok"}, {Category: ""}}),
+			Entry("a duplicate category", anonymize.Batch{{Category: "a"}, {Category: "b"}, {Category: "a"}}),
+			Entry("a reserved chaff name", anonymize.Batch{{Category: anonymize.ChaffPrefix + "x"}}),
+			Entry("a request marked as chaff", anonymize.Batch{{Category: "a", Chaff: true}}),
+			Entry("a huge metadata value", anonymize.Batch{{Category: "a", Metadata: map[string]string{"k": strings.Repeat("v", 1<<20)}}}),
+			Entry("a binary metadata value", anonymize.Batch{{Category: "a", Metadata: map[string]string{"k": "\x00\xff\xfe"}}}),
+			Entry("too many metadata fields", anonymize.Batch{{Category: "a", Metadata: manyFields(anonymize.MaxMetadataFields + 1)}}),
+		)
+
+		It("leaves the store as it was when a write fails half-way through a batch", func() {
+			store := &flaky{BlobStore: memblob.Open(), failAt: -1}
+			obs := observertest.Wrap(store)
+			v, err := vault.Create(ctx, vault.Config{Store: obs, Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("pass"))
+			Expect(err).NotTo(HaveOccurred())
+			defer v.Close()
+			c, err := anonymize.New(anonymize.Config{Vault: v})
+			Expect(err).NotTo(HaveOccurred())
+			first := map[string][]byte{"keep": []byte("kept")}
+			_, err = c.Store(ctx, first)
+			Expect(err).NotTo(HaveOccurred())
+			before, err := obs.Objects(ctx)
+			Expect(err).NotTo(HaveOccurred())
+
+			for _, failAt := range []int{0, 1, 3, 5} {
+				store.failAfter(failAt)
+				_, err = c.Store(ctx, map[string][]byte{"keep": []byte("changed"), "a": distinctive(10), "b": distinctive(5000), "c": distinctive(2 * domain.MiB)})
+				Expect(err).To(MatchError(ContainSubstring("injected store failure")))
+				store.failAfter(-1)
+				after, err := obs.Objects(ctx)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(slices.Collect(maps.Keys(after))).To(ConsistOf(slices.Collect(maps.Keys(before))), "fail at %d", failAt)
+				all, err := c.LoadAll(ctx)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(all).To(Equal(map[string][]byte{"keep": []byte("kept")}))
+			}
+			Expect(obs.CheckSizes(ctx, domain.DefaultBuckets())).To(Succeed())
+		})
+
+		It("stores nothing when the context is cancelled", func() {
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			mark := f.obs.Mark()
+			_, err := f.cloak.Store(cctx, map[string][]byte{"a": []byte("x")})
+			Expect(err).To(MatchError(context.Canceled))
+			Expect(f.obs.Since(mark)).To(BeEmpty())
+		})
+
+		It("rejects an empty map", func() {
+			_, err := f.cloak.Store(ctx, map[string][]byte{})
+			Expect(err).To(MatchError(domain.ErrInvalidInput))
+		})
+
+		It("stores a 0-byte payload as one smallest bucket", func() {
+			rep, err := f.cloak.Store(ctx, map[string][]byte{"empty": nil})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(rep.Categories["empty"].StoredBytes).To(Equal(domain.KiB))
+			got, err := f.cloak.Load(ctx, "empty")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(got).To(BeEmpty())
+		})
+
+		It("fails when the Cloak's padding policy does not match the Vault's", func() {
+			g := newFixture(ctx, domain.DefaultPadme(), anonymize.Config{Padding: domain.DefaultBuckets()})
+			_, err := g.cloak.Store(ctx, map[string][]byte{"a": make([]byte, 1500)})
+			Expect(err).To(MatchError(ContainSubstring("do not match the Vault's")))
+		})
+	})
+
+	Describe("with Padmé padding", func() {
+		It("stores every object at a Padmé size and plans exactly what the Vault writes", func() {
+			g := newFixture(ctx, domain.DefaultPadme(), anonymize.Config{})
+			data := map[string][]byte{"a": distinctive(1), "b": distinctive(1500), "c": distinctive(300_000), "d": distinctive(2_500_000)}
+			rep, err := g.cloak.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(rep.Categories["b"].StoredBytes).To(Equal(domain.Padme(1500 + 64)))
+			Expect(g.obs.CheckSizes(ctx, domain.DefaultPadme())).To(Succeed())
+			all, err := g.cloak.LoadAll(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(maps.EqualFunc(all, data, bytes.Equal)).To(BeTrue())
+		})
+	})
+
+	Describe("with chaff", func() {
+		It("stores dummies the store cannot tell apart, hides them from LoadAll, and purges them", func() {
+			g := newFixture(ctx, nil, anonymize.Config{Chaff: 3})
+			data := map[string][]byte{"a": distinctive(100), "b": distinctive(5000)}
+			mark := g.obs.Mark()
+			rep, err := g.cloak.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(rep.Chaff).To(Equal(3))
+			Expect(rep.Objects).To(Equal(5))
+			Expect(rep.Categories).To(HaveLen(2))
+			Expect(rep.ShuffleOrder).To(ConsistOf("a", "b"))
+			// Every dummy takes the size of a real request of the batch: the data
+			// objects of the batch come in the two real sizes only.
+			var sizes []int
+			for _, e := range observertest.Puts(g.obs.Since(mark)) {
+				sizes = append(sizes, e.Size)
+			}
+			Expect(sizes[:5]).To(HaveEach(BeElementOf(domain.KiB, 16*domain.KiB)))
+			Expect(g.obs.CheckNoLeak(ctx, []byte(anonymize.ChaffPrefix))).To(Succeed())
+			names, err := g.vault.Categories(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(names).To(HaveLen(5))
+			all, err := g.cloak.LoadAll(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(maps.EqualFunc(all, data, bytes.Equal)).To(BeTrue())
+			Expect(g.cloak.Stats().ChaffStored).To(BeEquivalentTo(3))
+
+			n, err := g.cloak.PurgeChaff(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(n).To(Equal(3))
+			names, err = g.vault.Categories(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(names).To(ConsistOf("a", "b"))
+		})
+	})
+
+	Describe("with a fixed clock", func() {
+		It("buckets timestamps with it", func() {
+			var seen []time.Time
+			probe := stageFunc{"probe", func(b anonymize.Batch) {
+				for _, r := range b {
+					seen = append(seen, r.Timestamp)
+				}
+			}}
+			h, _ := anonymize.NewRandomHMACTokens()
+			clock := fixedClock(time.Date(2026, 5, 1, 10, 0, 7, 0, time.UTC))
+			p := anonymize.NewPipeline(anonymize.BucketTimestamp{Clock: clock}, anonymize.Pad{}, probe, anonymize.Authorize{Source: h})
+			g := newFixture(ctx, nil, anonymize.Config{Pipeline: p, Tokens: h})
+			_, err := g.cloak.Store(ctx, map[string][]byte{"a": nil})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(seen).To(Equal([]time.Time{time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}))
+		})
+	})
+})
+
+type mismatched struct {
+	issuer, verifier *anonymize.HMACTokens
+}
+
+func (m mismatched) Token(ctx context.Context) ([]byte, error) { return m.issuer.Token(ctx) }
+func (m mismatched) Verify(t []byte) error                     { return m.verifier.Verify(t) }
+
+type stageFunc struct {
+	name string
+	fn   func(anonymize.Batch)
+}
+
+func (s stageFunc) Name() string { return s.name }
+func (s stageFunc) Apply(ctx context.Context, b anonymize.Batch) (anonymize.Batch, error) {
+	s.fn(b)
+	return b.Clone(), nil
+}
+
+func manyFields(n int) map[string]string {
+	m := map[string]string{}
+	for i := range n {
+		m[fmt.Sprint("f", i)] = "v"
+	}
+	return m
+}

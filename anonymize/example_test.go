@@ -1,0 +1,73 @@
+package anonymize_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ai-pantheon/aegis/adapters/memblob"
+	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/crypto/kdf"
+	"github.com/ai-pantheon/aegis/crypto/suite"
+	"github.com/ai-pantheon/aegis/domain/vault"
+)
+
+func ExampleCloak_Store() {
+	ctx := context.Background()
+	v, err := vault.Create(ctx, vault.Config{Store: memblob.Open(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("example passphrase"))
+	if err != nil {
+		panic(err)
+	}
+	defer v.Close()
+	cloak, err := anonymize.New(anonymize.Config{Vault: v})
+	if err != nil {
+		panic(err)
+	}
+	data := map[string][]byte{"contacts": []byte(`[{"name":"Ada"}]`), "notes": []byte("buy milk")}
+	rep, err := cloak.Store(ctx, data)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(rep.Categories["contacts"].PlaintextBytes, rep.Categories["contacts"].StoredBytes, rep.TokensUsed, len(rep.ShuffleOrder))
+	fmt.Println(cloak.VerifyAll(ctx, data))
+	// Output:
+	// 16 1024 2 2
+	// map[contacts:PASS notes:PASS]
+}
+
+func ExampleShuffleBuffer() {
+	ctx := context.Background()
+	v, err := vault.Create(ctx, vault.Config{Store: memblob.Open(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("example passphrase"))
+	if err != nil {
+		panic(err)
+	}
+	defer v.Close()
+	cloak, err := anonymize.New(anonymize.Config{Vault: v})
+	if err != nil {
+		panic(err)
+	}
+	// Requests arriving one by one leave in shuffled batches of at least 3, or
+	// after 100 ms, and each batch is stored with one commit.
+	sb, err := anonymize.NewShuffleBuffer(anonymize.ShuffleBufferConfig{
+		MinBatch: 3,
+		MaxWait:  100 * time.Millisecond,
+		Flush: func(b anonymize.Batch, err error) {
+			if err == nil {
+				_, err = cloak.StoreBatch(ctx, b)
+			}
+			if err != nil {
+				fmt.Println("flush:", err)
+			}
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		_ = sb.Add(anonymize.Request{Category: name, Payload: []byte("data of " + name)})
+	}
+	_ = sb.Close()
+	names, _ := v.Categories(ctx)
+	fmt.Println(names, cloak.Stats().RequestsProcessed)
+	// Output: [a b c d] 4
+}

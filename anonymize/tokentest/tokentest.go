@@ -1,0 +1,119 @@
+// Package tokentest is the conformance suite of the anonymize.TokenSource port,
+// for sources that come with the verifier of their tokens (the origin side).
+package tokentest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/ai-pantheon/aegis/anonymize"
+)
+
+// Pair is a token source and the verifier that redeems its tokens.
+type Pair struct {
+	Source   anonymize.TokenSource
+	Verifier anonymize.TokenVerifier
+	// Spent is the error Verify wraps for a token redeemed twice
+	// (anonymize.ErrTokenSpent for HMACTokens).
+	Spent error
+}
+
+// Run checks that tokens are fresh, verify exactly once, and that altered or
+// foreign tokens are refused. newPair returns an independent pair each call.
+func Run(t *testing.T, newPair func(t *testing.T) Pair) {
+	ctx := context.Background()
+
+	t.Run("tokens are distinct", func(t *testing.T) {
+		p := newPair(t)
+		seen := map[string]bool{}
+		for range 100 {
+			tok, err := p.Source.Token(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tok) == 0 || seen[string(tok)] {
+				t.Fatalf("empty or repeated token %x", tok)
+			}
+			seen[string(tok)] = true
+		}
+	})
+
+	t.Run("a token verifies exactly once", func(t *testing.T) {
+		p := newPair(t)
+		tok, err := p.Source.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Verifier.Verify(tok); err != nil {
+			t.Fatalf("first redemption: %v", err)
+		}
+		err = p.Verifier.Verify(tok)
+		if err == nil {
+			t.Fatal("second redemption succeeded")
+		}
+		if p.Spent != nil && !errors.Is(err, p.Spent) {
+			t.Fatalf("second redemption: %v, want %v", err, p.Spent)
+		}
+	})
+
+	t.Run("concurrent redemptions of one token: exactly one succeeds", func(t *testing.T) {
+		p := newPair(t)
+		tok, err := p.Source.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var (
+			wg sync.WaitGroup
+			mu sync.Mutex
+			ok int
+		)
+		for range 16 {
+			wg.Go(func() {
+				if p.Verifier.Verify(bytes.Clone(tok)) == nil {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if ok != 1 {
+			t.Fatalf("%d of 16 concurrent redemptions succeeded", ok)
+		}
+	})
+
+	t.Run("altered, truncated and empty tokens are refused", func(t *testing.T) {
+		p := newPair(t)
+		tok, err := p.Source.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range tok {
+			bad := bytes.Clone(tok)
+			bad[i] ^= 0x01
+			if p.Verifier.Verify(bad) == nil {
+				t.Fatalf("token with byte %d flipped verified", i)
+			}
+		}
+		if p.Verifier.Verify(tok[:len(tok)-1]) == nil || p.Verifier.Verify(append(bytes.Clone(tok), 0)) == nil || p.Verifier.Verify(nil) == nil {
+			t.Fatal("a truncated, extended or empty token verified")
+		}
+		if err := p.Verifier.Verify(tok); err != nil {
+			t.Fatalf("refusing altered copies spent the real token: %v", err)
+		}
+	})
+
+	t.Run("tokens of another issuer are refused", func(t *testing.T) {
+		a, b := newPair(t), newPair(t)
+		tok, err := a.Source.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Verifier.Verify(tok) == nil {
+			t.Fatal("a token verified at another issuer's verifier")
+		}
+	})
+}
