@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sync"
@@ -47,9 +48,11 @@ type Config struct {
 type Cloak struct {
 	vault    *vault.Vault
 	pipeline Stage
+	stream   Stage // for Put: a single streamed request
 	planner  Planner
 	tokens   TokenSource
 	clock    domain.Clock
+	random   domain.Random
 
 	mu    sync.Mutex
 	stats Stats
@@ -68,7 +71,7 @@ func New(cfg Config) (*Cloak, error) {
 	if policy == nil {
 		policy = cfg.Vault.Padding()
 	}
-	c := &Cloak{vault: cfg.Vault, planner: Planner{Policy: policy, Overhead: cfg.Overhead}, tokens: cfg.Tokens, clock: cfg.Clock}
+	c := &Cloak{vault: cfg.Vault, planner: Planner{Policy: policy, Overhead: cfg.Overhead}, tokens: cfg.Tokens, clock: cfg.Clock, random: cfg.Random}
 	if c.clock == nil {
 		c.clock = domain.SystemClock{}
 	}
@@ -79,6 +82,13 @@ func New(cfg Config) (*Cloak, error) {
 		}
 		c.tokens = t
 	}
+	// A streamed request has no payload in memory to plan, pad or shuffle with
+	// others: it is stripped, dated and authorized; the Vault pads its chunks.
+	c.stream = NewPipeline(
+		StripMetadata{Allow: cfg.AllowMetadata},
+		BucketTimestamp{Window: cfg.TimestampWindow, Clock: c.clock},
+		Authorize{Source: c.tokens},
+	)
 	c.pipeline = cfg.Pipeline
 	if c.pipeline == nil {
 		var chaff Stage
@@ -245,6 +255,70 @@ func (c *Cloak) StoreBatch(ctx context.Context, b Batch) (Report, error) {
 	return rep, nil
 }
 
+// Put streams everything read from r into category through the Cloak: the
+// request is stripped of metadata, dated to the timestamp window and authorized
+// with one token, then the Vault seals and pads it chunk by chunk, so a payload of
+// any size (several GiB) is never held whole in memory. metadata is what a
+// transport would send with the request (nil: none but the action).
+func (c *Cloak) Put(ctx context.Context, category string, r io.Reader, metadata map[string]string) (Report, error) {
+	md := map[string]string{"action": "put"}
+	maps.Copy(md, metadata)
+	b := Batch{{Category: category, Metadata: md}}
+	if err := Validate(b); err != nil {
+		return Report{}, err
+	}
+	out, err := c.stream.Apply(ctx, b)
+	if err != nil {
+		return Report{}, err
+	}
+	if len(out) != 1 || out[0].Category != category || len(out[0].Token) == 0 {
+		return Report{}, fmt.Errorf("anonymize: the streaming pipeline changed or did not authorize the request")
+	}
+	if err := c.redeem(ctx, out); err != nil {
+		return Report{}, err
+	}
+	res, err := c.vault.Stream(ctx, category, r)
+	if err != nil {
+		return Report{}, err
+	}
+	padded := int64(res.StoredBytes) - int64(res.Objects*c.planner.overhead())
+	rep := Report{
+		Categories: map[string]CategoryReport{category: {
+			PlaintextBytes:   int(res.PlaintextBytes),
+			PaddedBytes:      int(padded),
+			StoredBytes:      int(res.StoredBytes),
+			MetadataStripped: append([]string{}, out[0].Stripped...),
+		}},
+		TotalPlaintextBytes: int64(res.PlaintextBytes),
+		TotalPaddedBytes:    padded,
+		TotalEncryptedBytes: int64(res.StoredBytes),
+		TokensUsed:          1,
+		ShuffleOrder:        []string{category},
+		Objects:             res.Objects,
+	}
+	c.mu.Lock()
+	c.stats.RequestsProcessed++
+	c.stats.CategoriesStored++
+	c.stats.BytesBeforePadding += int64(res.PlaintextBytes)
+	c.stats.BytesAfterPadding += padded
+	c.stats.TokensIssued++
+	c.stats.TokensSpent++
+	c.mu.Unlock()
+	return rep, nil
+}
+
+// Get streams the content of category to w. The Vault fetches its objects in a
+// random order within windows of a few chunks and writes them in order.
+func (c *Cloak) Get(ctx context.Context, category string, w io.Writer) error {
+	if err := c.vault.Get(ctx, category, w); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.stats.CategoriesLoaded++
+	c.mu.Unlock()
+	return nil
+}
+
 // redeem spends every request's token at the token source's own origin side
 // (a Redeemer or a TokenVerifier), as a server would before accepting a request.
 // A source with neither is trusted as is.
@@ -316,7 +390,13 @@ func (c *Cloak) LoadAll(ctx context.Context) (map[string][]byte, error) {
 		return nil, err
 	}
 	out := make(map[string][]byte, len(names))
-	for _, name := range names {
+	// Read in a random order: the sequence of requests must not follow the names.
+	order, err := domain.Permutation(c.random, len(names))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range order {
+		name := names[k]
 		if IsChaff(name) {
 			continue
 		}

@@ -14,11 +14,13 @@ type BatchItem struct {
 	Data     []byte
 }
 
-// BatchItemResult says what the store received for one item of a StoreBatch.
+// BatchItemResult says what the store received for one category of a StoreBatch
+// or a Stream.
 type BatchItemResult struct {
-	Category    string `json:"category"`
-	Objects     int    `json:"objects"`      // number of stored objects (chunks)
-	StoredBytes uint64 `json:"stored_bytes"` // sum of their sizes
+	Category       string `json:"category"`
+	PlaintextBytes uint64 `json:"plaintext_bytes"`
+	Objects        int    `json:"objects"`      // number of stored objects (chunks)
+	StoredBytes    uint64 `json:"stored_bytes"` // sum of their sizes
 }
 
 // BatchResult describes a committed StoreBatch.
@@ -75,6 +77,7 @@ func (v *Vault) StoreBatch(ctx context.Context, items []BatchItem) (BatchResult,
 			}
 			r := &res.Items[i]
 			r.Category = it.Category
+			r.PlaintextBytes = uint64(len(it.Data))
 			emit := func(ref chunkRef, obj []byte) error {
 				next.chunks = append(next.chunks, ref)
 				objs = append(objs, pending{ref.id, obj})

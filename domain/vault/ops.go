@@ -52,18 +52,24 @@ func (v *Vault) nextEntry(category string, base *entry) (*entry, domain.DEK, err
 
 // Put stores everything read from r as the new content of category, replacing any
 // previous content. It streams: at most one chunk (1 MiB by default) is in memory,
-// so chunks reach the store in order.
-// The change becomes visible atomically when the manifest commits; if Put fails the
-// store is left as it was.
+// so chunks reach the store in order. The change becomes visible atomically when
+// the manifest commits; if Put fails the store is left as it was.
 func (v *Vault) Put(ctx context.Context, category string, r io.Reader) error {
+	_, err := v.Stream(ctx, category, r)
+	return err
+}
+
+// Stream is Put, and reports what the store received.
+func (v *Vault) Stream(ctx context.Context, category string, r io.Reader) (BatchItemResult, error) {
+	res := BatchItemResult{Category: category}
 	if err := domain.ValidateCategory(category); err != nil {
-		return err
+		return res, err
 	}
 	if err := v.begin(); err != nil {
-		return err
+		return res, err
 	}
 	defer v.mu.Unlock()
-	return v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
+	err := v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
 		base := m.categories[category]
 		next, dek, err := v.nextEntry(category, base)
 		if err != nil {
@@ -78,8 +84,17 @@ func (v *Vault) Put(ctx context.Context, category string, r io.Reader) error {
 		if err != nil {
 			return nil, written, fmt.Errorf("aegis: store %q: %w", category, err)
 		}
+		res.PlaintextBytes = next.size
+		res.Objects = len(next.chunks)
+		for _, c := range next.chunks {
+			res.StoredBytes += uint64(c.size)
+		}
 		return []change{{category, base, next}}, written, nil
 	})
+	if err != nil {
+		return BatchItemResult{Category: category}, err
+	}
+	return res, nil
 }
 
 // Store stores data as the content of category. Unlike Put it has the whole
