@@ -419,6 +419,11 @@ func (v *Vault) mutate(ctx context.Context, op func(m *manifest) ([]change, []do
 		ver, r, size, err := v.commit(ctx, v.kek, v.fields, v.root.vaultID, next, v.version)
 		if err == nil {
 			obsolete = append(obsolete, idsOf(v.root.manifest)...)
+			// Delete in a random order: grouped by category, the deletions would tell
+			// an observer which replaced objects belonged together.
+			if err := domain.Shuffle(v.random, len(obsolete), func(i, j int) { obsolete[i], obsolete[j] = obsolete[j], obsolete[i] }); err != nil {
+				obsolete = nil // keep them as debris for Sweep rather than leak the grouping
+			}
 			v.version, v.hdrSize, v.root, v.man = ver, size, r, next
 			v.pruneDEKs()
 			v.discard(obsolete)
