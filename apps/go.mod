@@ -8,6 +8,7 @@ require (
 )
 
 require (
+	github.com/ai-pantheon/aegis/anonymize v0.0.0
 	github.com/ai-pantheon/aegis/crypto v0.0.0 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
@@ -18,3 +19,5 @@ replace github.com/ai-pantheon/aegis/crypto => ../crypto
 replace github.com/ai-pantheon/aegis/domain => ../domain
 
 replace github.com/ai-pantheon/aegis/adapters => ../adapters
+
+replace github.com/ai-pantheon/aegis/anonymize => ../anonymize

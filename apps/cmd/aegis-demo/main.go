@@ -1,14 +1,17 @@
 // Command aegis-demo runs the Aegis quick start on the embedded default: it creates
-// a vault on a temporary directory, stores three categories in one batch, loads and
-// verifies them, shows the statistics and what an observer of the directory sees,
-// then removes the directory. `make run` runs it.
+// a vault on a temporary directory, stores three categories through the Cloak in
+// one batch and prints the Cloak's report, loads and verifies them, shows the
+// statistics and what an observer of the directory sees, then removes the
+// directory. `make run` runs it.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ai-pantheon/aegis/adapters/local"
+	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -55,17 +59,40 @@ func run() error {
 	}
 	fmt.Printf("created vault at %s (%s, key derivation %s)\n", dir, v.KDF().Name, time.Since(start).Round(time.Millisecond))
 
-	batch := map[string][]byte{}
-	for name, value := range data {
-		b, err := canonical(value)
+	cloak, err := anonymize.New(anonymize.Config{Vault: v})
+	if err != nil {
+		return err
+	}
+	// Requests as an application would make them, with the metadata a client
+	// tends to leak; the Cloak strips everything but its allow-list.
+	var batch anonymize.Batch
+	for _, name := range slices.Sorted(maps.Keys(data)) {
+		payload, err := json.Marshal(data[name])
 		if err != nil {
 			return err
 		}
-		batch[name] = b
+		batch = append(batch, anonymize.Request{
+			Category:  name,
+			Payload:   payload,
+			Timestamp: time.Now(),
+			Metadata: map[string]string{
+				"action": "store", "user_agent": "aegis-demo/1.0 (X11; Linux x86_64)",
+				"client_ip": "203.0.113.7", "session_id": "s-4242",
+			},
+		})
 	}
-	if err := v.StoreAll(ctx, batch); err != nil {
+	rep, err := cloak.StoreBatch(ctx, batch)
+	if err != nil {
 		return err
 	}
+	fmt.Println("\nCloak report:")
+	for _, name := range rep.ShuffleOrder {
+		c := rep.Categories[name]
+		fmt.Printf("  %-10s %5d plaintext -> %5d padded -> %5d stored bytes; metadata stripped: %v\n",
+			name, c.PlaintextBytes, c.PaddedBytes, c.StoredBytes, c.MetadataStripped)
+	}
+	fmt.Printf("  shuffle order: %v\n  tokens used: %d; totals: %d plaintext, %d padded, %d encrypted bytes\n\n",
+		rep.ShuffleOrder, rep.TokensUsed, rep.TotalPlaintextBytes, rep.TotalPaddedBytes, rep.TotalEncryptedBytes)
 	fmt.Printf("stored %d categories in one commit\n", len(batch))
 	v.Close()
 
