@@ -4,11 +4,7 @@ go 1.26.8
 
 require github.com/ai-pantheon/aegis/domain v0.0.0
 
-require (
-	github.com/bwesterb/go-ristretto v1.2.4 // indirect
-	github.com/cloudflare/circl v1.6.5 // indirect
-	golang.org/x/crypto v0.59.0 // indirect
-)
+require golang.org/x/crypto v0.59.0 // indirect
 
 require (
 	github.com/Masterminds/semver/v3 v3.4.0 // indirect
