@@ -4,10 +4,15 @@ go 1.26.8
 
 require github.com/ai-pantheon/aegis/domain v0.0.0
 
-require golang.org/x/crypto v0.59.0 // indirect
+require (
+	github.com/bwesterb/go-ristretto v1.2.4 // indirect
+	github.com/cloudflare/circl v1.6.5 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
+)
 
 require (
 	github.com/Masterminds/semver/v3 v3.4.0 // indirect
+	github.com/ai-pantheon/aegis/anonymize v0.0.0
 	github.com/ai-pantheon/aegis/crypto v0.0.0
 	github.com/go-logr/logr v1.4.3 // indirect
 	github.com/go-task/slim-sprig/v3 v3.0.0 // indirect
@@ -29,3 +34,5 @@ replace github.com/ai-pantheon/aegis/domain => ../domain
 tool github.com/onsi/ginkgo/v2/ginkgo
 
 replace github.com/ai-pantheon/aegis/crypto => ../crypto
+
+replace github.com/ai-pantheon/aegis/anonymize => ../anonymize

@@ -30,9 +30,9 @@ type Config struct {
 	TimestampWindow time.Duration
 	// AllowMetadata is the StripMetadata allow-list; nil means DefaultAllowedMetadata.
 	AllowMetadata []string
-	// Tokens issues privacy tokens; nil means a fresh HMACTokens under a random key.
-	// If it also implements Redeemer (domain.Redeemer) or TokenVerifier, the Cloak
-	// redeems every token before storing, as an origin would.
+	// Tokens issues privacy tokens. Required. If it also implements Redeemer
+	// (domain.Redeemer), the Cloak redeems every token before storing, as an
+	// origin would; crypto/hmactoken's Issuer is both, for a local store.
 	Tokens TokenSource
 	// Chaff is the number of dummy requests added to every batch (0: none).
 	Chaff int
@@ -76,11 +76,7 @@ func New(cfg Config) (*Cloak, error) {
 		c.clock = domain.SystemClock{}
 	}
 	if c.tokens == nil {
-		t, err := NewRandomHMACTokens()
-		if err != nil {
-			return nil, err
-		}
-		c.tokens = t
+		return nil, fmt.Errorf("%w: the Cloak needs a token source", domain.ErrInvalidInput)
 	}
 	// A streamed request has no payload in memory to plan, pad or shuffle with
 	// others: it is stripped, dated and authorized; the Vault pads its chunks.
@@ -325,11 +321,8 @@ func (c *Cloak) Get(ctx context.Context, category string, w io.Writer) error {
 func (c *Cloak) redeem(ctx context.Context, b Batch) error {
 	for i, r := range b {
 		var err error
-		switch v := c.tokens.(type) {
-		case Redeemer:
+		if v, ok := c.tokens.(Redeemer); ok {
 			err = v.Redeem(ctx, r.Token)
-		case TokenVerifier:
-			err = v.Verify(r.Token)
 		}
 		if err != nil {
 			return fmt.Errorf("anonymize: request %d: %w", i, err)
@@ -454,14 +447,21 @@ func (c *Cloak) PurgeChaff(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// tokenCounter is a token source that counts what it issued and accepted
+// (crypto/hmactoken's Issuer does).
+type tokenCounter interface {
+	Issued() uint64
+	Spent() uint64
+}
+
 // Stats returns the running totals. Token counts come from the token source when
-// it keeps them (HMACTokens does).
+// it keeps them.
 func (c *Cloak) Stats() Stats {
 	c.mu.Lock()
 	s := c.stats
 	c.mu.Unlock()
-	if h, ok := c.tokens.(*HMACTokens); ok {
-		s.TokensIssued, s.TokensSpent = h.Issued(), h.Spent()
+	if h, ok := c.tokens.(tokenCounter); ok {
+		s.TokensIssued, s.TokensSpent = int64(h.Issued()), int64(h.Spent())
 	}
 	if s.BytesBeforePadding > 0 {
 		s.PaddingOverheadPercent = 100 * float64(s.BytesAfterPadding-s.BytesBeforePadding) / float64(s.BytesBeforePadding)

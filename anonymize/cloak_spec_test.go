@@ -19,6 +19,7 @@ import (
 	"github.com/ai-pantheon/aegis/adapters/memblob"
 	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/anonymize/observertest"
+	"github.com/ai-pantheon/aegis/crypto/hmactoken"
 	"github.com/ai-pantheon/aegis/crypto/kdf"
 	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain"
@@ -326,8 +327,8 @@ var _ = Describe("Cloak", func() {
 		})
 
 		It("refuses to store with a token source whose tokens do not verify, and stores nothing", func() {
-			issuer, _ := anonymize.NewRandomHMACTokens()
-			verifier, _ := anonymize.NewRandomHMACTokens()
+			issuer, _ := newRandomTokens()
+			verifier, _ := newRandomTokens()
 			g := newFixture(ctx, nil, anonymize.Config{Tokens: mismatched{issuer, verifier}})
 			mark := g.obs.Mark()
 			_, err := g.cloak.Store(ctx, map[string][]byte{"a": []byte("x")})
@@ -363,7 +364,11 @@ var _ = Describe("Cloak", func() {
 			v, err := vault.Create(ctx, vault.Config{Store: obs, Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("pass"))
 			Expect(err).NotTo(HaveOccurred())
 			defer v.Close()
-			c, err := anonymize.New(anonymize.Config{Vault: v})
+			tokens, err := newRandomTokens()
+			if err != nil {
+				panic(err)
+			}
+			c, err := anonymize.New(anonymize.Config{Vault: v, Tokens: tokens})
 			Expect(err).NotTo(HaveOccurred())
 			first := map[string][]byte{"keep": []byte("kept")}
 			_, err = c.Store(ctx, first)
@@ -474,7 +479,7 @@ var _ = Describe("Cloak", func() {
 					seen = append(seen, r.Timestamp)
 				}
 			}}
-			h, _ := anonymize.NewRandomHMACTokens()
+			h, _ := newRandomTokens()
 			clock := fixedClock(time.Date(2026, 5, 1, 10, 0, 7, 0, time.UTC))
 			p := anonymize.NewPipeline(anonymize.BucketTimestamp{Clock: clock}, anonymize.Pad{}, probe, anonymize.Authorize{Source: h})
 			g := newFixture(ctx, nil, anonymize.Config{Pipeline: p, Tokens: h})
@@ -486,11 +491,13 @@ var _ = Describe("Cloak", func() {
 })
 
 type mismatched struct {
-	issuer, verifier *anonymize.HMACTokens
+	issuer, verifier *hmactoken.Issuer
 }
 
 func (m mismatched) Token(ctx context.Context) ([]byte, error) { return m.issuer.Token(ctx) }
-func (m mismatched) Verify(t []byte) error                     { return m.verifier.Verify(t) }
+func (m mismatched) Redeem(ctx context.Context, t []byte) error {
+	return m.verifier.Redeem(ctx, t)
+}
 
 type stageFunc struct {
 	name string

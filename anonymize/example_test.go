@@ -6,8 +6,11 @@ import (
 	"time"
 
 	"github.com/ai-pantheon/aegis/adapters/memblob"
+	"github.com/ai-pantheon/aegis/adapters/memledger"
 	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/crypto/hmactoken"
 	"github.com/ai-pantheon/aegis/crypto/kdf"
+	"github.com/ai-pantheon/aegis/crypto/secret"
 	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
@@ -19,7 +22,13 @@ func ExampleCloak_Store() {
 		panic(err)
 	}
 	defer v.Close()
-	cloak, err := anonymize.New(anonymize.Config{Vault: v})
+	// On a local store the Cloak is its own token issuer and origin: HMAC tokens
+	// (crypto/hmactoken) spent in a ledger (here in memory; fileledger on disk).
+	tokens, err := hmactoken.New(secret.Random(32), memledger.Open())
+	if err != nil {
+		panic(err)
+	}
+	cloak, err := anonymize.New(anonymize.Config{Vault: v, Tokens: tokens})
 	if err != nil {
 		panic(err)
 	}
@@ -42,7 +51,11 @@ func ExampleShuffleBuffer() {
 		panic(err)
 	}
 	defer v.Close()
-	cloak, err := anonymize.New(anonymize.Config{Vault: v})
+	tokens, err := hmactoken.New(secret.Random(32), memledger.Open())
+	if err != nil {
+		panic(err)
+	}
+	cloak, err := anonymize.New(anonymize.Config{Vault: v, Tokens: tokens})
 	if err != nil {
 		panic(err)
 	}

@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ai-pantheon/aegis/adapters/memblob"
 	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/crypto/kdf"
+	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain"
+	"github.com/ai-pantheon/aegis/domain/vault"
 )
 
 type fixedClock time.Time
@@ -247,50 +251,6 @@ func TestShuffleStageIsUniform(t *testing.T) {
 	}
 }
 
-func TestHMACTokens(t *testing.T) {
-	if _, err := anonymize.NewHMACTokens(make([]byte, 31), nil); !errors.Is(err, domain.ErrInvalidInput) {
-		t.Fatal(err)
-	}
-	h, err := anonymize.NewHMACTokens(bytes.Repeat([]byte{7}, 32), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks, err := h.IssueBatch(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.Issued() != 3 || len(toks[0]) != anonymize.HMACTokenSize || bytes.Equal(toks[0], toks[1]) {
-		t.Fatal("bad issuance")
-	}
-	if err := h.Check(toks[0]); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Verify(toks[0]); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Verify(toks[0]); !errors.Is(err, anonymize.ErrTokenSpent) {
-		t.Fatalf("second redemption: %v", err)
-	}
-	forged := bytes.Clone(toks[1])
-	forged[len(forged)-1] ^= 1
-	if err := h.Verify(forged); !errors.Is(err, anonymize.ErrTokenInvalid) {
-		t.Fatalf("forged: %v", err)
-	}
-	if err := h.Verify(toks[1][:10]); !errors.Is(err, anonymize.ErrTokenInvalid) {
-		t.Fatalf("short: %v", err)
-	}
-	other, _ := anonymize.NewHMACTokens(bytes.Repeat([]byte{8}, 32), nil)
-	if err := other.Verify(toks[1]); !errors.Is(err, anonymize.ErrTokenInvalid) {
-		t.Fatalf("other key: %v", err)
-	}
-	if err := h.Verify(toks[1]); err != nil {
-		t.Fatal(err)
-	}
-	if h.Spent() != 2 {
-		t.Fatalf("spent %d", h.Spent())
-	}
-}
-
 type oneByOne struct{ n int }
 
 func (o *oneByOne) Token(ctx context.Context) ([]byte, error) {
@@ -299,14 +259,14 @@ func (o *oneByOne) Token(ctx context.Context) ([]byte, error) {
 }
 
 func TestAuthorize(t *testing.T) {
-	h, _ := anonymize.NewRandomHMACTokens()
+	h, _ := newRandomTokens()
 	in := batchOf("a", "b", "c")
 	out, err := anonymize.Authorize{Source: h}.Apply(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range out {
-		if err := h.Verify(r.Token); err != nil {
+		if err := h.Verify(context.Background(), r.Token); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -376,7 +336,7 @@ func TestValidateBadInput(t *testing.T) {
 }
 
 func TestPipelineComposes(t *testing.T) {
-	h, _ := anonymize.NewRandomHMACTokens()
+	h, _ := newRandomTokens()
 	inner := anonymize.NewPipeline(anonymize.StripMetadata{}, anonymize.BucketTimestamp{Clock: fixedClock(time.Unix(1234567, 0))})
 	p := anonymize.NewPipeline(inner, nil, anonymize.Pad{}, anonymize.Shuffle{}, anonymize.Authorize{Source: h})
 	if !strings.Contains(p.Name(), "pipeline(strip-metadata,bucket-timestamp),pad,shuffle,authorize") {
@@ -395,5 +355,20 @@ func TestPipelineComposes(t *testing.T) {
 	cancel()
 	if _, err := p.Apply(ctx, batchOf("a")); !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
+	}
+}
+
+func TestNewNeedsVaultAndTokenSource(t *testing.T) {
+	ctx := context.Background()
+	v, err := vault.Create(ctx, vault.Config{Store: memblob.Open(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if _, err := anonymize.New(anonymize.Config{Vault: v}); !errors.Is(err, domain.ErrInvalidInput) || !strings.Contains(err.Error(), "token source") {
+		t.Fatalf("New without tokens: %v", err)
+	}
+	if _, err := anonymize.New(anonymize.Config{}); !errors.Is(err, domain.ErrInvalidInput) {
+		t.Fatalf("New without a vault: %v", err)
 	}
 }

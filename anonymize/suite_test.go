@@ -38,6 +38,11 @@ func newFixture(ctx context.Context, policy domain.PaddingPolicy, cfg anonymize.
 		panic(err)
 	}
 	cfg.Vault = v
+	if cfg.Tokens == nil {
+		if cfg.Tokens, err = newRandomTokens(); err != nil {
+			panic(err)
+		}
+	}
 	c, err := anonymize.New(cfg)
 	if err != nil {
 		panic(err)

@@ -5,11 +5,12 @@ package fsblob
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ai-pantheon/aegis/adapters/internal/filelock"
 )
 
 // Polling bounds for a flock held by another process: flock(2) cannot be
@@ -80,83 +81,13 @@ func (m *fileMutex) releaser(f *os.File) func() error {
 
 var errNotHeld = errors.New("the lock is not held")
 
-// flock opens (creating it 0600 if needed) the file at path and takes an flock of
-// kind how (LOCK_EX or LOCK_SH) on it, polling until it is granted or ctx is done.
+// poll is how often a waiter retries a lock another process holds.
+var poll = filelock.Poll{Min: minPoll, Max: maxPoll}
+
 func flock(ctx context.Context, path string, how int) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	fd := int(f.Fd())
-	delay := minPoll
-	var timer *time.Timer
-	for {
-		err := syscall.Flock(fd, how|syscall.LOCK_NB)
-		switch {
-		case err == nil:
-			if timer != nil {
-				timer.Stop()
-			}
-			return f, nil
-		case errors.Is(err, syscall.EINTR):
-			continue
-		case !errors.Is(err, syscall.EWOULDBLOCK):
-			f.Close()
-			return nil, &fs.PathError{Op: "flock", Path: path, Err: err}
-		}
-		if timer == nil {
-			timer = time.NewTimer(delay)
-		} else {
-			timer.Reset(delay)
-		}
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			f.Close()
-			return nil, ctx.Err()
-		case <-timer.C:
-		}
-		delay = min(2*delay, maxPoll)
-	}
+	return filelock.Open(ctx, path, how, poll)
 }
 
-// tryFlock is flock without waiting. ok is false, with a nil error, when the lock
-// is held elsewhere or the lock file cannot be created for lack of permission.
-func tryFlock(path string, how int) (f *os.File, ok bool, err error) {
-	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	switch {
-	case err == nil:
-		return f, true, nil
-	case errors.Is(err, syscall.EWOULDBLOCK):
-		f.Close()
-		return nil, false, nil
-	default:
-		f.Close()
-		return nil, false, &fs.PathError{Op: "flock", Path: path, Err: err}
-	}
-}
+func tryFlock(path string, how int) (*os.File, bool, error) { return filelock.TryOpen(path, how) }
 
-// unflock releases the flock and closes the descriptor (closing alone would
-// release it too; the explicit unlock reports errors).
-func unflock(f *os.File) error {
-	err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return &fs.PathError{Op: "unlock", Path: f.Name(), Err: err}
-	}
-	return nil
-}
+func unflock(f *os.File) error { return filelock.Unlock(f) }

@@ -1,6 +1,7 @@
 // Package local opens vaults on a local directory: the embedded default of Aegis.
 // It assembles the Vault from the directory store (fsblob), the standard crypto
-// suite and the default bucket padding.
+// suite and the default bucket padding, and a Cloak in front of it with local
+// HMAC tokens.
 package local
 
 import (
@@ -9,6 +10,10 @@ import (
 	"fmt"
 
 	"github.com/ai-pantheon/aegis/adapters/fsblob"
+	"github.com/ai-pantheon/aegis/adapters/memledger"
+	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/crypto/hmactoken"
+	"github.com/ai-pantheon/aegis/crypto/secret"
 	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain"
 	"github.com/ai-pantheon/aegis/domain/vault"
@@ -62,4 +67,18 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts *Options) (*v
 		return nil, fmt.Errorf("aegis: no vault at %s: %w", dir, domain.ErrNotFound)
 	}
 	return v, err
+}
+
+// NewCloak returns a Cloak over v for a local store. On a local store the Cloak
+// is its own token issuer and origin: it authorizes every request with an HMAC
+// token (crypto/hmactoken) under a random key of this process and spends it in an
+// in-memory ledger before storing. Other fields of cfg pass through; cfg.Vault and
+// cfg.Tokens are set here.
+func NewCloak(v *vault.Vault, cfg anonymize.Config) (*anonymize.Cloak, error) {
+	tokens, err := hmactoken.New(secret.Random(32), memledger.Open())
+	if err != nil {
+		return nil, err
+	}
+	cfg.Vault, cfg.Tokens = v, tokens
+	return anonymize.New(cfg)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ai-pantheon/aegis/adapters/fsblob"
 	"github.com/ai-pantheon/aegis/adapters/local"
 	"github.com/ai-pantheon/aegis/adapters/memblob"
+	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain"
 	"github.com/ai-pantheon/aegis/domain/vault"
@@ -604,6 +605,24 @@ var _ = Describe("a vault on a directory", func() {
 			return nil
 		})).To(Succeed())
 		Expect(files).To(Equal(4))
+	})
+
+	It("puts a Cloak with local tokens in front of it", func() {
+		v, err := local.Create(ctx, dir, pass, opts)
+		Expect(err).NotTo(HaveOccurred())
+		defer v.Close()
+		c, err := local.NewCloak(v, anonymize.Config{})
+		Expect(err).NotTo(HaveOccurred())
+		data := map[string][]byte{"journal": payload(1300, 1), "settings": payload(60, 2)}
+		rep, err := c.Store(ctx, data)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rep.TokensUsed).To(Equal(2))
+		Expect(rep.ShuffleOrder).To(ConsistOf("journal", "settings"))
+		Expect(c.LoadAll(ctx)).To(Equal(data))
+		Expect(c.VerifyAll(ctx, data)).To(Equal(map[string]string{"journal": "PASS", "settings": "PASS"}))
+		s := c.Stats()
+		Expect(s.TokensIssued).To(BeEquivalentTo(2))
+		Expect(s.TokensSpent).To(BeEquivalentTo(2))
 	})
 
 	It("leaves the directory byte-for-byte unchanged on a wrong passphrase", func() {

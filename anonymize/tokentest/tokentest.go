@@ -12,12 +12,12 @@ import (
 	"github.com/ai-pantheon/aegis/anonymize"
 )
 
-// Pair is a token source and the verifier that redeems its tokens.
+// Pair is a token source and the origin side that redeems its tokens.
 type Pair struct {
 	Source   anonymize.TokenSource
-	Verifier anonymize.TokenVerifier
-	// Spent is the error Verify wraps for a token redeemed twice
-	// (anonymize.ErrTokenSpent for HMACTokens).
+	Verifier anonymize.Redeemer
+	// Spent is the error Redeem wraps for a token redeemed twice
+	// (domain.ErrTokenSpent for crypto/hmactoken).
 	Spent error
 }
 
@@ -47,10 +47,10 @@ func Run(t *testing.T, newPair func(t *testing.T) Pair) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := p.Verifier.Verify(tok); err != nil {
+		if err := p.Verifier.Redeem(ctx, tok); err != nil {
 			t.Fatalf("first redemption: %v", err)
 		}
-		err = p.Verifier.Verify(tok)
+		err = p.Verifier.Redeem(ctx, tok)
 		if err == nil {
 			t.Fatal("second redemption succeeded")
 		}
@@ -72,7 +72,7 @@ func Run(t *testing.T, newPair func(t *testing.T) Pair) {
 		)
 		for range 16 {
 			wg.Go(func() {
-				if p.Verifier.Verify(bytes.Clone(tok)) == nil {
+				if p.Verifier.Redeem(ctx, bytes.Clone(tok)) == nil {
 					mu.Lock()
 					ok++
 					mu.Unlock()
@@ -94,14 +94,14 @@ func Run(t *testing.T, newPair func(t *testing.T) Pair) {
 		for i := range tok {
 			bad := bytes.Clone(tok)
 			bad[i] ^= 0x01
-			if p.Verifier.Verify(bad) == nil {
+			if p.Verifier.Redeem(ctx, bad) == nil {
 				t.Fatalf("token with byte %d flipped verified", i)
 			}
 		}
-		if p.Verifier.Verify(tok[:len(tok)-1]) == nil || p.Verifier.Verify(append(bytes.Clone(tok), 0)) == nil || p.Verifier.Verify(nil) == nil {
+		if p.Verifier.Redeem(ctx, tok[:len(tok)-1]) == nil || p.Verifier.Redeem(ctx, append(bytes.Clone(tok), 0)) == nil || p.Verifier.Redeem(ctx, nil) == nil {
 			t.Fatal("a truncated, extended or empty token verified")
 		}
-		if err := p.Verifier.Verify(tok); err != nil {
+		if err := p.Verifier.Redeem(ctx, tok); err != nil {
 			t.Fatalf("refusing altered copies spent the real token: %v", err)
 		}
 	})
@@ -112,7 +112,7 @@ func Run(t *testing.T, newPair func(t *testing.T) Pair) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b.Verifier.Verify(tok) == nil {
+		if b.Verifier.Redeem(ctx, tok) == nil {
 			t.Fatal("a token verified at another issuer's verifier")
 		}
 	})

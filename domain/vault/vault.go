@@ -429,7 +429,11 @@ func (v *Vault) mutate(ctx context.Context, op func(m *manifest) ([]change, []do
 			v.discard(obsolete)
 			return nil
 		}
-		if !errors.Is(err, domain.ErrConflict) || attempt >= 8 {
+		if !errors.Is(err, domain.ErrConflict) || attempt >= maxCommitAttempts {
+			v.discard(written)
+			return err
+		}
+		if err := v.backoff(ctx, attempt); err != nil {
 			v.discard(written)
 			return err
 		}
@@ -437,6 +441,28 @@ func (v *Vault) mutate(ctx context.Context, op func(m *manifest) ([]change, []do
 			v.discard(written)
 			return err
 		}
+	}
+}
+
+// maxCommitAttempts bounds how often a commit that lost a compare-and-swap to a
+// writer without the shared lock is rebased and tried again.
+const maxCommitAttempts = 32
+
+// backoff waits before commit attempt attempt+1: a random time up to 1 ms doubled
+// per attempt (at most 128 ms), so writers that keep colliding spread out.
+func (v *Vault) backoff(ctx context.Context, attempt int) error {
+	limit := uint64(time.Millisecond) << min(attempt, 7)
+	n, err := domain.UniformInt(v.random, limit)
+	if err != nil {
+		return err
+	}
+	t := time.NewTimer(time.Duration(n))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

@@ -59,7 +59,7 @@ func run() error {
 	}
 	fmt.Printf("created vault at %s (%s, key derivation %s)\n", dir, v.KDF().Name, time.Since(start).Round(time.Millisecond))
 
-	cloak, err := anonymize.New(anonymize.Config{Vault: v})
+	cloak, err := local.NewCloak(v, anonymize.Config{})
 	if err != nil {
 		return err
 	}

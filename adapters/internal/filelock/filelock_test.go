@@ -1,0 +1,62 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package filelock
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var testPoll = Poll{Min: time.Millisecond, Max: 4 * time.Millisecond}
+
+func TestExclusiveLockWaitsAndHonoursContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	held, err := Open(context.Background(), path, syscall.LOCK_EX, testPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := TryOpen(path, syscall.LOCK_EX); ok || err != nil {
+		t.Fatalf("TryOpen while held: ok=%v err=%v", ok, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := Open(ctx, path, syscall.LOCK_SH, testPoll); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Open while held: %v, want DeadlineExceeded", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		f, err := Open(context.Background(), path, syscall.LOCK_EX, testPoll)
+		if err == nil {
+			err = Unlock(f)
+		}
+		got <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	if err := Unlock(held); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("waiter after release: %v", err)
+	}
+}
+
+func TestSharedLocksCoexist(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.lock")
+	a, err := Open(context.Background(), path, syscall.LOCK_SH, testPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Unlock(a)
+	b, ok, err := TryOpen(path, syscall.LOCK_SH)
+	if !ok || err != nil {
+		t.Fatalf("second shared lock: ok=%v err=%v", ok, err)
+	}
+	Unlock(b)
+	if _, ok, _ := TryOpen(path, syscall.LOCK_EX); ok {
+		t.Fatal("exclusive lock granted while a shared one is held")
+	}
+}

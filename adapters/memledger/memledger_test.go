@@ -1,0 +1,30 @@
+package memledger_test
+
+import (
+	"context"
+	"crypto/rand"
+	"testing"
+
+	"github.com/ai-pantheon/aegis/adapters/memledger"
+	"github.com/ai-pantheon/aegis/domain"
+	"github.com/ai-pantheon/aegis/domain/ledgertest"
+)
+
+func TestConformance(t *testing.T) {
+	ledgertest.Run(t, func(t *testing.T) domain.SpentLedger {
+		return memledger.Open()
+	})
+}
+
+func BenchmarkMarkSpent(b *testing.B) {
+	l := memledger.Open()
+	ctx := context.Background()
+	nonce := make([]byte, 32)
+	b.ReportAllocs()
+	for b.Loop() {
+		rand.Read(nonce)
+		if _, err := l.MarkSpent(ctx, "ab", nonce); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
