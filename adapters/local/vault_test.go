@@ -3,6 +3,7 @@ package local_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -623,6 +624,49 @@ var _ = Describe("a vault on a directory", func() {
 		s := c.Stats()
 		Expect(s.TokensIssued).To(BeEquivalentTo(2))
 		Expect(s.TokensSpent).To(BeEquivalentTo(2))
+	})
+
+	It("through the Cloak, keeps only bucket-sized opaque files for categories from 1 byte to 3 MiB", func() {
+		v, err := local.Create(ctx, dir, pass, opts)
+		Expect(err).NotTo(HaveOccurred())
+		defer v.Close()
+		c, err := local.NewCloak(v, anonymize.Config{})
+		Expect(err).NotTo(HaveOccurred())
+		data := map[string][]byte{}
+		for _, n := range []int{1, 1000, 5000, 70_000, 300_000, domain.MiB, 3 * domain.MiB} {
+			b := make([]byte, n)
+			_, _ = rand.Read(b)
+			data[fmt.Sprintf("category-%d-bytes", n)] = b
+		}
+		orders := map[string]bool{}
+		for range 5 {
+			rep, err := c.Store(ctx, data)
+			Expect(err).NotTo(HaveOccurred())
+			orders[strings.Join(rep.ShuffleOrder, ",")] = true
+		}
+		// 7 categories: five equal orders in a row happen with probability 5040^-4.
+		Expect(len(orders)).To(BeNumerically(">", 1))
+		Expect(c.LoadAll(ctx)).To(Equal(data))
+
+		buckets := domain.DefaultBuckets()
+		Expect(filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			Expect(err).NotTo(HaveOccurred())
+			if info.IsDir() || strings.HasSuffix(p, ".lock") {
+				return nil
+			}
+			Expect(hexName.MatchString(info.Name())).To(BeTrue(), p)
+			Expect(buckets.Allowed(int(info.Size()))).To(BeTrue(), "%s: %d bytes", p, info.Size())
+			body, err := os.ReadFile(p)
+			Expect(err).NotTo(HaveOccurred())
+			for name, plain := range data {
+				Expect(strings.Contains(p, name)).To(BeFalse())
+				Expect(bytes.Contains(body, []byte(name))).To(BeFalse())
+				if len(plain) >= 32 {
+					Expect(bytes.Contains(body, plain[:32])).To(BeFalse())
+				}
+			}
+			return nil
+		})).To(Succeed())
 	})
 
 	It("leaves the directory byte-for-byte unchanged on a wrong passphrase", func() {
