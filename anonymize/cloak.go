@@ -347,6 +347,8 @@ func checkPipelineOutput(in, out Batch) error {
 		switch {
 		case !ok && !r.Chaff:
 			return fmt.Errorf("anonymize: pipeline added request %q that is not chaff", r.Category)
+		case r.Chaff && !IsChaff(r.Category):
+			return fmt.Errorf("anonymize: pipeline marked request %q as chaff outside the reserved names", r.Category)
 		case ok && (r.Chaff || n != len(r.Payload)):
 			return fmt.Errorf("anonymize: pipeline changed request %q", r.Category)
 		case r.Plan == nil || r.Plan.PlaintextBytes != len(r.Payload):

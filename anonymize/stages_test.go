@@ -372,3 +372,43 @@ func TestNewNeedsVaultAndTokenSource(t *testing.T) {
 		t.Fatalf("New without a vault: %v", err)
 	}
 }
+
+// markChaff is a broken pipeline stage that adds a "dummy" under the name of a
+// real category, which would overwrite it and never be purged.
+type markChaff struct{}
+
+func (markChaff) Name() string { return "mark-chaff" }
+func (markChaff) Apply(_ context.Context, b anonymize.Batch) (anonymize.Batch, error) {
+	return append(b.Clone(), anonymize.Request{Category: "contacts", Payload: []byte("random"), Chaff: true}), nil
+}
+
+func TestCloakRefusesChaffUnderARealName(t *testing.T) {
+	ctx := context.Background()
+	v, err := vault.Create(ctx, vault.Config{Store: memblob.Open(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	tokens, err := newRandomTokens()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Store(ctx, "contacts", []byte("the real contacts")); err != nil {
+		t.Fatal(err)
+	}
+	p := anonymize.NewPipeline(markChaff{}, anonymize.Pad{}, anonymize.Authorize{Source: tokens})
+	c, err := anonymize.New(anonymize.Config{Vault: v, Tokens: tokens, Pipeline: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Store(ctx, map[string][]byte{"notes": []byte("x")})
+	if err == nil || !strings.Contains(err.Error(), "chaff outside the reserved names") {
+		t.Fatalf("Store through a pipeline that disguises a category as chaff: %v", err)
+	}
+	if got, _ := v.Load(ctx, "contacts"); string(got) != "the real contacts" {
+		t.Fatalf("contacts became %q", got)
+	}
+	if names, _ := v.Categories(ctx); len(names) != 1 {
+		t.Fatalf("stored %v", names)
+	}
+}

@@ -142,3 +142,19 @@ var (
 	_ PaddingPolicy = Buckets{}
 	_ PaddingPolicy = PadmePolicy{}
 )
+
+// CheckPadding rejects a policy whose objects a reader would refuse: every size it
+// produces must lie within [MinObjectSize, MaxObjectSize]. The Vault checks its
+// policy before it writes anything, so a vault can never be written in a shape it
+// cannot open again.
+func CheckPadding(p PaddingPolicy) error {
+	smallest, ok := p.Size(0)
+	if !ok {
+		return fmt.Errorf("%w: padding policy has no object size", ErrInvalidInput)
+	}
+	largest := p.Max()
+	if smallest < MinObjectSize || largest > MaxObjectSize || largest < smallest {
+		return fmt.Errorf("%w: padding policy sizes %d to %d are outside [%d, %d]", ErrInvalidInput, smallest, largest, MinObjectSize, MaxObjectSize)
+	}
+	return nil
+}

@@ -78,3 +78,16 @@ func TestPadmePolicy(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckPadding(t *testing.T) {
+	for _, ok := range []PaddingPolicy{DefaultBuckets(), DefaultPadme()} {
+		if err := CheckPadding(ok); err != nil {
+			t.Errorf("CheckPadding(%T) = %v", ok, err)
+		}
+	}
+	for _, bad := range []PaddingPolicy{Buckets{}, PadmePolicy{MinSize: 128, MaxSize: MiB}, PadmePolicy{MinSize: KiB, MaxSize: 2 * MaxObjectSize}, PadmePolicy{}} {
+		if err := CheckPadding(bad); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("CheckPadding(%+v) = %v, want ErrInvalidInput", bad, err)
+		}
+	}
+}

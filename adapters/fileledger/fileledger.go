@@ -28,7 +28,6 @@
 package fileledger
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -53,10 +52,9 @@ const (
 )
 
 const (
-	logSuffix    = ".log"
-	recordMagic  = 0xA5
-	recordFixed  = 2 + 4 // magic, length, CRC
-	maxRecordLen = recordFixed + domain.MaxNonceLen
+	logSuffix   = ".log"
+	recordMagic = 0xA5
+	recordFixed = 2 + 4 // magic, length, CRC
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -298,6 +296,12 @@ func (l *Ledger) catchUp(p *partition, f *os.File) error {
 	}
 	if p.file == nil || !os.SameFile(p.file, fi) || fi.Size() < p.offset {
 		p.file, p.offset, p.set = fi, 0, make(map[string]struct{})
+		// The file's directory entry must be durable before a record in it is
+		// acknowledged. Its creator synced the directory, but may have crashed
+		// first: sync once per file and process.
+		if err := syncDir(l.dir); err != nil {
+			return err
+		}
 	}
 	size := fi.Size()
 	if size == p.offset {
@@ -377,16 +381,16 @@ var errCorrupt = errors.Join(domain.ErrIntegrity, errors.New("aegis/fileledger: 
 
 // decodeRecords calls fn with the nonce of each complete, valid record of data
 // and returns how many bytes they span. Bytes after them are a torn tail (a
-// nil error) when they could be one partially written record: fewer than a
-// maximal record. Anything else is corruption (errCorrupt).
+// nil error) when they can only be one partially written record (see tornTail).
+// Anything else is corruption (errCorrupt).
 func decodeRecords(data []byte, fn func(nonce []byte)) (int, error) {
 	pos := 0
 	for pos < len(data) {
 		rest := data[pos:]
 		n, ok := validRecord(rest)
 		if !ok {
-			if len(rest) < maxRecordLen && !containsValidRecord(rest) {
-				return pos, nil // torn tail
+			if tornTail(rest) {
+				return pos, nil
 			}
 			return pos, errCorrupt
 		}
@@ -394,6 +398,25 @@ func decodeRecords(data []byte, fn func(nonce []byte)) (int, error) {
 		pos += n
 	}
 	return pos, nil
+}
+
+// tornTail reports whether b, which holds no valid record at its start, can be
+// what a crash mid-append leaves: a proper prefix of a record (the magic byte and
+// fewer bytes than the record's length), or zeros the file system allocated
+// without the data. A complete record with a wrong checksum is not a torn tail:
+// it is corruption, and dropping it would forget a spent nonce.
+func tornTail(b []byte) bool {
+	zero := true
+	for _, c := range b {
+		if c != 0 {
+			zero = false
+			break
+		}
+	}
+	if zero {
+		return true
+	}
+	return b[0] == recordMagic && (len(b) < 2 || len(b) < recordFixed+int(b[1]))
 }
 
 // validRecord reports whether b starts with a complete record with a matching
@@ -411,22 +434,6 @@ func validRecord(b []byte) (int, bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-// containsValidRecord reports whether a valid record starts anywhere in b: a
-// torn write can only be followed by nothing, so finding one means damage.
-func containsValidRecord(b []byte) bool {
-	for i := 1; i < len(b); i++ {
-		if j := bytes.IndexByte(b[i:], recordMagic); j < 0 {
-			return false
-		} else {
-			i += j
-		}
-		if _, ok := validRecord(b[i:]); ok {
-			return true
-		}
-	}
-	return false
 }
 
 func syncDir(dir string) error {

@@ -135,16 +135,33 @@ var _ = Describe("Ledger", func() {
 			Expect(mark(reopen(), torn)).To(BeTrue())
 		})
 
-		It("never reads torn garbage as another nonce", func() {
-			// Overwrite the tail with a record header that claims a shorter nonce.
+		It("never reads garbage after a torn record as another nonce: it fails closed", func() {
+			// Bytes after the torn record that a crash cannot explain: a record header
+			// claiming a shorter nonce, with a wrong checksum.
 			f, err := os.OpenFile(logFile(), os.O_WRONLY|os.O_APPEND, 0)
 			Expect(err).NotTo(HaveOccurred())
 			_, err = f.Write([]byte{0xA5, 0x04, 1, 2, 3, 4, 0, 0})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(f.Close()).To(Succeed())
-			again := reopen()
-			Expect(mark(again, []byte{1, 2, 3, 4})).To(BeFalse())
-			Expect(mark(again, spent)).To(BeTrue())
+			_, err = fileledger.Open(dir, nil)
+			Expect(err).To(MatchError(domain.ErrIntegrity))
+		})
+
+		It("does not take a complete record with a bad checksum for a torn one", func() {
+			// Restore the torn record to full length, then damage one bit of its nonce:
+			// dropping it would forget a spent nonce, so it is corruption.
+			Expect(os.Truncate(logFile(), 0)).To(Succeed())
+			fresh := reopen()
+			Expect(mark(fresh, spent)).To(BeFalse())
+			fi, err := os.Stat(logFile())
+			Expect(err).NotTo(HaveOccurred())
+			f, err := os.OpenFile(logFile(), os.O_RDWR, 0)
+			Expect(err).NotTo(HaveOccurred())
+			_, err = f.WriteAt([]byte{0x01}, fi.Size()-10)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(f.Close()).To(Succeed())
+			_, err = fileledger.Open(dir, nil)
+			Expect(err).To(MatchError(domain.ErrIntegrity))
 		})
 	})
 

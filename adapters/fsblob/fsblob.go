@@ -357,6 +357,11 @@ func readObject(path string) ([]byte, domain.Version, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, "", &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w (%v)", errNotRegular, fi.Mode().Type())}
 	}
+	if fi.Size() > domain.MaxObjectSize {
+		// No object is larger: refuse before allocating, so a huge or sparse file
+		// planted under an object id cannot exhaust memory.
+		return nil, "", &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: file of %d bytes exceeds the largest object size %d", domain.ErrIntegrity, fi.Size(), domain.MaxObjectSize)}
+	}
 	data := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, "", &fs.PathError{Op: "read", Path: path, Err: err}

@@ -33,7 +33,7 @@ func TestHeaderRoundTrip(t *testing.T) {
 		if h.kdf.Name != spec.Name || h.kdf.Iterations != spec.Iterations || h.kdf.Time != spec.Time || h.kdf.MemoryKiB != spec.MemoryKiB || h.kdf.Threads != spec.Threads || !bytes.Equal(h.kdf.Salt, spec.Salt) {
 			t.Fatalf("kdf spec %+v, want %+v", h.kdf, spec)
 		}
-		if !bytes.Equal(h.kcv, kcv) || string(h.root) != "sealed-root" || !bytes.Equal(h.rootAD, rootAD(fields)) {
+		if !bytes.Equal(h.kcv, kcv) || string(h.root) != "sealed-root" || !bytes.Equal(h.fields, fields) {
 			t.Fatal("header fields do not round-trip")
 		}
 	}

@@ -29,7 +29,8 @@ import (
 //	salt                 L
 //	key-check value     32
 //	root length R        2
-//	sealed root          R  AEAD under the KEK, associated data = "aegis/v1 root" || body[:offset of R]
+//	sealed root          R  AEAD under the KEK, associated data =
+//	                        "aegis/v1 root" || header object id || body[:offset of R]
 const (
 	headerMagic   = "AEGISVLT"
 	headerPrefix  = len(headerMagic) + 2 + sha256.Size
@@ -46,12 +47,13 @@ type header struct {
 	kdf  domain.KDFSpec
 	kcv  []byte
 	root []byte // sealed
-	// rootAD is the associated data the root is sealed with.
-	rootAD []byte
+	// fields are the body bytes before the root length: with the header id they
+	// are the root's associated data (rootAD).
+	fields []byte
 }
 
 // encodeHeaderFields returns the body up to (not including) the root length, which is
-// also the root's associated data after the "aegis/v1 root" label.
+// also, with the header id, the root's associated data (see rootAD).
 func encodeHeaderFields(spec domain.KDFSpec, kcv []byte) ([]byte, error) {
 	id, ok := kdfIDs[spec.Name]
 	if !ok {
@@ -78,8 +80,12 @@ func encodeHeaderFields(spec domain.KDFSpec, kcv []byte) ([]byte, error) {
 	return b, nil
 }
 
-func rootAD(fields []byte) []byte {
-	return append([]byte("aegis/v1 root"), fields...)
+// rootAD is the associated data of the sealed root: the label, the header's
+// object id (which names the vault in its store, so the header of one named vault
+// copied over another's is refused) and the header fields.
+func rootAD(headerID domain.ObjectID, fields []byte) []byte {
+	b := append([]byte("aegis/v1 root"), headerID[:]...)
+	return append(b, fields...)
 }
 
 // encodeHeader lays out a complete header object padded to a size from policy.
@@ -149,7 +155,7 @@ func decodeHeader(obj []byte) (*header, error) {
 	if !r.ok() || len(r.b) != 0 {
 		return nil, fmt.Errorf("%w: vault header: malformed body", domain.ErrIntegrity)
 	}
-	h := &header{kcv: kcv, root: root, rootAD: rootAD(body[:fieldsEnd])}
+	h := &header{kcv: kcv, root: root, fields: body[:fieldsEnd]}
 	switch id {
 	case 1:
 		if p2 != 0 || p3 != 0 {

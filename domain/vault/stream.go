@@ -17,14 +17,18 @@ import (
 // object while we read: readers then retry against the new header.
 var errMissing = fmt.Errorf("object is missing: %w", domain.ErrIntegrity)
 
-// adFunc returns the associated data of chunk index; final marks the last chunk,
-// so dropping trailing chunks is detected (as in the STREAM construction).
-type adFunc func(index uint32, final bool) []byte
+// adFunc returns the associated data of the chunk stored under id at index; final
+// marks the last chunk, so dropping trailing chunks is detected (as in the STREAM
+// construction). The object id makes the associated data unique to one write: an
+// object sealed for a write that never committed cannot stand in for an object of
+// the write that did, even though both have the same version and position.
+type adFunc func(id domain.ObjectID, index uint32, final bool) []byte
 
 func chunkAD(prefix []byte) adFunc {
 	prefix = prefix[:len(prefix):len(prefix)]
-	return func(index uint32, final bool) []byte {
-		b := binary.BigEndian.AppendUint32(prefix, index)
+	return func(id domain.ObjectID, index uint32, final bool) []byte {
+		b := append(prefix, id[:]...)
+		b = binary.BigEndian.AppendUint32(b, index)
 		if final {
 			return append(b, 1)
 		}
@@ -33,7 +37,7 @@ func chunkAD(prefix []byte) adFunc {
 }
 
 // dataAD binds a data chunk to its vault, category slot, DEK generation, write
-// version, position and finality.
+// version, object id, position and finality.
 func dataAD(vaultID [32]byte, e *entry) adFunc {
 	b := append([]byte("aegis/v1 data"), vaultID[:]...)
 	b = append(b, e.slot[:]...)
@@ -42,7 +46,8 @@ func dataAD(vaultID [32]byte, e *entry) adFunc {
 	return chunkAD(b)
 }
 
-// manifestAD binds a manifest chunk to its vault, epoch, position and finality.
+// manifestAD binds a manifest chunk to its vault, epoch, object id, position and
+// finality.
 func manifestAD(vaultID [32]byte, epoch uint64) adFunc {
 	b := append([]byte("aegis/v1 manifest"), vaultID[:]...)
 	b = binary.BigEndian.AppendUint64(b, epoch)
@@ -75,11 +80,11 @@ func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, src
 	)
 	body := pre + domain.FrameHeaderSize
 	seal := func(obj []byte, n int, final bool) error {
-		domain.SealChunk(aead, obj, obj[body:body+n], ad(index, final))
 		id, err := domain.NewObjectID(v.random)
 		if err != nil {
 			return err
 		}
+		domain.SealChunk(aead, obj, obj[body:body+n], ad(id, index, final))
 		index++
 		return emit(chunkRef{id: id, size: uint32(len(obj))}, obj)
 	}
@@ -186,7 +191,7 @@ func (v *Vault) openStream(ctx context.Context, aead domain.AEAD, ad adFunc, ref
 		}
 		for k, obj := range objs[:len(window)] {
 			i := start + k
-			payload, err := domain.OpenChunk(aead, obj, ad(uint32(i), i == len(refs)-1))
+			payload, err := domain.OpenChunk(aead, obj, ad(refs[i].id, uint32(i), i == len(refs)-1))
 			if err != nil {
 				return fmt.Errorf("%s chunk %d: %w", what, i, err)
 			}

@@ -100,6 +100,9 @@ func newVault(cfg Config) (*Vault, error) {
 	if v.policy == nil {
 		v.policy = domain.DefaultBuckets()
 	}
+	if err := domain.CheckPadding(v.policy); err != nil {
+		return nil, err
+	}
 	if v.random == nil {
 		v.random = domain.DefaultRandom()
 	}
@@ -194,7 +197,7 @@ func Open(ctx context.Context, cfg Config, passphrase []byte) (*Vault, error) {
 		return nil, fmt.Errorf("aegis: open: %w", domain.ErrWrongPassphrase)
 	}
 	v.kek, v.spec = kek, h.kdf
-	v.fields = h.rootAD[len("aegis/v1 root"):]
+	v.fields = h.fields
 	err = v.load(ctx, h, ver, len(obj))
 	if errors.Is(err, errMissing) {
 		// A writer committed while we read the manifest: read its header instead.
@@ -209,7 +212,7 @@ func Open(ctx context.Context, cfg Config, passphrase []byte) (*Vault, error) {
 
 // load opens the root of a decoded header with the current KEK and reads the manifest.
 func (v *Vault) load(ctx context.Context, h *header, ver domain.Version, size int) error {
-	rootPT, err := v.kek.Open(nil, h.root, h.rootAD)
+	rootPT, err := v.kek.Open(nil, h.root, rootAD(v.headerID, h.fields))
 	if err != nil {
 		return fmt.Errorf("vault root: %w", err)
 	}
@@ -221,8 +224,10 @@ func (v *Vault) load(ctx context.Context, h *header, ver domain.Version, size in
 		if r.vaultID != v.root.vaultID {
 			return fmt.Errorf("vault root belongs to another vault: %w", domain.ErrIntegrity)
 		}
-		if r.epoch < v.root.epoch {
-			return fmt.Errorf("vault went back from epoch %d to %d (rollback): %w", v.root.epoch, r.epoch, domain.ErrIntegrity)
+		if r.epoch <= v.root.epoch {
+			// Every commit increments the epoch: a different header with the same or an
+			// older epoch is a rollback or a fork.
+			return fmt.Errorf("vault header changed from epoch %d to %d (rollback or fork): %w", v.root.epoch, r.epoch, domain.ErrIntegrity)
 		}
 	}
 	if r.size > uint64(len(r.manifest))*domain.MaxObjectSize {
@@ -261,7 +266,7 @@ func (v *Vault) commit(ctx context.Context, kek domain.KEK, fields []byte, vault
 		return "", nil, 0, err
 	}
 	r := &root{vaultID: vaultID, epoch: m.epoch, size: uint64(len(plain)), manifest: refs}
-	sealed := kek.Seal(nil, r.encode(), rootAD(fields))
+	sealed := kek.Seal(nil, r.encode(), rootAD(v.headerID, fields))
 	hdr, err := encodeHeader(fields, sealed, v.policy)
 	if err != nil {
 		return "", nil, 0, err
@@ -275,12 +280,33 @@ func (v *Vault) commit(ctx context.Context, kek domain.KEK, fields []byte, vault
 		return "", nil, 0, err
 	}
 	ver, err := v.store.CompareAndSwap(ctx, v.headerID, expected, hdr)
-	if err != nil {
+	if err == nil {
+		return ver, r, len(hdr), nil
+	}
+	if errors.Is(err, domain.ErrConflict) {
+		// A clean refusal: nothing points at the new objects.
 		v.discard(ids)
 		return "", nil, 0, err
 	}
-	return ver, r, len(hdr), nil
+	// Any other error may have come after the swap took effect (a directory sync
+	// that failed after the rename, a request that timed out after it was
+	// applied). Look at the header before deleting anything it may point to.
+	cur, curVer, gerr := v.store.GetVersioned(ctx, v.headerID)
+	if gerr == nil && bytes.Equal(cur, hdr) {
+		return curVer, r, len(hdr), nil
+	}
+	if gerr == nil {
+		// The swap did not happen: the new objects are unreferenced.
+		v.discard(ids)
+		return "", nil, 0, err
+	}
+	// Outcome unknown: keep every object; Sweep collects them if unreferenced.
+	return "", nil, 0, fmt.Errorf("%w: %w (the header could not be read back: %v)", errOutcomeUnknown, err, gerr)
 }
+
+// errOutcomeUnknown marks a commit whose header swap may or may not have taken
+// effect. Nothing the commit wrote is deleted after it.
+var errOutcomeUnknown = errors.New("aegis: the outcome of the commit is unknown")
 
 func idsOf(refs []chunkRef) []domain.ObjectID {
 	ids := make([]domain.ObjectID, len(refs))
@@ -341,7 +367,7 @@ func (v *Vault) refreshOnce(ctx context.Context) (domain.Version, error) {
 	if err != nil {
 		return ver, err
 	}
-	if !bytes.Equal(h.rootAD[len("aegis/v1 root"):], v.fields) {
+	if !bytes.Equal(h.fields, v.fields) {
 		return ver, fmt.Errorf("aegis: the passphrase was changed by another writer; open the vault again: %w", domain.ErrWrongPassphrase)
 	}
 	return ver, v.load(ctx, h, ver, len(obj))
@@ -428,6 +454,9 @@ func (v *Vault) mutate(ctx context.Context, op func(m *manifest) ([]change, []do
 			v.pruneDEKs()
 			v.discard(obsolete)
 			return nil
+		}
+		if errors.Is(err, errOutcomeUnknown) {
+			return err // the data objects may be referenced now: keep them
 		}
 		if !errors.Is(err, domain.ErrConflict) || attempt >= maxCommitAttempts {
 			v.discard(written)
