@@ -12,8 +12,8 @@ import (
 // DirectoryPath is the well-known location of the issuer directory (RFC 9578
 // section 4); its media type is DirectoryMediaType.
 const (
-	DirectoryPath      = "/.well-known/token-issuer-directory"
-	DirectoryMediaType = "application/token-issuer-directory"
+	DirectoryPath      = "/.well-known/private-token-issuer-directory"
+	DirectoryMediaType = "application/private-token-issuer-directory"
 	RequestMediaType   = "application/private-token-request"
 	ResponseMediaType  = "application/private-token-response"
 )

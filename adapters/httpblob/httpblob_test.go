@@ -1,0 +1,174 @@
+package httpblob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ai-pantheon/aegis/crypto/privacypass"
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+// countingTokens hands out distinct fake tokens.
+type countingTokens struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingTokens) Token(context.Context) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return []byte(fmt.Sprintf("token-%d", c.n)), nil
+}
+
+// fake is an aegisd stand-in that answers from a script and records requests.
+type fake struct {
+	mu       sync.Mutex
+	tokens   []string
+	answers  []func(w http.ResponseWriter)
+	requests []*http.Request
+}
+
+func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tok, err := privacypass.ParseAuthorization(r.Header.Get("Authorization"))
+	if err != nil {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	f.tokens = append(f.tokens, string(tok))
+	f.requests = append(f.requests, r)
+	a := f.answers[0]
+	if len(f.answers) > 1 {
+		f.answers = f.answers[1:]
+	}
+	a(w)
+}
+
+func status(code int, apiCode string) func(http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		fmt.Fprintf(w, `{"error":{"code":%q,"message":"m"}}`, apiCode)
+	}
+}
+
+func object(etag, body string) func(http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		w.Header().Set("ETag", etag)
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, body)
+	}
+}
+
+func newFake(t *testing.T, answers ...func(http.ResponseWriter)) (*fake, *Store) {
+	t.Helper()
+	f := &fake{answers: answers}
+	ts := httptest.NewServer(f)
+	t.Cleanup(ts.Close)
+	s, err := Open(ts.URL, &Options{Tokens: &countingTokens{}, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, s
+}
+
+func TestRetriesIdempotentWithFreshTokens(t *testing.T) {
+	f, s := newFake(t, status(503, "busy"), status(502, "x"), object(`"v7"`, "hello"))
+	id, _ := domain.NewObjectID(nil)
+	got, v, err := s.GetVersioned(t.Context(), id)
+	if err != nil || string(got) != "hello" || v != "v7" {
+		t.Fatalf("GetVersioned = %q, %q, %v", got, v, err)
+	}
+	if len(f.tokens) != 3 || f.tokens[0] == f.tokens[1] || f.tokens[1] == f.tokens[2] {
+		t.Fatalf("tokens %v, want 3 distinct", f.tokens)
+	}
+	for _, r := range f.requests {
+		if r.Header.Get("User-Agent") != UserAgent || r.Header.Get("Cookie") != "" {
+			t.Fatalf("request headers %v", r.Header)
+		}
+	}
+}
+
+func TestDeleteAndCASNotRetriedAfterAmbiguousFailure(t *testing.T) {
+	created := func(w http.ResponseWriter) {
+		w.Header().Set("ETag", `"v1"`)
+		w.WriteHeader(http.StatusNoContent)
+	}
+	f, s := newFake(t, status(502, "x"), status(502, "x"), created)
+	id, _ := domain.NewObjectID(nil)
+	if err := s.Delete(t.Context(), id); err == nil {
+		t.Fatal("Delete after a 502 succeeded")
+	}
+	if _, err := s.CompareAndSwap(t.Context(), id, "", []byte("x")); err == nil {
+		t.Fatal("CompareAndSwap after a 502 succeeded")
+	}
+	if len(f.tokens) != 2 {
+		t.Fatalf("%d requests, want 2 (no retries)", len(f.tokens))
+	}
+	// 503 means aegisd did nothing: retried.
+	f, s = newFake(t, status(503, "busy"), created)
+	if v, err := s.CompareAndSwap(t.Context(), id, "", []byte("x")); err != nil || v != "v1" {
+		t.Fatalf("CompareAndSwap after a 503: %q, %v", v, err)
+	}
+	if len(f.tokens) != 2 || f.tokens[0] == f.tokens[1] {
+		t.Fatalf("tokens %v", f.tokens)
+	}
+}
+
+func TestStatusMapping(t *testing.T) {
+	id, _ := domain.NewObjectID(nil)
+	_, s := newFake(t, status(404, "object_not_found"))
+	if _, err := s.Get(t.Context(), id); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("404: %v", err)
+	}
+	_, s = newFake(t, status(412, "precondition_failed"))
+	if _, err := s.CompareAndSwap(t.Context(), id, "v1", []byte("x")); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("412: %v", err)
+	}
+	_, s = newFake(t, status(400, "invalid_size"))
+	if err := s.Put(t.Context(), id, []byte("x")); !errors.Is(err, domain.ErrInvalidInput) {
+		t.Fatalf("400: %v", err)
+	}
+	_, s = newFake(t, status(401, "token_spent"))
+	if err := s.Put(t.Context(), id, []byte("x")); !errors.Is(err, domain.ErrTokenSpent) {
+		t.Fatalf("401: %v", err)
+	}
+	// A version aegisd cannot have issued conflicts without a request.
+	f, s := newFake(t, status(500, "internal"))
+	if _, err := s.CompareAndSwap(t.Context(), id, "has space", []byte("x")); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("made-up version: %v", err)
+	}
+	if len(f.tokens) != 0 {
+		t.Fatal("a request was sent for a made-up version")
+	}
+}
+
+func TestNoRedirects(t *testing.T) {
+	_, s := newFake(t, func(w http.ResponseWriter) {
+		w.Header().Set("Location", "http://example.invalid/")
+		w.WriteHeader(http.StatusFound)
+	})
+	id, _ := domain.NewObjectID(nil)
+	if _, err := s.Get(t.Context(), id); err == nil {
+		t.Fatal("a redirect was followed or accepted")
+	}
+}
+
+func TestOpenChecksArguments(t *testing.T) {
+	for _, u := range []string{"", "ftp://x", "http://", "http://u:p@host", "http://h/?q=1"} {
+		if _, err := Open(u, &Options{Tokens: &countingTokens{}}); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("Open(%q): %v", u, err)
+		}
+	}
+	if _, err := Open("http://127.0.0.1:1", nil); !errors.Is(err, domain.ErrInvalidInput) {
+		t.Errorf("Open without tokens: %v", err)
+	}
+}

@@ -1,0 +1,161 @@
+package httpblob
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/ai-pantheon/aegis/crypto/privacypass"
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+// Paths and media types of aegisd's issuer (docs/http-api.md).
+const (
+	tokenRequestsPath      = "/v1/token-requests"
+	directoryPath          = privacypass.DirectoryPath
+	batchRequestMediaType  = "application/private-token-batch-request"
+	batchResponseMediaType = "application/private-token-batch-response"
+)
+
+// PoolOptions configure NewTokenPool.
+type PoolOptions struct {
+	// Batch is the number of tokens fetched per issuance request (default 64,
+	// at most privacypass.MaxBatch).
+	Batch int
+	// Client sends the requests; nil means NewHTTPClient().
+	Client *http.Client
+	// Now is the clock used to pick the directory key; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewTokenPool returns a privacypass.Pool for the aegisd at baseURL: it reads
+// the server's challenge from the 401 answer to an unauthenticated request,
+// checks that the challenge's issuer key is the one the issuer directory lists
+// for everyone, and fetches blinded batches from POST /v1/token-requests with
+// the bearer attestation secret.
+func NewTokenPool(ctx context.Context, baseURL string, attestSecret []byte, opts *PoolOptions) (*privacypass.Pool, error) {
+	if opts == nil {
+		opts = &PoolOptions{}
+	}
+	base, err := checkBase(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if len(attestSecret) == 0 {
+		return nil, fmt.Errorf("aegis/httpblob: token pool: empty attestation secret: %w", domain.ErrInvalidInput)
+	}
+	client := opts.Client
+	if client == nil {
+		client = NewHTTPClient()
+	}
+	batch := opts.Batch
+	if batch <= 0 {
+		batch = 64
+	}
+	batch = min(batch, privacypass.MaxBatch)
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+
+	// 1. The challenge.
+	r, err := send(ctx, client, http.MethodGet, base+objectsPath+"?limit=1", nil, nil, 1<<16)
+	if err != nil {
+		return nil, fmt.Errorf("aegis/httpblob: token pool: challenge: %w", err)
+	}
+	if r.status != http.StatusUnauthorized {
+		return nil, fmt.Errorf("aegis/httpblob: token pool: challenge: want 401, got %d", r.status)
+	}
+	chs, err := privacypass.ParseWWWAuthenticate(r.header.Get("WWW-Authenticate"))
+	if err != nil {
+		return nil, fmt.Errorf("aegis/httpblob: token pool: challenge: %w", err)
+	}
+	var ch *privacypass.Challenge
+	var tc *privacypass.TokenChallenge
+	for i := range chs {
+		c, err := privacypass.ParseTokenChallenge(chs[i].TokenChallenge)
+		if err == nil && (c.TokenType == privacypass.TypeBlindRSA || c.TokenType == privacypass.TypeVOPRF) {
+			ch, tc = &chs[i], c
+			break
+		}
+	}
+	if ch == nil {
+		return nil, errors.New("aegis/httpblob: token pool: no PrivateToken challenge of a supported type")
+	}
+
+	// 2. The key, as the directory lists it to everyone.
+	r, err = send(ctx, client, http.MethodGet, base+directoryPath, nil, nil, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("aegis/httpblob: token pool: directory: %w", err)
+	}
+	if r.status != http.StatusOK {
+		return nil, fmt.Errorf("aegis/httpblob: token pool: directory: status %d", r.status)
+	}
+	dir, err := privacypass.ParseDirectory(r.body)
+	if err != nil {
+		return nil, fmt.Errorf("aegis/httpblob: token pool: directory: %w", err)
+	}
+	key, err := dir.Key(tc.TokenType, now())
+	if err != nil {
+		return nil, fmt.Errorf("aegis/httpblob: token pool: directory: %w", err)
+	}
+	if ch.TokenKey != nil && !bytes.Equal(ch.TokenKey, key.TokenKey) {
+		return nil, errors.New("aegis/httpblob: token pool: the challenge's token-key is not the directory's key")
+	}
+	pc, err := privacypass.NewClient(tc.TokenType, key.TokenKey)
+	if err != nil {
+		return nil, fmt.Errorf("aegis/httpblob: token pool: %w", err)
+	}
+
+	// 3. Batched issuance.
+	auth := "Bearer " + string(attestSecret)
+	fetch := func(ctx context.Context, req []byte) ([]byte, error) {
+		hdr := map[string]string{"Authorization": auth, "Content-Type": batchRequestMediaType}
+		r, err := send(ctx, client, http.MethodPost, base+tokenRequestsPath, req, hdr, 2+privacypass.MaxBatch*(256+96))
+		if err != nil {
+			return nil, fmt.Errorf("aegis/httpblob: token request: %w", err)
+		}
+		if r.status != http.StatusOK {
+			return nil, fmt.Errorf("aegis/httpblob: token request: %s", errorCode(r))
+		}
+		if ct := r.header.Get("Content-Type"); ct != batchResponseMediaType {
+			return nil, fmt.Errorf("aegis/httpblob: token request: response of type %q", ct)
+		}
+		return r.body, nil
+	}
+	return privacypass.NewPool(pc, ch.TokenChallenge, batch, fetch)
+}
+
+// send sends one request with the fixed User-Agent and reads at most limit
+// bytes of the answer.
+func send(ctx context.Context, client *http.Client, method, url string, body []byte, hdr map[string]string, limit int64) (*reply, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", UserAgent)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("response body over %d bytes", limit)
+	}
+	return &reply{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Stable error codes of the JSON error body {"error":{"code":"…","message":"…"}}.
+// docs/http-api.md lists them; clients match on the code, never on the message.
+const (
+	CodeBadRequest          = "bad_request"            // 400: malformed query, header or body
+	CodeInvalidObjectID     = "invalid_object_id"      // 400: not 64 lowercase hex characters
+	CodeInvalidSize         = "invalid_size"           // 400: body is not one of the allowed object sizes
+	CodeUnsupportedPrecond  = "unsupported_condition"  // 400: a conditional header the API does not support
+	CodeTokenRequired       = "token_required"         // 401: no PrivateToken authorization
+	CodeTokenInvalid        = "token_invalid"          // 401: token malformed, unknown key, or does not verify
+	CodeTokenSpent          = "token_spent"            // 401: token already redeemed
+	CodeAttestationRequired = "attestation_required"   // 401: missing or wrong bearer attestation secret
+	CodeIssuanceDisabled    = "issuance_disabled"      // 403: no attestation secret configured
+	CodeObjectNotFound      = "object_not_found"       // 404: no such object
+	CodeRouteNotFound       = "route_not_found"        // 404: no such endpoint
+	CodeMethodNotAllowed    = "method_not_allowed"     // 405
+	CodePreconditionFailed  = "precondition_failed"    // 412: If-Match / If-None-Match did not hold
+	CodeBodyTooLarge        = "body_too_large"         // 413
+	CodeUnsupportedMedia    = "unsupported_media_type" // 415
+	CodeBusy                = "busy"                   // 503: concurrency limit reached, nothing was done
+	CodeUnavailable         = "unavailable"            // 503: the spent-token ledger failed, nothing was done
+	CodeInternal            = "internal"               // 500
+)
+
+// apiError is an error with its HTTP status and stable code. Handlers return
+// it; the error handler writes it as JSON.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	header  map[string]string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func newError(status int, code, message string) *apiError {
+	return &apiError{status: status, code: code, message: message}
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// handleError is the Echo HTTPErrorHandler: every error becomes a JSON error
+// body with a stable code. Internal details are never sent to the client.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var ae *apiError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &he):
+		switch he.Code {
+		case http.StatusNotFound:
+			ae = newError(http.StatusNotFound, CodeRouteNotFound, "no such endpoint")
+		case http.StatusMethodNotAllowed:
+			ae = newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed on this endpoint")
+		case http.StatusRequestEntityTooLarge:
+			ae = newError(he.Code, CodeBodyTooLarge, "request body too large")
+		case http.StatusUnsupportedMediaType:
+			ae = newError(he.Code, CodeUnsupportedMedia, "unsupported media type")
+		default:
+			if he.Code >= 400 && he.Code < 500 {
+				ae = newError(he.Code, CodeBadRequest, http.StatusText(he.Code))
+			} else {
+				ae = newError(http.StatusInternalServerError, CodeInternal, "internal error")
+			}
+		}
+	default:
+		ae = newError(http.StatusInternalServerError, CodeInternal, "internal error")
+	}
+	h := c.Response().Header()
+	for k, v := range ae.header {
+		h.Set(k, v)
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = ae.code, ae.message
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(ae.status)
+		return
+	}
+	_ = c.JSON(ae.status, body)
+}

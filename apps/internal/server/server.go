@@ -1,0 +1,372 @@
+// Package server is the HTTP API of aegisd (API v1, docs/http-api.md) on Echo:
+// a blob store whose every object request is authorized by a single-use
+// Privacy Pass token, the token issuer behind a bearer attestation secret, the
+// issuer directory, health and metrics.
+//
+// The server strips client metadata: it logs only method, route pattern,
+// status and a size bucket with timestamps truncated to 10 s, never reads
+// X-Forwarded-For or the client address, and echoes nothing about the client.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ai-pantheon/aegis/crypto/privacypass"
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+// Media types of the token-request endpoint. The batched ones are this
+// project's framing (privacypass.BatchTokenRequest, docs/tokens.md).
+const (
+	BatchRequestMediaType  = "application/private-token-batch-request"
+	BatchResponseMediaType = "application/private-token-batch-response"
+)
+
+// Paths of the API.
+const (
+	ObjectsPath       = "/v1/objects"
+	TokenRequestsPath = "/v1/token-requests"
+	// DirectoryPath is the well-known issuer directory location of RFC 9578
+	// section 4.
+	DirectoryPath = privacypass.DirectoryPath
+	HealthPath    = "/healthz"
+	MetricsPath   = "/metrics"
+)
+
+// BodySlack is added to the largest allowed object size to get the request
+// body limit: bodies within the limit but of a wrong size get 400
+// invalid_size, longer ones 413 body_too_large.
+const BodySlack = 4 * domain.KiB
+
+// Default limits.
+const (
+	DefaultMaxInFlight = 64
+	DefaultListLimit   = 1000
+	MaxListLimit       = 1000
+)
+
+// SizePolicy decides which object sizes a PUT may carry. domain.Buckets and
+// domain.PaddingPolicy implement it.
+type SizePolicy interface {
+	Allowed(size int) bool
+	Max() int
+}
+
+// Config is what a Server needs. Store, Redeemer, Challenge and TokenKey are required.
+type Config struct {
+	// Store holds the objects.
+	Store domain.BlobStore
+	// Redeemer verifies and spends the token of every object request
+	// (a *privacypass.Origin over a domain.SpentLedger).
+	Redeemer domain.Redeemer
+	// Challenge is the encoded TokenChallenge sent in WWW-Authenticate.
+	Challenge []byte
+	// TokenKey is the issuer key (token-key encoding) sent with the challenge.
+	TokenKey []byte
+	// Issuer answers POST /v1/token-requests; nil disables issuance (403).
+	Issuer *privacypass.Issuer
+	// AttestSecret is the bearer secret of POST /v1/token-requests; empty
+	// disables issuance (403).
+	AttestSecret []byte
+	// Directory returns the issuer directory (JSON body); nil serves 404.
+	Directory func() (*privacypass.Directory, error)
+	// Sizes is the size policy for PUT bodies; nil means domain.DefaultBuckets().
+	Sizes SizePolicy
+	// MaxInFlight bounds concurrent requests; more get 503 busy. 0 means DefaultMaxInFlight.
+	MaxInFlight int
+	// Log receives one line per request (no client metadata); nil discards.
+	Log io.Writer
+	// Metrics counts requests; nil makes a new one.
+	Metrics *Metrics
+	// Now is the clock of log lines; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the aegisd HTTP handler.
+type Server struct {
+	cfg        Config
+	echo       *echo.Echo
+	wwwAuth    string
+	secretHash [sha256.Size]byte
+	canIssue   bool
+	maxBody    int64
+	sem        chan struct{}
+	metrics    *Metrics
+	routes     map[string]bool // registered route patterns, the only paths logged
+	logMu      sync.Mutex
+}
+
+// New checks cfg and returns the server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Redeemer == nil || len(cfg.Challenge) == 0 || len(cfg.TokenKey) == 0 {
+		return nil, fmt.Errorf("aegisd/server: Store, Redeemer, Challenge and TokenKey are required: %w", domain.ErrInvalidInput)
+	}
+	if cfg.Sizes == nil {
+		cfg.Sizes = domain.DefaultBuckets()
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:      cfg,
+		wwwAuth:  privacypass.FormatWWWAuthenticate(privacypass.Challenge{TokenChallenge: cfg.Challenge, TokenKey: cfg.TokenKey, MaxAge: -1}),
+		canIssue: cfg.Issuer != nil && len(cfg.AttestSecret) > 0,
+		maxBody:  int64(cfg.Sizes.Max()) + BodySlack,
+		sem:      make(chan struct{}, cfg.MaxInFlight),
+		metrics:  cfg.Metrics,
+	}
+	s.secretHash = sha256.Sum256(cfg.AttestSecret)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(io.Discard)
+	e.HTTPErrorHandler = s.handleError
+	// Client addresses are never looked at; make any accidental RealIP call
+	// return nothing.
+	e.IPExtractor = func(*http.Request) string { return "" }
+	e.Use(s.logRequests, s.recoverPanics, s.limit)
+
+	auth := s.requireToken
+	e.GET(ObjectsPath, s.listObjects, auth)
+	e.PUT(ObjectsPath+"/:id", s.putObject, auth)
+	e.GET(ObjectsPath+"/:id", s.getObject, auth)
+	e.DELETE(ObjectsPath+"/:id", s.deleteObject, auth)
+	e.POST(TokenRequestsPath, s.issueTokens)
+	e.GET(DirectoryPath, s.directory)
+	e.GET(HealthPath, s.health)
+	e.GET(MetricsPath, s.metricsHandler)
+	s.routes = map[string]bool{}
+	for _, r := range e.Routes() {
+		s.routes[r.Path] = true
+	}
+	s.echo = e
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Metrics returns the server's counters.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// requireToken verifies and spends the request's PrivateToken before the
+// handler runs, so every request that reaches a handler has spent its token
+// whatever the handler's outcome.
+func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		hdr := c.Request().Header.Values(echo.HeaderAuthorization)
+		if len(hdr) == 0 {
+			s.metrics.tokenRejected("missing")
+			return s.unauthorized(CodeTokenRequired, "a PrivateToken authorization is required")
+		}
+		if len(hdr) != 1 {
+			s.metrics.tokenRejected("invalid")
+			return s.unauthorized(CodeTokenInvalid, "exactly one Authorization header is allowed")
+		}
+		tok, err := privacypass.ParseAuthorization(hdr[0])
+		if err != nil {
+			s.metrics.tokenRejected("invalid")
+			return s.unauthorized(CodeTokenInvalid, "the Authorization header is not a PrivateToken token")
+		}
+		switch err := s.cfg.Redeemer.Redeem(c.Request().Context(), tok); {
+		case err == nil:
+			s.metrics.tokenRedeemed()
+		case errors.Is(err, domain.ErrTokenSpent):
+			s.metrics.tokenRejected("spent")
+			return s.unauthorized(CodeTokenSpent, "the token was already redeemed")
+		case errors.Is(err, domain.ErrTokenInvalid):
+			s.metrics.tokenRejected("invalid")
+			return s.unauthorized(CodeTokenInvalid, "the token does not verify")
+		default:
+			s.metrics.tokenRejected("ledger_error")
+			return newError(http.StatusServiceUnavailable, CodeUnavailable, "the token could not be redeemed; retry with a new token")
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) unauthorized(code, msg string) error {
+	e := newError(http.StatusUnauthorized, code, msg)
+	e.header = map[string]string{echo.HeaderWWWAuthenticate: s.wwwAuth}
+	return e
+}
+
+// limit bounds the number of requests served at once. A request over the limit
+// gets 503 busy at once, before anything (its token included) is looked at.
+func (s *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		select {
+		case s.sem <- struct{}{}:
+		default:
+			s.metrics.busy()
+			e := newError(http.StatusServiceUnavailable, CodeBusy, "too many requests in flight; retry")
+			e.header = map[string]string{"Retry-After": "1"}
+			return e
+		}
+		s.metrics.inFlight.Add(1)
+		defer func() {
+			s.metrics.inFlight.Add(-1)
+			<-s.sem
+		}()
+		return next(c)
+	}
+}
+
+// recoverPanics turns a handler panic into a 500 without logging anything
+// about the request.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.metrics.panics.Add(1)
+				err = newError(http.StatusInternalServerError, CodeInternal, "internal error")
+			}
+		}()
+		return next(c)
+	}
+}
+
+func (s *Server) health(c echo.Context) error {
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) directory(c echo.Context) error {
+	if s.cfg.Directory == nil {
+		return echo.ErrNotFound
+	}
+	d, err := s.cfg.Directory()
+	if err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	// The directory is the same for every client; caching it is fine.
+	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=3600")
+	c.Response().Header().Set(echo.HeaderContentType, privacypass.DirectoryMediaType)
+	c.Response().WriteHeader(http.StatusOK)
+	return writeJSON(c.Response(), d)
+}
+
+// issueTokens answers a TokenRequest (RFC 9578) or a BatchTokenRequest after
+// checking the bearer attestation secret in constant time.
+func (s *Server) issueTokens(c echo.Context) error {
+	if !s.canIssue {
+		return newError(http.StatusForbidden, CodeIssuanceDisabled, "token issuance is not configured on this server")
+	}
+	const prefix = "Bearer "
+	auth := c.Request().Header.Get(echo.HeaderAuthorization)
+	var given []byte
+	if len(auth) > len(prefix) && equalFoldASCII(auth[:len(prefix)], prefix) {
+		given = []byte(auth[len(prefix):])
+	}
+	h := sha256.Sum256(given)
+	if given == nil || subtle.ConstantTimeCompare(h[:], s.secretHash[:]) != 1 {
+		e := newError(http.StatusUnauthorized, CodeAttestationRequired, "a valid Bearer attestation secret is required")
+		e.header = map[string]string{echo.HeaderWWWAuthenticate: `Bearer realm="aegisd"`}
+		return e
+	}
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	batched := false
+	switch ct {
+	case privacypass.RequestMediaType:
+	case BatchRequestMediaType:
+		batched = true
+	default:
+		return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
+			"Content-Type must be "+privacypass.RequestMediaType+" or "+BatchRequestMediaType)
+	}
+	// The largest request: a batch of MaxBatch type 2 blinded messages.
+	const maxReq = 5 + privacypass.MaxBatch*256
+	body, err := readBody(c.Request(), maxReq)
+	if err != nil {
+		return err
+	}
+	var resp []byte
+	var n int
+	if batched {
+		resp, err = s.cfg.Issuer.IssueBatch(body)
+		if err == nil {
+			n, _ = privacypass.ParseBatchTokenResponse(privacypass.TokenType(uint16(body[0])<<8|uint16(body[1])), resp)
+		}
+	} else {
+		resp, err = s.cfg.Issuer.Issue(body)
+		n = 1
+	}
+	if err != nil {
+		if errors.Is(err, privacypass.ErrMalformed) || errors.Is(err, privacypass.ErrUnsupportedType) || errors.Is(err, privacypass.ErrUnknownKey) {
+			return newError(http.StatusBadRequest, CodeBadRequest, "the token request is malformed, of an unsupported type or for an unknown key")
+		}
+		return fmt.Errorf("issue: %w", err)
+	}
+	s.metrics.tokensIssued.Add(int64(n))
+	out := privacypass.ResponseMediaType
+	if batched {
+		out = BatchResponseMediaType
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.Blob(http.StatusOK, out, resp)
+}
+
+// readBody reads at most limit bytes of the request body; a longer body is 413.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, newError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("request body over %d bytes", limit))
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, newError(http.StatusBadRequest, CodeBadRequest, "could not read the request body")
+	}
+	if int64(len(b)) > limit {
+		return nil, newError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("request body over %d bytes", limit))
+	}
+	return b, nil
+}
+
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// ctxErr maps a context error of the request to a 503 (the client is gone or
+// timed out; the status is rarely seen).
+func ctxErr(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return newError(http.StatusServiceUnavailable, CodeUnavailable, "request cancelled")
+	}
+	return nil
+}
