@@ -104,8 +104,9 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			Expect(body).NotTo(ContainSubstring("127.0.0.1"))
 		})
 
-		It("publishes the issuer directory with the challenge's key, at both well-known paths", func() {
-			for _, p := range []string{server.DirectoryPath, privacypass.DirectoryPath} {
+		It("publishes the issuer directory with the challenge's key at the RFC 9578 well-known path", func() {
+			Expect(server.DirectoryPath).To(Equal("/.well-known/private-token-issuer-directory"))
+			for _, p := range []string{server.DirectoryPath} {
 				r := call("GET", p, nil, false, nil)
 				Expect(r.Status).To(Equal(200))
 				d, err := privacypass.ParseDirectory(r.Body)
