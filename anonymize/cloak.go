@@ -316,8 +316,8 @@ func (c *Cloak) Get(ctx context.Context, category string, w io.Writer) error {
 }
 
 // redeem spends every request's token at the token source's own origin side
-// (a Redeemer or a TokenVerifier), as a server would before accepting a request.
-// A source with neither is trusted as is.
+// (when the source is a Redeemer), as a server would before accepting a request.
+// A source that is not one is trusted as is.
 func (c *Cloak) redeem(ctx context.Context, b Batch) error {
 	for i, r := range b {
 		var err error
