@@ -4,6 +4,7 @@ package fsblob_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -244,15 +245,20 @@ var _ = Describe("Store", func() {
 
 			shard := filepath.Dir(objectPath(dir, a))
 			c := newID()
-			wrongShard := c.String()
-			if wrongShard[:2] == filepath.Base(shard) {
-				wrongShard = "ff" + wrongShard[2:]
+			// Two-hex prefixes distinct from this shard and from each other: an id
+			// filed under the wrong shard, and a directory named like an id.
+			var prefixes []string
+			for i := 0; len(prefixes) < 2; i++ {
+				if p := fmt.Sprintf("%02x", i); p != filepath.Base(shard) {
+					prefixes = append(prefixes, p)
+				}
 			}
+			wrongShard := prefixes[0] + c.String()[2:]
 			Expect(os.WriteFile(filepath.Join(shard, ".tmp-42"), nil, 0o600)).To(Succeed())
 			Expect(os.WriteFile(filepath.Join(shard, strings.ToUpper(c.String())), nil, 0o600)).To(Succeed())
 			Expect(os.WriteFile(filepath.Join(shard, c.String()+".bak"), nil, 0o600)).To(Succeed())
 			Expect(os.WriteFile(filepath.Join(shard, wrongShard), nil, 0o600)).To(Succeed())
-			Expect(os.Mkdir(filepath.Join(shard, newID().String()[:2]+c.String()[2:]), 0o700)).To(Succeed())
+			Expect(os.Mkdir(filepath.Join(shard, prefixes[1]+c.String()[2:]), 0o700)).To(Succeed())
 			Expect(os.WriteFile(filepath.Join(dir, "objects", c.String()), nil, 0o600)).To(Succeed())
 			Expect(os.Mkdir(filepath.Join(dir, "objects", "zz"), 0o700)).To(Succeed())
 
