@@ -24,7 +24,8 @@ const (
 // PoolOptions configure NewTokenPool.
 type PoolOptions struct {
 	// Batch is the number of tokens fetched per issuance request (default 64,
-	// at most privacypass.MaxBatch).
+	// at most privacypass.MaxBatch). The next batch is fetched in the background
+	// once fewer than a quarter of a batch is left.
 	Batch int
 	// Client sends the requests; nil means NewHTTPClient().
 	Client *http.Client
@@ -127,7 +128,14 @@ func NewTokenPool(ctx context.Context, baseURL string, attestSecret []byte, opts
 		}
 		return r.body, nil
 	}
-	return privacypass.NewPool(pc, ch.TokenChallenge, batch, fetch)
+	pool, err := privacypass.NewPool(pc, ch.TokenChallenge, batch, fetch)
+	if err != nil {
+		return nil, err
+	}
+	// Refill below a quarter of a batch, in the background: requests rarely wait
+	// for issuance, and a batch is not redeemed right after it was issued.
+	pool.SetLowWater(max(1, batch/4))
+	return pool, nil
 }
 
 // send sends one request with the fixed User-Agent and reads at most limit

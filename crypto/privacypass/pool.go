@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -23,10 +24,13 @@ type Pool struct {
 	client    *Client
 	challenge []byte
 	batch     int
-	fetch     Fetch
 
-	mu     sync.Mutex
-	tokens [][]byte
+	low   int // prefetch a batch in the background below this many tokens (0: never)
+	fetch Fetch
+
+	mu          sync.Mutex
+	tokens      [][]byte
+	prefetching bool
 }
 
 // NewPool returns a pool of tokens for challenge (an encoded TokenChallenge of
@@ -41,19 +45,54 @@ func NewPool(client *Client, challenge []byte, batch int, fetch Fetch) (*Pool, e
 	return &Pool{client: client, challenge: append([]byte(nil), challenge...), batch: batch, fetch: fetch}, nil
 }
 
+// SetLowWater makes the pool fetch the next batch in the background once fewer
+// than n tokens are left, so that requests rarely wait for issuance and a
+// batch's tokens are not redeemed right after it was issued. n = 0 turns
+// prefetching off (the default): a batch is then fetched when the pool is empty.
+func (p *Pool) SetLowWater(n int) {
+	p.mu.Lock()
+	p.low = max(0, min(n, p.batch))
+	p.mu.Unlock()
+}
+
+// prefetchTimeout bounds a background fetch.
+const prefetchTimeout = 30 * time.Second
+
 // Token returns an unused token, fetching a batch first if none is left.
 func (p *Pool) Token(ctx context.Context) ([]byte, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.tokens) == 0 {
-		if err := p.refill(ctx); err != nil {
+		toks, err := p.fetchBatch(ctx)
+		if err != nil {
 			return nil, err
 		}
+		p.tokens = append(p.tokens, toks...)
 	}
 	tok := p.tokens[len(p.tokens)-1]
 	p.tokens[len(p.tokens)-1] = nil
 	p.tokens = p.tokens[:len(p.tokens)-1]
+	if len(p.tokens) < p.low && !p.prefetching {
+		p.prefetching = true
+		go p.prefetch()
+	}
 	return tok, nil
+}
+
+// prefetch fetches one batch without holding the lock and adds it to the pool.
+// A failure is dropped: the next Token that finds the pool empty fetches (and
+// reports its own error).
+func (p *Pool) prefetch() {
+	ctx, cancel := context.WithTimeout(context.Background(), prefetchTimeout)
+	defer cancel()
+	toks, err := p.fetchBatch(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prefetching = false
+	if err == nil {
+		// Older tokens stay on top: they are handed out first.
+		p.tokens = append(toks, p.tokens...)
+	}
 }
 
 // Len returns how many tokens are left without a fetch.
@@ -63,30 +102,30 @@ func (p *Pool) Len() int {
 	return len(p.tokens)
 }
 
-func (p *Pool) refill(ctx context.Context) error {
+// fetchBatch obtains and finalizes one batch of tokens. It touches no pool state.
+func (p *Pool) fetchBatch(ctx context.Context) ([][]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	req, pending, err := p.client.BatchRequest(p.challenge, p.batch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := p.fetch(ctx, req)
 	if err != nil {
-		return fmt.Errorf("privacypass: fetch tokens: %w", err)
+		return nil, fmt.Errorf("privacypass: fetch tokens: %w", err)
 	}
 	toks, err := p.client.FinalizeBatch(pending, resp)
 	if err != nil {
-		return fmt.Errorf("privacypass: fetch tokens: %w", err)
+		return nil, fmt.Errorf("privacypass: fetch tokens: %w", err)
 	}
 	enc := make([][]byte, 0, len(toks))
 	for _, t := range toks {
 		b, err := t.MarshalBinary()
 		if err != nil {
-			return errors.Join(ErrMalformed, err)
+			return nil, errors.Join(ErrMalformed, err)
 		}
 		enc = append(enc, b)
 	}
-	p.tokens = enc
-	return nil
+	return enc, nil
 }
