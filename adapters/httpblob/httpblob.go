@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ai-pantheon/aegis/adapters/httpwire"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -286,7 +287,7 @@ func (s *Store) get(ctx context.Context, op string, id domain.ObjectID) ([]byte,
 	if r.status != http.StatusOK {
 		return nil, "", wrap(op, id, statusError(r))
 	}
-	v, ok := parseETag(r.header.Get("ETag"))
+	v, ok := httpwire.ParseETag(r.header.Get("ETag"))
 	if !ok {
 		return nil, "", wrap(op, id, errors.New("response without a strong ETag"))
 	}
@@ -310,7 +311,7 @@ func (s *Store) Delete(ctx context.Context, id domain.ObjectID) error {
 func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
 	hdr := map[string]string{"If-None-Match": "*"}
 	if expected != "" {
-		etag, ok := formatETag(expected)
+		etag, ok := httpwire.FormatETag(expected)
 		if !ok {
 			// aegisd never issues such a version: it cannot be current.
 			if err := ctx.Err(); err != nil {
@@ -330,7 +331,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected
 	if r.status != http.StatusNoContent && r.status != http.StatusOK && r.status != http.StatusCreated {
 		return "", wrap("compare-and-swap", id, statusError(r))
 	}
-	v, ok := parseETag(r.header.Get("ETag"))
+	v, ok := httpwire.ParseETag(r.header.Get("ETag"))
 	if !ok {
 		return "", wrap("compare-and-swap", id, errors.New("response without a strong ETag"))
 	}
@@ -378,28 +379,4 @@ func (s *Store) List(ctx context.Context, fn func(domain.ObjectID) error) error 
 		}
 		after = page.Next
 	}
-}
-
-// formatETag returns the strong entity tag of a version (see aegisd).
-func formatETag(v domain.Version) (string, bool) {
-	if v == "" {
-		return "", false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x21 || c == '"' || c > 0x7e {
-			return "", false
-		}
-	}
-	return `"` + string(v) + `"`, true
-}
-
-func parseETag(s string) (domain.Version, bool) {
-	if len(s) < 3 || s[0] != '"' || s[len(s)-1] != '"' {
-		return "", false
-	}
-	v := domain.Version(s[1 : len(s)-1])
-	if _, ok := formatETag(v); !ok {
-		return "", false
-	}
-	return v, true
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ai-pantheon/aegis/adapters/httpwire"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -31,34 +32,6 @@ func objectID(c echo.Context) (domain.ObjectID, error) {
 	return id, nil
 }
 
-// FormatETag returns the strong entity tag of a store version, or false when
-// the version has characters an entity tag cannot hold.
-func FormatETag(v domain.Version) (string, bool) {
-	if v == "" {
-		return "", false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x21 || c == '"' || c > 0x7e {
-			return "", false
-		}
-	}
-	return `"` + string(v) + `"`, true
-}
-
-// ParseETag returns the version in a strong entity tag ("…"); weak tags, lists
-// and "*" are refused.
-func ParseETag(s string) (domain.Version, bool) {
-	s = strings.TrimSpace(s)
-	if len(s) < 3 || s[0] != '"' || s[len(s)-1] != '"' {
-		return "", false
-	}
-	v := domain.Version(s[1 : len(s)-1])
-	if _, ok := FormatETag(v); !ok {
-		return "", false
-	}
-	return v, true
-}
-
 func setNoStore(c echo.Context) { c.Response().Header().Set(echo.HeaderCacheControl, "no-store") }
 
 func (s *Server) putObject(c echo.Context) error {
@@ -75,7 +48,7 @@ func (s *Server) putObject(c echo.Context) error {
 	case len(ifMatch) > 0 && len(ifNoneMatch) > 0:
 		return newError(http.StatusBadRequest, CodeUnsupportedPrecond, "use If-Match or If-None-Match, not both")
 	case len(ifMatch) > 0:
-		v, ok := ParseETag(ifMatch[0])
+		v, ok := httpwire.ParseETag(ifMatch[0])
 		if len(ifMatch) != 1 || !ok {
 			return newError(http.StatusBadRequest, CodeUnsupportedPrecond, `If-Match must be one strong entity tag ("…")`)
 		}
@@ -105,7 +78,7 @@ func (s *Server) putObject(c echo.Context) error {
 	if err != nil {
 		return s.storeError(c, err)
 	}
-	etag, ok := FormatETag(v)
+	etag, ok := httpwire.FormatETag(v)
 	if !ok {
 		return errors.New("store version cannot be an entity tag")
 	}
@@ -123,7 +96,7 @@ func (s *Server) getObject(c echo.Context) error {
 	if err != nil {
 		return s.storeError(c, err)
 	}
-	etag, ok := FormatETag(v)
+	etag, ok := httpwire.FormatETag(v)
 	if !ok {
 		return errors.New("store version cannot be an entity tag")
 	}
