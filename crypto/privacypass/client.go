@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sync"
 
 	"github.com/cloudflare/circl/blindsign/blindrsa"
 	"github.com/cloudflare/circl/group"
@@ -29,6 +30,12 @@ type Client struct {
 	// tests only.
 	rand   io.Reader
 	blinds []oprf.Blind
+
+	// voprfMu serialises the VOPRF client's operations: circl normalises the
+	// issuer's public key element in place while it verifies a proof, so two
+	// batches finalized at once (a pool prefetching while a caller fetches)
+	// would race on it.
+	voprfMu sync.Mutex
 }
 
 // NewClient returns a client for the issuer key tokenKey (the token-key
@@ -133,11 +140,13 @@ func (c *Client) blind(challenge []byte, n int) (*Pending, error) {
 	}
 	if c.tokenType == TypeVOPRF {
 		var req *oprf.EvaluationRequest
+		c.voprfMu.Lock()
 		if c.blinds != nil {
 			p.finalize, req, err = c.voprf.DeterministicBlind(inputs, c.blinds)
 		} else {
 			p.finalize, req, err = c.voprf.Blind(inputs)
 		}
+		c.voprfMu.Unlock()
 		if err != nil {
 			return nil, fmt.Errorf("privacypass: blind: %w", err)
 		}
@@ -222,7 +231,10 @@ func (c *Client) finalize(p *Pending, evaluated [][]byte, proofBytes []byte) ([]
 			return nil, malformed("token response: proof: %v", err)
 		}
 		var err error
-		if auths, err = c.voprf.Finalize(p.finalize, eval); err != nil {
+		c.voprfMu.Lock()
+		auths, err = c.voprf.Finalize(p.finalize, eval)
+		c.voprfMu.Unlock()
+		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrVerify, err)
 		}
 	}

@@ -107,7 +107,9 @@ func (k *IssuerKey) evaluate(blinded [][]byte) (evaluated [][]byte, proof []byte
 			}
 			req.Elements[i] = e
 		}
+		k.voprfMu.Lock()
 		ev, err := oprf.NewVerifiableServer(oprf.SuiteP384, k.voprfKey).Evaluate(req)
+		k.voprfMu.Unlock()
 		if err != nil {
 			return nil, nil, fmt.Errorf("privacypass: evaluate: %w", err)
 		}

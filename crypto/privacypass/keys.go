@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/cloudflare/circl/group"
@@ -120,6 +121,10 @@ type IssuerKey struct {
 	tokenType TokenType
 	rsaKey    *rsa.PrivateKey
 	voprfKey  *oprf.PrivateKey
+	// voprfMu serialises uses of voprfKey: circl's oprf server state is not safe
+	// for concurrent use (the race detector caught concurrent issuance). The
+	// origin's copy of the key shares it.
+	voprfMu   *sync.Mutex
 	public    []byte
 	id        [KeyIDSize]byte
 	notBefore time.Time
@@ -172,7 +177,7 @@ func newVOPRFIssuerKey(sk *oprf.PrivateKey, notBefore time.Time) (*IssuerKey, er
 	if err != nil {
 		return nil, fmt.Errorf("privacypass: VOPRF key: %w", err)
 	}
-	return &IssuerKey{tokenType: TypeVOPRF, voprfKey: sk, public: pub, id: KeyID(pub), notBefore: notBefore}, nil
+	return &IssuerKey{tokenType: TypeVOPRF, voprfKey: sk, voprfMu: new(sync.Mutex), public: pub, id: KeyID(pub), notBefore: notBefore}, nil
 }
 
 // Type returns the key's token type.

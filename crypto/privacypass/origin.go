@@ -37,6 +37,7 @@ type originKey struct {
 	tokenType TokenType
 	rsaPub    *rsa.PublicKey
 	voprf     *oprf.PrivateKey
+	voprfMu   *sync.Mutex // shared with the IssuerKey: the oprf key is not safe for concurrent use
 }
 
 // NewOrigin returns an origin that records spent tokens in ledger (which may be
@@ -63,7 +64,7 @@ func (o *Origin) AddTokenKey(t TokenType, tokenKey []byte) error {
 
 // AddIssuerKey trusts an issuer key of either type.
 func (o *Origin) AddIssuerKey(k *IssuerKey) {
-	ok := originKey{tokenType: k.tokenType, voprf: k.voprfKey}
+	ok := originKey{tokenType: k.tokenType, voprf: k.voprfKey, voprfMu: k.voprfMu}
 	if k.rsaKey != nil {
 		ok.rsaPub = &k.rsaKey.PublicKey
 	}
@@ -131,7 +132,9 @@ func (o *Origin) verify(token []byte) (*Token, error) {
 			return nil, fmt.Errorf("%w: %v", ErrVerify, err)
 		}
 	case TypeVOPRF:
+		k.voprfMu.Lock()
 		want, err := oprf.NewVerifiableServer(oprf.SuiteP384, k.voprf).FullEvaluate(input)
+		k.voprfMu.Unlock()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrVerify, err)
 		}
