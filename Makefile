@@ -5,7 +5,7 @@
 #   make lint         gofmt, go vet, go mod tidy drift, dependency rule, workspace consistency, wire diff
 #   make fuzz         every fuzz target for FUZZTIME (default 10s) each, one at a time
 #   make bench        benchmarks of $(BENCH_MODULES), BENCHTIME optional; bench-smoke: every benchmark once
-#   make run          go run ./apps/cmd/aegis-demo (ARGS="..." passes arguments)
+#   make run          the demo: aegis (CLI) against aegisd on loopback, scripts/run-demo.sh
 #   make ci           what .ci/run runs: lint + test, then fuzz (5s each), then bench-smoke
 #   make tools        build the pinned ginkgo and wire (scripts/tools/go.mod) into bin/tools
 #   make wire         regenerate wire_gen.go of every injector under apps
@@ -82,11 +82,9 @@ bench:
 bench-smoke:
 	@bash scripts/bench.sh smoke
 
+# The CLI against a real aegisd on loopback (scripts/run-demo.sh). The library demo: go run ./apps/cmd/aegis-demo
 run:
-	@if [ ! -d apps/cmd/aegis-demo ]; then \
-	  echo "run: apps/cmd/aegis-demo does not exist yet (the demo program is still being written)"; exit 1; \
-	fi
-	$(GO) run ./apps/cmd/aegis-demo $(ARGS)
+	@bash scripts/run-demo.sh
 
 # lint and test both run (so one report shows both), then fuzz and bench-smoke when they passed.
 ci:

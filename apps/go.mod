@@ -5,11 +5,13 @@ go 1.26.8
 require (
 	github.com/ai-pantheon/aegis/adapters v0.0.0
 	github.com/ai-pantheon/aegis/domain v0.0.0
+	github.com/creack/pty v1.1.24
 	github.com/google/wire v0.7.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/onsi/ginkgo/v2 v2.34.0
 	github.com/onsi/gomega v1.44.0
 	github.com/urfave/cli/v3 v3.14.0
+	golang.org/x/term v0.48.0
 )
 
 require (
@@ -37,7 +39,7 @@ require (
 	github.com/ai-pantheon/aegis/anonymize v0.0.0
 	github.com/ai-pantheon/aegis/crypto v0.0.0
 	golang.org/x/crypto v0.59.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/sys v0.50.0
 )
 
 replace github.com/ai-pantheon/aegis/crypto => ../crypto

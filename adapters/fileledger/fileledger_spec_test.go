@@ -157,7 +157,10 @@ var _ = Describe("Ledger", func() {
 			Expect(err).NotTo(HaveOccurred())
 			f, err := os.OpenFile(logFile(), os.O_RDWR, 0)
 			Expect(err).NotTo(HaveOccurred())
-			_, err = f.WriteAt([]byte{0x01}, fi.Size()-10)
+			b := make([]byte, 1)
+			_, err = f.ReadAt(b, fi.Size()-10)
+			Expect(err).NotTo(HaveOccurred())
+			_, err = f.WriteAt([]byte{b[0] ^ 0x01}, fi.Size()-10) // one bit, always a change
 			Expect(err).NotTo(HaveOccurred())
 			Expect(f.Close()).To(Succeed())
 			_, err = fileledger.Open(dir, nil)
@@ -171,7 +174,10 @@ var _ = Describe("Ledger", func() {
 		}
 		f, err := os.OpenFile(logFile(), os.O_RDWR, 0)
 		Expect(err).NotTo(HaveOccurred())
-		_, err = f.WriteAt([]byte{0xff}, 40) // inside the second record
+		b := make([]byte, 1)
+		_, err = f.ReadAt(b, 40) // inside the second record's nonce
+		Expect(err).NotTo(HaveOccurred())
+		_, err = f.WriteAt([]byte{b[0] ^ 0xff}, 40) // always a change
 		Expect(err).NotTo(HaveOccurred())
 		Expect(f.Close()).To(Succeed())
 		_, err = fileledger.Open(dir, nil)

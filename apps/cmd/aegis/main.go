@@ -1,0 +1,26 @@
+// Command aegis is the Aegis command-line tool: an encrypted vault whose
+// writes go through the Cloak, on a local directory or on an aegisd server.
+// See docs/cli.md.
+//
+//	aegis [--vault DIR | --remote URL --vault-name NAME --attest-secret-file F]
+//	      [--passphrase-file F] [--json] COMMAND [ARGS]
+//
+// Exit codes: 0 success, 1 failure, 2 usage error, 3 wrong passphrase,
+// 4 integrity failure, 5 not found.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ai-pantheon/aegis/apps/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,100 @@
+package main_test
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/creack/pty"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"golang.org/x/sys/unix"
+)
+
+// onTerminal runs the binary on a pseudo-terminal and answers each prompt
+// that ends in ": " with the next of answers. It returns everything written
+// to the terminal and the exit code.
+func onTerminal(dir string, answers []string, args ...string) (string, int) {
+	GinkgoHelper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
+	tty, err := pty.Start(cmd)
+	Expect(err).NotTo(HaveOccurred())
+	defer tty.Close()
+	var seen strings.Builder
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r := bufio.NewReader(tty)
+		pending := answers
+		var line strings.Builder
+		for {
+			b, err := r.ReadByte()
+			if err != nil {
+				return
+			}
+			seen.WriteByte(b)
+			line.WriteByte(b)
+			if b == '\n' {
+				line.Reset()
+			}
+			if strings.HasSuffix(strings.ToLower(line.String()), "passphrase: ") && len(pending) > 0 {
+				echoOff(tty)
+				_, _ = io.WriteString(tty, pending[0]+"\r")
+				pending = pending[1:]
+				line.Reset()
+			}
+		}
+	}()
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	var werr error
+	Eventually(waitErr, 20*time.Second).Should(Receive(&werr))
+	_ = tty.Close()
+	<-done
+	code := 0
+	if ee, ok := werr.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	return seen.String(), code
+}
+
+// echoOff waits (at most 5 s) until the program has turned the terminal's
+// echo off: it prints the prompt just before it does.
+func echoOff(tty *os.File) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		t, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		if err != nil || t.Lflag&unix.ECHO == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+var _ = Describe("aegis on a terminal", func() {
+	It("prompts without echo, twice on init, and refuses a mismatch", func() {
+		dir := GinkgoT().TempDir()
+		out, code := onTerminal(dir, []string{"tty secret", "tty other"}, "init")
+		Expect(code).To(Equal(2), out)
+		Expect(out).To(ContainSubstring("do not match"))
+		Expect(filepath.Join(dir, "aegis-vault")).NotTo(BeADirectory())
+
+		out, code = onTerminal(dir, []string{"tty secret", "tty secret"}, "init")
+		Expect(code).To(Equal(0), out)
+		Expect(out).To(ContainSubstring("Passphrase: "))
+		Expect(out).To(ContainSubstring("Repeat passphrase: "))
+		Expect(out).NotTo(ContainSubstring("tty secret"))
+
+		out, code = onTerminal(dir, []string{"tty secret"}, "ls")
+		Expect(code).To(Equal(0), out)
+		out, code = onTerminal(dir, []string{"wrong"}, "ls")
+		Expect(code).To(Equal(3), out)
+		Expect(runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=tty secret"}}.ok("ls")).To(BeEmpty())
+	})
+})

@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	ucli "github.com/urfave/cli/v3"
+
+	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/domain/vault"
+)
+
+// Environment variables of the global flags and passphrases.
+const (
+	EnvVault             = "AEGIS_VAULT"
+	EnvRemote            = "AEGIS_REMOTE"
+	EnvVaultName         = "AEGIS_VAULT_NAME"
+	EnvPassphraseFile    = "AEGIS_PASSPHRASE_FILE"
+	EnvPassphrase        = "AEGIS_PASSPHRASE"
+	EnvNewPassphraseFile = "AEGIS_NEW_PASSPHRASE_FILE"
+	EnvNewPassphrase     = "AEGIS_NEW_PASSPHRASE"
+	EnvAttestSecretFile  = "AEGIS_ATTEST_SECRET_FILE"
+)
+
+// app is one run of the tool.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	lookupEnv      func(string) (string, bool)
+}
+
+// Main runs aegis with args (args[0] is the program name) and returns the
+// exit code. Errors go to stderr as one line "aegis: <what>: <why>".
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, lookupEnv: os.LookupEnv}
+	err := a.command().Run(ctx, args)
+	if err != nil {
+		fmt.Fprintln(stderr, "aegis: "+strings.TrimPrefix(err.Error(), "aegis: "))
+	}
+	return ExitCode(err)
+}
+
+func (a *app) onUsageError(_ context.Context, _ *ucli.Command, err error, _ bool) error {
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		msg = "unknown flag --" + f
+	}
+	return usageErrorf("%s", msg)
+}
+
+func (a *app) command() *ucli.Command {
+	root := &ucli.Command{
+		Name:      "aegis",
+		Usage:     "an encrypted, anonymized vault on a local directory or an aegisd server",
+		UsageText: "aegis [global options] command [arguments]",
+		Reader:    a.stdin,
+		Writer:    a.stdout,
+		ErrWriter: a.stderr,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "vault", Value: DefaultVault, Usage: "directory of the local vault", Sources: ucli.EnvVars(EnvVault)},
+			&ucli.StringFlag{Name: "remote", Usage: "base URL of an aegisd: use the vault there instead of a local one", Sources: ucli.EnvVars(EnvRemote)},
+			&ucli.StringFlag{Name: "vault-name", Value: DefaultVaultName, Usage: "name of the vault on the --remote server", Sources: ucli.EnvVars(EnvVaultName)},
+			&ucli.StringFlag{Name: "passphrase-file", Usage: "file holding the passphrase (else " + EnvPassphrase + ", else a prompt)", Sources: ucli.EnvVars(EnvPassphraseFile)},
+			&ucli.StringFlag{Name: "new-passphrase-file", Usage: "file holding the new passphrase of passwd (else " + EnvNewPassphrase + ", else a prompt)", Sources: ucli.EnvVars(EnvNewPassphraseFile)},
+			&ucli.StringFlag{Name: "attest-secret-file", Usage: "file holding the token-issuance secret of the --remote server", Sources: ucli.EnvVars(EnvAttestSecretFile)},
+			&ucli.BoolFlag{Name: "json", Usage: "machine-readable (JSON) output"},
+		},
+		Commands:        a.commands(),
+		OnUsageError:    a.onUsageError,
+		ExitErrHandler:  func(context.Context, *ucli.Command, error) {},
+		HideHelpCommand: true,
+		Action: func(_ context.Context, cmd *ucli.Command) error {
+			if cmd.Args().Present() {
+				return usageErrorf("unknown command %q (see aegis --help)", cmd.Args().First())
+			}
+			_ = ucli.ShowRootCommandHelp(cmd)
+			return usageErrorf("no command given")
+		},
+	}
+	return root
+}
+
+func (a *app) sub(c *ucli.Command) *ucli.Command {
+	c.OnUsageError = a.onUsageError
+	for _, s := range c.Commands {
+		a.sub(s)
+	}
+	return c
+}
+
+func (a *app) commands() []*ucli.Command {
+	kdf := &ucli.StringFlag{Name: "kdf", Value: "pbkdf2", Usage: "passphrase KDF: pbkdf2 (PBKDF2-SHA256) or argon2id"}
+	cmds := []*ucli.Command{
+		{Name: "init", Usage: "create a new vault", Flags: []ucli.Flag{kdf}, Action: a.cmdInit},
+		{Name: "put", Usage: "store a file (or standard input) as a category, streamed", ArgsUsage: "CATEGORY [FILE|-]", Action: a.cmdPut},
+		{Name: "get", Usage: "write a category to standard output or a file, streamed", ArgsUsage: "CATEGORY",
+			Flags: []ucli.Flag{&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (atomically) instead of standard output"}}, Action: a.cmdGet},
+		{Name: "store", Usage: "store every category of a JSON object {category: value} in one batch", ArgsUsage: "FILE.json|-", Action: a.cmdStore},
+		{Name: "load", Usage: "print categories as a JSON object {category: value} (all if none named)", ArgsUsage: "[CATEGORY...]", Action: a.cmdLoad},
+		{Name: "ls", Usage: "list the categories, one per line", Action: a.cmdLs},
+		{Name: "rm", Usage: "delete a category", ArgsUsage: "CATEGORY", Action: a.cmdRm},
+		{Name: "verify", Usage: "check the vault against a JSON object {category: value}: PASS or FAIL each", ArgsUsage: "FILE.json|-", Action: a.cmdVerify},
+		{Name: "stats", Usage: "what the vault holds and what the store sees", Action: a.cmdStats},
+		{Name: "passwd", Usage: "change the passphrase (re-wraps the keys only)", Action: a.cmdPasswd},
+		{Name: "rotate", Usage: "give categories new data keys and re-encrypt them (all if none named)", ArgsUsage: "[CATEGORY...]", Action: a.cmdRotate},
+		{Name: "tokens", Usage: "Privacy Pass tokens of the --remote server", Commands: []*ucli.Command{
+			{Name: "fetch", Usage: "fetch tokens, one per line, base64url (RFC 9577)", Flags: []ucli.Flag{
+				&ucli.IntFlag{Name: "count", Usage: "number of tokens (1 to 10000)", Required: true},
+				&ucli.StringFlag{Name: "out", Usage: "write to `FILE` (mode 0600) instead of standard output"},
+			}, Action: a.cmdTokensFetch},
+		}, Action: func(_ context.Context, cmd *ucli.Command) error {
+			if cmd.Args().Present() {
+				return usageErrorf("tokens: unknown command %q", cmd.Args().First())
+			}
+			return usageErrorf("tokens: give a command: fetch")
+		}},
+	}
+	for _, c := range cmds {
+		a.sub(c)
+	}
+	return cmds
+}
+
+// session is an open vault and its Cloak.
+type session struct {
+	v *vault.Vault
+	c *anonymize.Cloak
+}
+
+func (a *app) backend(cmd *ucli.Command) (Backend, error) {
+	return Initialize(Options{
+		Vault:            cmd.String("vault"),
+		Remote:           cmd.String("remote"),
+		VaultName:        cmd.String("vault-name"),
+		AttestSecretFile: cmd.String("attest-secret-file"),
+	})
+}
+
+func (a *app) current(cmd *ucli.Command) passSource {
+	return passSource{file: cmd.String("passphrase-file"), fileOpt: "passphrase-file", env: EnvPassphrase, prompt: "Passphrase"}
+}
+
+// open opens the vault of the global flags and a Cloak in front of it.
+func (a *app) open(ctx context.Context, cmd *ucli.Command) (*session, error) {
+	b, err := a.backend(cmd)
+	if err != nil {
+		return nil, err
+	}
+	pass, err := a.passphrase(a.current(cmd), false)
+	if err != nil {
+		return nil, err
+	}
+	v, err := b.Open(ctx, pass)
+	clear(pass)
+	if err != nil {
+		return nil, wrapErr("open", err)
+	}
+	c, err := b.Cloak(v)
+	if err != nil {
+		_ = v.Close()
+		return nil, wrapErr("open", err)
+	}
+	return &session{v: v, c: c}, nil
+}
+
+func (s *session) close() { _ = s.v.Close() }
+
+func args(cmd *ucli.Command, min, max int) ([]string, error) {
+	got := cmd.Args().Slice()
+	if len(got) < min || (max >= 0 && len(got) > max) {
+		u := cmd.ArgsUsage
+		if u == "" {
+			u = "(no arguments)"
+		}
+		return nil, usageErrorf("usage: aegis %s %s", cmd.Name, u)
+	}
+	return got, nil
+}
+
+func isStdio(name string) bool { return name == "" || name == "-" }
+
+func (a *app) out() *bufio.Writer { return bufio.NewWriter(a.stdout) }

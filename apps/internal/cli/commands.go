@@ -1,0 +1,524 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	ucli "github.com/urfave/cli/v3"
+
+	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/crypto/privacypass"
+	"github.com/ai-pantheon/aegis/domain"
+	"github.com/ai-pantheon/aegis/domain/vault"
+)
+
+func (a *app) cmdInit(ctx context.Context, cmd *ucli.Command) error {
+	if _, err := args(cmd, 0, 0); err != nil {
+		return err
+	}
+	var kdf string
+	switch cmd.String("kdf") {
+	case "pbkdf2", "pbkdf2-sha256":
+		kdf = domain.KDFPBKDF2SHA256
+	case "argon2id":
+		kdf = domain.KDFArgon2id
+	default:
+		return usageErrorf("init: --kdf %q: want pbkdf2 or argon2id", cmd.String("kdf"))
+	}
+	b, err := a.backend(cmd)
+	if err != nil {
+		return err
+	}
+	pass, err := a.passphrase(a.current(cmd), true)
+	if err != nil {
+		return err
+	}
+	v, err := b.Create(ctx, pass, kdf)
+	clear(pass)
+	if err != nil {
+		return wrapErr("init "+b.Where(), err)
+	}
+	return v.Close()
+}
+
+func (a *app) cmdPut(ctx context.Context, cmd *ucli.Command) error {
+	got, err := args(cmd, 1, 2)
+	if err != nil {
+		return err
+	}
+	var in io.Reader = a.stdin
+	src := "-"
+	if len(got) == 2 && !isStdio(got[1]) {
+		src = got[1]
+		f, err := os.Open(src)
+		if err != nil {
+			return wrapErr("put", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	_, err = s.c.Put(ctx, got[0], in, nil)
+	return wrapErr(fmt.Sprintf("put %q", got[0]), err)
+}
+
+func (a *app) cmdGet(ctx context.Context, cmd *ucli.Command) error {
+	got, err := args(cmd, 1, 1)
+	if err != nil {
+		return err
+	}
+	cat, target := got[0], cmd.String("output")
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	what := fmt.Sprintf("get %q", cat)
+	if isStdio(target) {
+		w := a.out()
+		if err := s.c.Get(ctx, cat, w); err != nil {
+			return wrapErr(what, err)
+		}
+		return wrapErr(what, w.Flush())
+	}
+	// A temporary file next to the target, renamed on success: a failed get
+	// leaves nothing behind.
+	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".aegis-*")
+	if err != nil {
+		return wrapErr(what, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err := s.c.Get(ctx, cat, tmp); err != nil {
+		return wrapErr(what, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return wrapErr(what, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return wrapErr(what, err)
+	}
+	if err := os.Rename(tmp.Name(), target); err != nil {
+		return wrapErr(what, err)
+	}
+	ok = true
+	return nil
+}
+
+// readJSONObject reads a JSON object {category: value} from name ("-": standard
+// input) and returns each value compacted. Syntax errors carry line and column.
+func (a *app) readJSONObject(name string) (map[string][]byte, error) {
+	var raw []byte
+	var err error
+	if isStdio(name) {
+		name = "standard input"
+		raw, err = io.ReadAll(a.stdin)
+	} else {
+		raw, err = os.ReadFile(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	err = dec.Decode(&m)
+	if err == nil {
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			return nil, fmt.Errorf("%s:%s: data after the JSON object: %w", name, lineCol(raw, dec.InputOffset()), domain.ErrInvalidInput)
+		}
+	}
+	if err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return nil, fmt.Errorf("%s:%s: invalid JSON: %v: %w", name, lineCol(raw, se.Offset-1), se, domain.ErrInvalidInput)
+		case errors.As(err, &te):
+			return nil, fmt.Errorf("%s:%s: want a JSON object {category: value}, found %s: %w", name, lineCol(raw, te.Offset), te.Value, domain.ErrInvalidInput)
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fmt.Errorf("%s:%s: invalid JSON: unexpected end of input: %w", name, lineCol(raw, int64(len(raw))), domain.ErrInvalidInput)
+		}
+		return nil, fmt.Errorf("%s: invalid JSON: %v: %w", name, err, domain.ErrInvalidInput)
+	}
+	if m == nil {
+		return nil, fmt.Errorf("%s: want a JSON object {category: value}, found null: %w", name, domain.ErrInvalidInput)
+	}
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, v); err != nil {
+			return nil, fmt.Errorf("%s: category %q: %v: %w", name, k, err, domain.ErrInvalidInput)
+		}
+		out[k] = buf.Bytes()
+	}
+	return out, nil
+}
+
+// lineCol returns "line:column" (1-based) of byte offset off in b.
+func lineCol(b []byte, off int64) string {
+	off = min(max(off, 0), int64(len(b)))
+	line, col := 1, 1
+	for _, c := range b[:off] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Sprintf("%d:%d", line, col)
+}
+
+func (a *app) cmdStore(ctx context.Context, cmd *ucli.Command) error {
+	got, err := args(cmd, 1, 1)
+	if err != nil {
+		return err
+	}
+	data, err := a.readJSONObject(got[0])
+	if err != nil {
+		return wrapErr("store", err)
+	}
+	if len(data) == 0 {
+		return wrapErr("store", fmt.Errorf("%s holds no categories: %w", got[0], domain.ErrInvalidInput))
+	}
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	// The request carries what a transport would: the action, the time and the
+	// source file name. StripMetadata removes all but the allow-listed fields.
+	md := map[string]string{"action": "store", "source": filepath.Base(got[0])}
+	now := time.Now()
+	b := make(anonymize.Batch, 0, len(data))
+	for _, name := range slices.Sorted(maps.Keys(data)) {
+		b = append(b, anonymize.Request{Category: name, Payload: data[name], Metadata: maps.Clone(md), Timestamp: now})
+	}
+	rep, err := s.c.StoreBatch(ctx, b)
+	if err != nil {
+		return wrapErr("store", err)
+	}
+	if cmd.Bool("json") {
+		return a.printJSON(rep)
+	}
+	w := a.out()
+	fmt.Fprintf(w, "stored %d categories in one commit: %d objects, %d tokens used\n", len(rep.Categories), rep.Objects, rep.TokensUsed)
+	fmt.Fprintf(w, "shuffle order (first object written): %s\n", strings.Join(rep.ShuffleOrder, ", "))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "category\tbytes before padding\tafter padding\tstored (encrypted)\tmetadata stripped\t")
+	for _, name := range slices.Sorted(maps.Keys(rep.Categories)) {
+		c := rep.Categories[name]
+		stripped := strings.Join(c.MetadataStripped, ",")
+		if stripped == "" {
+			stripped = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t\n", name, c.PlaintextBytes, c.PaddedBytes, c.StoredBytes, stripped)
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t\t\n", rep.TotalPlaintextBytes, rep.TotalPaddedBytes, rep.TotalEncryptedBytes)
+	_ = tw.Flush()
+	return w.Flush()
+}
+
+func (a *app) printJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(append(b, '\n'))
+	return err
+}
+
+func (a *app) cmdLoad(ctx context.Context, cmd *ucli.Command) error {
+	names, err := args(cmd, 0, -1)
+	if err != nil {
+		return err
+	}
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	var data map[string][]byte
+	if len(names) == 0 {
+		if data, err = s.c.LoadAll(ctx); err != nil {
+			return wrapErr("load", err)
+		}
+	} else {
+		data = make(map[string][]byte, len(names))
+		for _, n := range names {
+			b, err := s.c.Load(ctx, n)
+			if err != nil {
+				return wrapErr(fmt.Sprintf("load %q", n), err)
+			}
+			data[n] = b
+		}
+	}
+	out := make(map[string]json.RawMessage, len(data))
+	for _, n := range slices.Sorted(maps.Keys(data)) {
+		if !json.Valid(data[n]) {
+			return wrapErr("load", fmt.Errorf("category %q is not JSON (read it with aegis get)", n))
+		}
+		out[n] = data[n]
+	}
+	return a.printJSON(out)
+}
+
+func (a *app) categories(ctx context.Context, v *vault.Vault) ([]string, error) {
+	names, err := v.Categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(names, anonymize.IsChaff), nil
+}
+
+func (a *app) cmdLs(ctx context.Context, cmd *ucli.Command) error {
+	if _, err := args(cmd, 0, 0); err != nil {
+		return err
+	}
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	names, err := a.categories(ctx, s.v)
+	if err != nil {
+		return wrapErr("ls", err)
+	}
+	if cmd.Bool("json") {
+		if names == nil {
+			names = []string{}
+		}
+		return a.printJSON(names)
+	}
+	w := a.out()
+	for _, n := range names {
+		fmt.Fprintln(w, n)
+	}
+	return w.Flush()
+}
+
+func (a *app) cmdRm(ctx context.Context, cmd *ucli.Command) error {
+	got, err := args(cmd, 1, 1)
+	if err != nil {
+		return err
+	}
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return wrapErr(fmt.Sprintf("rm %q", got[0]), s.v.Delete(ctx, got[0]))
+}
+
+func (a *app) cmdVerify(ctx context.Context, cmd *ucli.Command) error {
+	got, err := args(cmd, 1, 1)
+	if err != nil {
+		return err
+	}
+	want, err := a.readJSONObject(got[0])
+	if err != nil {
+		return wrapErr("verify", err)
+	}
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	res := s.c.VerifyAll(ctx, want)
+	// A value stored with other white space or key order still passes: compare
+	// canonical JSON (digests, in constant time).
+	for name, r := range res {
+		if r == anonymize.Pass {
+			continue
+		}
+		stored, err := s.v.Load(ctx, name)
+		if err != nil {
+			continue
+		}
+		x, err1 := vault.CanonicalJSON(stored)
+		y, err2 := vault.CanonicalJSON(want[name])
+		if err1 == nil && err2 == nil {
+			dx, dy := sha256.Sum256(x), sha256.Sum256(y)
+			if subtle.ConstantTimeCompare(dx[:], dy[:]) == 1 {
+				res[name] = anonymize.Pass
+			}
+		}
+	}
+	failed := 0
+	for _, r := range res {
+		if r != anonymize.Pass {
+			failed++
+		}
+	}
+	if cmd.Bool("json") {
+		if err := a.printJSON(res); err != nil {
+			return err
+		}
+	} else {
+		w := a.out()
+		for _, n := range slices.Sorted(maps.Keys(res)) {
+			fmt.Fprintf(w, "%s\t%s\n", res[n], n)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return wrapErr("verify", fmt.Errorf("%d of %d categories failed", failed, len(res)))
+	}
+	return nil
+}
+
+func (a *app) cmdStats(ctx context.Context, cmd *ucli.Command) error {
+	if _, err := args(cmd, 0, 0); err != nil {
+		return err
+	}
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	st, err := s.v.Stats(ctx)
+	if err != nil {
+		return wrapErr("stats", err)
+	}
+	if cmd.Bool("json") {
+		return a.printJSON(st)
+	}
+	w := a.out()
+	fmt.Fprintf(w, "categories:       %d\n", st.Categories)
+	fmt.Fprintf(w, "objects:          %d (header, manifest and data)\n", st.Objects)
+	fmt.Fprintf(w, "plaintext bytes:  %d\n", st.PlaintextBytes)
+	fmt.Fprintf(w, "stored bytes:     %d\n", st.StoredBytes)
+	if st.PlaintextBytes > 0 {
+		fmt.Fprintf(w, "overhead:         %.1f%%\n", 100*(float64(st.StoredBytes)-float64(st.PlaintextBytes))/float64(st.PlaintextBytes))
+	}
+	fmt.Fprintf(w, "commits (epoch):  %d\n", st.Epoch)
+	fmt.Fprintf(w, "KDF:              %s\n", st.KDF)
+	sizes := make([]int, 0, len(st.Buckets))
+	for k := range st.Buckets {
+		sizes = append(sizes, k)
+	}
+	sort.Ints(sizes)
+	fmt.Fprintln(w, "object sizes:")
+	for _, k := range sizes {
+		fmt.Fprintf(w, "  %8d bytes  × %d\n", k, st.Buckets[k])
+	}
+	return w.Flush()
+}
+
+func (a *app) cmdPasswd(ctx context.Context, cmd *ucli.Command) error {
+	if _, err := args(cmd, 0, 0); err != nil {
+		return err
+	}
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	np, err := a.passphrase(passSource{file: cmd.String("new-passphrase-file"), fileOpt: "new-passphrase-file", env: EnvNewPassphrase, prompt: "New passphrase"}, true)
+	if err != nil {
+		return err
+	}
+	err = s.v.ChangePassphrase(ctx, np)
+	clear(np)
+	return wrapErr("passwd", err)
+}
+
+func (a *app) cmdRotate(ctx context.Context, cmd *ucli.Command) error {
+	names, err := args(cmd, 0, -1)
+	if err != nil {
+		return err
+	}
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if len(names) == 0 {
+		if names, err = s.v.Categories(ctx); err != nil {
+			return wrapErr("rotate", err)
+		}
+	}
+	for _, n := range names {
+		if err := s.v.RotateKey(ctx, n); err != nil {
+			return wrapErr(fmt.Sprintf("rotate %q", n), err)
+		}
+	}
+	return nil
+}
+
+// MaxTokens bounds tokens fetch --count.
+const MaxTokens = 10000
+
+func (a *app) cmdTokensFetch(ctx context.Context, cmd *ucli.Command) error {
+	if _, err := args(cmd, 0, 0); err != nil {
+		return err
+	}
+	n := int(cmd.Int("count"))
+	if n < 1 || n > MaxTokens {
+		return usageErrorf("tokens fetch: --count %d: want 1 to %d", n, MaxTokens)
+	}
+	if cmd.String("remote") == "" {
+		return usageErrorf("tokens fetch: tokens come from a server: give --remote URL")
+	}
+	b, err := a.backend(cmd)
+	if err != nil {
+		return err
+	}
+	r := b.(*Remote)
+	pool, err := r.TokenPool(ctx, min(n, privacypass.MaxBatch))
+	if err != nil {
+		return wrapErr("tokens fetch", err)
+	}
+	var buf bytes.Buffer
+	for range n {
+		t, err := pool.Token(ctx)
+		if err != nil {
+			return wrapErr("tokens fetch", err)
+		}
+		buf.WriteString(base64.URLEncoding.EncodeToString(t))
+		buf.WriteByte('\n')
+	}
+	out := cmd.String("out")
+	if isStdio(out) {
+		_, err := a.stdout.Write(buf.Bytes())
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".aegis-*")
+	if err != nil {
+		return wrapErr("tokens fetch", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		_ = tmp.Close()
+		return wrapErr("tokens fetch", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return wrapErr("tokens fetch", err)
+	}
+	return wrapErr("tokens fetch", os.Rename(tmp.Name(), out))
+}

@@ -1,0 +1,212 @@
+// Package cli is the aegis command-line tool: the providers and provider set
+// (ProviderSet) of its back ends, the injector (Initialize, in wire.go,
+// generated into wire_gen.go), the commands (urfave/cli v3) and Main, which
+// maps errors to exit codes. See docs/cli.md.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/google/wire"
+
+	"github.com/ai-pantheon/aegis/adapters/httpblob"
+	"github.com/ai-pantheon/aegis/adapters/local"
+	"github.com/ai-pantheon/aegis/adapters/memledger"
+	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/crypto/hmactoken"
+	"github.com/ai-pantheon/aegis/crypto/privacypass"
+	"github.com/ai-pantheon/aegis/crypto/secret"
+	"github.com/ai-pantheon/aegis/crypto/suite"
+	"github.com/ai-pantheon/aegis/domain"
+	"github.com/ai-pantheon/aegis/domain/vault"
+)
+
+// Defaults of the global flags.
+const (
+	DefaultVault     = "./aegis-vault"
+	DefaultVaultName = "default"
+)
+
+// Options are the back-end settings of the global flags.
+type Options struct {
+	// Vault is the directory of a local vault.
+	Vault string
+	// Remote is the base URL of an aegisd; empty means a local vault.
+	Remote string
+	// VaultName selects the vault on the server (vault.Config.Name).
+	VaultName string
+	// AttestSecretFile holds the bearer secret of the server's token issuer.
+	AttestSecretFile string
+}
+
+// Backend opens vaults and the Cloak in front of them.
+type Backend interface {
+	// Create makes a new vault; kdf "" is the default (PBKDF2-SHA256).
+	Create(ctx context.Context, passphrase []byte, kdf string) (*vault.Vault, error)
+	// Open opens the vault. A missing vault fails with an error wrapping
+	// domain.ErrNotFound that says to run `aegis init`.
+	Open(ctx context.Context, passphrase []byte) (*vault.Vault, error)
+	// Cloak returns a Cloak in front of v.
+	Cloak(v *vault.Vault) (*anonymize.Cloak, error)
+	// Where names the vault for messages.
+	Where() string
+}
+
+// ProviderSet provides a Backend from Options.
+var ProviderSet = wire.NewSet(
+	ProvideCrypto,
+	ProvideLocal,
+	ProvideRemote,
+	ProvideBackend,
+)
+
+// ProvideCrypto returns the standard crypto suite (default KDF policy).
+func ProvideCrypto() domain.Crypto { return suite.Default() }
+
+// Local is a vault in a directory (adapters/local).
+type Local struct {
+	Dir    string
+	Crypto domain.Crypto
+}
+
+// ProvideLocal returns the local back end of o.Vault.
+func ProvideLocal(o Options, c domain.Crypto) *Local {
+	dir := o.Vault
+	if dir == "" {
+		dir = DefaultVault
+	}
+	return &Local{Dir: dir, Crypto: c}
+}
+
+// Remote is a vault on an aegisd (adapters/httpblob).
+type Remote struct {
+	URL              string
+	Name             string
+	AttestSecretFile string
+	Crypto           domain.Crypto
+}
+
+// ProvideRemote returns the remote back end of o.Remote (it sends nothing).
+func ProvideRemote(o Options, c domain.Crypto) *Remote {
+	name := o.VaultName
+	if name == "" {
+		name = DefaultVaultName
+	}
+	return &Remote{URL: o.Remote, Name: name, AttestSecretFile: o.AttestSecretFile, Crypto: c}
+}
+
+// ProvideBackend picks the remote back end when o.Remote is set, else the local one.
+func ProvideBackend(o Options, l *Local, r *Remote) (Backend, error) {
+	if o.Remote == "" {
+		return l, nil
+	}
+	if r.AttestSecretFile == "" {
+		return nil, usageErrorf("--remote needs --attest-secret-file (or AEGIS_ATTEST_SECRET_FILE)")
+	}
+	return r, nil
+}
+
+var errNoVault = errors.New("run `aegis init` to create one")
+
+func (l *Local) opts(kdf string) *local.Options { return &local.Options{KDF: kdf, Crypto: l.Crypto} }
+
+// Create implements Backend.
+func (l *Local) Create(ctx context.Context, passphrase []byte, kdf string) (*vault.Vault, error) {
+	return local.Create(ctx, l.Dir, passphrase, l.opts(kdf))
+}
+
+// Open implements Backend.
+func (l *Local) Open(ctx context.Context, passphrase []byte) (*vault.Vault, error) {
+	v, err := local.Open(ctx, l.Dir, passphrase, l.opts(""))
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, fmt.Errorf("no vault at %s (%w): %w", l.Dir, errNoVault, domain.ErrNotFound)
+	}
+	return v, err
+}
+
+// Cloak implements Backend: local.NewCloak, with HMAC tokens of this process.
+func (l *Local) Cloak(v *vault.Vault) (*anonymize.Cloak, error) {
+	return local.NewCloak(v, anonymize.Config{})
+}
+
+// Where implements Backend.
+func (l *Local) Where() string { return l.Dir }
+
+// AttestSecret reads the attestation secret (surrounding white space ignored).
+func (r *Remote) AttestSecret() ([]byte, error) {
+	b, err := os.ReadFile(r.AttestSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("attestation secret: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return nil, fmt.Errorf("attestation secret in %s is empty: %w", r.AttestSecretFile, domain.ErrInvalidInput)
+	}
+	return []byte(s), nil
+}
+
+// TokenPool fetches blinded token batches of size batch from the server.
+func (r *Remote) TokenPool(ctx context.Context, batch int) (*privacypass.Pool, error) {
+	s, err := r.AttestSecret()
+	if err != nil {
+		return nil, err
+	}
+	return httpblob.NewTokenPool(ctx, r.URL, s, &httpblob.PoolOptions{Batch: batch})
+}
+
+func (r *Remote) config(ctx context.Context, kdf string) (vault.Config, error) {
+	pool, err := r.TokenPool(ctx, 64)
+	if err != nil {
+		return vault.Config{}, err
+	}
+	store, err := httpblob.Open(r.URL, &httpblob.Options{Tokens: pool})
+	if err != nil {
+		return vault.Config{}, err
+	}
+	return vault.Config{Store: store, Crypto: r.Crypto, Name: r.Name, KDF: kdf}, nil
+}
+
+// Create implements Backend.
+func (r *Remote) Create(ctx context.Context, passphrase []byte, kdf string) (*vault.Vault, error) {
+	cfg, err := r.config(ctx, kdf)
+	if err != nil {
+		return nil, err
+	}
+	return vault.Create(ctx, cfg, passphrase)
+}
+
+// Open implements Backend.
+func (r *Remote) Open(ctx context.Context, passphrase []byte) (*vault.Vault, error) {
+	cfg, err := r.config(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	v, err := vault.Open(ctx, cfg, passphrase)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, fmt.Errorf("no vault named %q at %s (%w): %w", r.Name, r.URL, errNoVault, domain.ErrNotFound)
+	}
+	return v, err
+}
+
+// Cloak implements Backend. The Cloak's Authorize stage spends local HMAC
+// tokens of this process (crypto/hmactoken, in-memory ledger); the Privacy Pass
+// tokens the server checks are spent by httpblob, one per HTTP request.
+func (r *Remote) Cloak(v *vault.Vault) (*anonymize.Cloak, error) {
+	tokens, err := hmactoken.New(secret.Random(32), memledger.Open())
+	if err != nil {
+		return nil, err
+	}
+	return anonymize.New(anonymize.Config{Vault: v, Tokens: tokens})
+}
+
+// Where implements Backend.
+func (r *Remote) Where() string { return fmt.Sprintf("vault %q at %s", r.Name, r.URL) }
+
+var (
+	_ Backend = (*Local)(nil)
+	_ Backend = (*Remote)(nil)
+)
