@@ -63,6 +63,7 @@ func (a *app) cmdPut(ctx context.Context, cmd *ucli.Command) error {
 	}
 	var in io.Reader = a.stdin
 	src := "-"
+	total := int64(-1)
 	if len(got) == 2 && !isStdio(got[1]) {
 		src = got[1]
 		f, err := os.Open(src)
@@ -70,6 +71,9 @@ func (a *app) cmdPut(ctx context.Context, cmd *ucli.Command) error {
 			return wrapErr("put", err)
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			total = fi.Size()
+		}
 		in = f
 	}
 	s, err := a.open(ctx, cmd)
@@ -77,8 +81,11 @@ func (a *app) cmdPut(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	defer s.close()
-	_, err = s.c.Put(ctx, got[0], in, nil)
-	return wrapErr(fmt.Sprintf("put %q", got[0]), err)
+	what := fmt.Sprintf("put %q", got[0])
+	meter := newProgress(a.stderr, what, total)
+	_, err = s.c.Put(ctx, got[0], progressReader{in, meter}, nil)
+	meter.done()
+	return wrapErr(what, err)
 }
 
 func (a *app) cmdGet(ctx context.Context, cmd *ucli.Command) error {
@@ -113,7 +120,10 @@ func (a *app) cmdGet(ctx context.Context, cmd *ucli.Command) error {
 			_ = os.Remove(tmp.Name())
 		}
 	}()
-	if err := s.c.Get(ctx, cat, tmp); err != nil {
+	meter := newProgress(a.stderr, what, -1)
+	err = s.c.Get(ctx, cat, progressWriter{tmp, meter})
+	meter.done()
+	if err != nil {
 		return wrapErr(what, err)
 	}
 	if err := tmp.Sync(); err != nil {
