@@ -686,9 +686,11 @@ func mustLock(t *testing.T, l domain.Locker) func() error {
 
 func wantLockTimesOut(t *testing.T, l domain.Locker) {
 	t.Helper()
+	// Take the time before the deadline is set: the other way round, a goroutine
+	// descheduled between the two calls measures less than lockWait.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(t.Context(), lockWait)
 	defer cancel()
-	start := time.Now()
 	unlock, err := lockOrGiveUp(ctx, l)
 	if err == nil {
 		_ = unlock()
