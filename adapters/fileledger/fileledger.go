@@ -40,6 +40,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ai-pantheon/aegis/adapters/internal/fsdir"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -94,31 +95,9 @@ func Open(dir string, opts *Options) (*Ledger, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	if dir == "" {
-		return nil, fmt.Errorf("aegis/fileledger: open: empty directory name: %w", domain.ErrInvalidInput)
-	}
-	abs, err := filepath.Abs(dir)
+	abs, err := fsdir.Open(dir, opts.Create, dirPerm, "ledger")
 	if err != nil {
-		return nil, fmt.Errorf("aegis/fileledger: open %s: %w", dir, err)
-	}
-	fi, err := os.Stat(abs)
-	switch {
-	case err == nil:
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("aegis/fileledger: open %s: not a directory: %w", abs, domain.ErrInvalidInput)
-		}
-	case errors.Is(err, fs.ErrNotExist):
-		if !opts.Create {
-			return nil, fmt.Errorf("aegis/fileledger: open %s: ledger directory does not exist: %w", abs, domain.ErrNotFound)
-		}
-		if err := os.MkdirAll(abs, dirPerm); err != nil {
-			return nil, fmt.Errorf("aegis/fileledger: create ledger directory: %w", err)
-		}
-		if err := syncDir(filepath.Dir(abs)); err != nil {
-			return nil, fmt.Errorf("aegis/fileledger: create ledger directory %s: %w", abs, err)
-		}
-	default:
-		return nil, fmt.Errorf("aegis/fileledger: open: %w", err)
+		return nil, fmt.Errorf("aegis/fileledger: %w", err)
 	}
 	l := &Ledger{dir: abs, parts: make(map[string]*partition)}
 	entries, err := os.ReadDir(abs)
@@ -258,7 +237,7 @@ func (l *Ledger) openLocked(ctx context.Context, name string) (*os.File, error) 
 			return nil, err
 		}
 		if created {
-			if err := syncDir(l.dir); err != nil {
+			if err := fsdir.Sync(l.dir); err != nil {
 				f.Close()
 				return nil, err
 			}
@@ -299,7 +278,7 @@ func (l *Ledger) catchUp(p *partition, f *os.File) error {
 		// The file's directory entry must be durable before a record in it is
 		// acknowledged. Its creator synced the directory, but may have crashed
 		// first: sync once per file and process.
-		if err := syncDir(l.dir); err != nil {
+		if err := fsdir.Sync(l.dir); err != nil {
 			return err
 		}
 	}
@@ -365,7 +344,7 @@ func (l *Ledger) DropPartition(ctx context.Context, name string) (err error) {
 		return err
 	}
 	p.file, p.offset, p.set = nil, 0, nil
-	return syncDir(l.dir)
+	return fsdir.Sync(l.dir)
 }
 
 // encodeRecord returns the record of nonce (1..255 bytes).
@@ -434,19 +413,4 @@ func validRecord(b []byte) (int, bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/ai-pantheon/aegis/adapters/internal/fsdir"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -135,7 +136,7 @@ func (s *Store) syncDirs(dirs map[string]bool) error {
 	for d := range dirs {
 		list = append(list, d)
 	}
-	return parallel(len(list), func(i int) error { return syncDir(list[i]) })
+	return parallel(len(list), func(i int) error { return fsdir.Sync(list[i]) })
 }
 
 // parallel runs fn(0..n-1) on up to batchWorkers goroutines and returns the first error.

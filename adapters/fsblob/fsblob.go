@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ai-pantheon/aegis/adapters/internal/fsdir"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -65,31 +66,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	if dir == "" {
-		return nil, fmt.Errorf("aegis/fsblob: open: empty directory name: %w", domain.ErrInvalidInput)
-	}
-	abs, err := filepath.Abs(dir)
+	abs, err := fsdir.Open(dir, opts.Create, dirPerm, "store")
 	if err != nil {
-		return nil, fmt.Errorf("aegis/fsblob: open %s: %w", dir, err)
-	}
-	fi, err := os.Stat(abs)
-	switch {
-	case err == nil:
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("aegis/fsblob: open %s: not a directory: %w", abs, domain.ErrInvalidInput)
-		}
-	case errors.Is(err, fs.ErrNotExist):
-		if !opts.Create {
-			return nil, fmt.Errorf("aegis/fsblob: open %s: store directory does not exist: %w", abs, domain.ErrNotFound)
-		}
-		if err := os.MkdirAll(abs, dirPerm); err != nil {
-			return nil, fmt.Errorf("aegis/fsblob: create store directory: %w", err)
-		}
-		if err := syncDir(filepath.Dir(abs)); err != nil {
-			return nil, fmt.Errorf("aegis/fsblob: create store directory %s: %w", abs, err)
-		}
-	default:
-		return nil, fmt.Errorf("aegis/fsblob: open: %w", err)
+		return nil, fmt.Errorf("aegis/fsblob: %w", err)
 	}
 	s := &Store{
 		dir:     abs,
@@ -289,7 +268,7 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 	renamed = true
 	// Sync while still holding the commit lock: no other writer acts on a
 	// state that a crash could still undo.
-	if err := syncDir(shard); err != nil {
+	if err := fsdir.Sync(shard); err != nil {
 		return "", err
 	}
 	return contentVersion(data), nil
@@ -300,7 +279,7 @@ func (s *Store) mkdir(dir, parent string) (created bool, err error) {
 	err = os.Mkdir(dir, dirPerm)
 	switch {
 	case err == nil:
-		return true, syncDir(parent)
+		return true, fsdir.Sync(parent)
 	case errors.Is(err, fs.ErrExist):
 		return false, nil
 	default:
@@ -393,7 +372,7 @@ func (s *Store) Delete(ctx context.Context, id domain.ObjectID) (err error) {
 	case err != nil:
 		return &fs.PathError{Op: "unlink", Path: file, Err: err}
 	}
-	return syncDir(shard)
+	return fsdir.Sync(shard)
 }
 
 // List calls fn once for every stored object id, in no particular order. It reads
@@ -455,20 +434,4 @@ func (s *Store) Lock(ctx context.Context) (func() error, error) {
 		}
 		return nil
 	}, nil
-}
-
-// syncDir fsyncs a directory, making renames, unlinks and creations in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
 }

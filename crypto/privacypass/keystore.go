@@ -151,30 +151,29 @@ func (s *KeyStore) load() ([]*IssuerKey, error) {
 // Current returns the newest key of type t in force now, generating and
 // storing one (in force from now) if there is none.
 func (s *KeyStore) Current(t TokenType) (*IssuerKey, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	unlock, err := lockDir(filepath.Join(s.dir, keyLockFile))
-	if err != nil {
-		return nil, fmt.Errorf("privacypass: key store: %w", err)
-	}
-	defer unlock()
-	keys, err := s.load()
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	for _, k := range keys {
-		if k.tokenType == t && !k.notBefore.After(now) {
-			return k, nil
+	return s.withKeys(func(keys []*IssuerKey) (*IssuerKey, error) {
+		now := s.now()
+		for _, k := range keys {
+			if k.tokenType == t && !k.notBefore.After(now) {
+				return k, nil
+			}
 		}
-	}
-	return s.generate(t, now, keys)
+		return s.generate(t, now, keys)
+	})
 }
 
 // Rotate generates and stores a new key of type t in force from notBefore.
 // Publish it (Directory) ahead of notBefore so clients can fetch it; retire the
 // old key once its tokens no longer need to verify.
 func (s *KeyStore) Rotate(t TokenType, notBefore time.Time) (*IssuerKey, error) {
+	return s.withKeys(func(keys []*IssuerKey) (*IssuerKey, error) {
+		return s.generate(t, notBefore, keys)
+	})
+}
+
+// withKeys runs fn on the stored keys while holding the store's lock, in this
+// process and across processes.
+func (s *KeyStore) withKeys(fn func(keys []*IssuerKey) (*IssuerKey, error)) (*IssuerKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	unlock, err := lockDir(filepath.Join(s.dir, keyLockFile))
@@ -186,7 +185,7 @@ func (s *KeyStore) Rotate(t TokenType, notBefore time.Time) (*IssuerKey, error) 
 	if err != nil {
 		return nil, err
 	}
-	return s.generate(t, notBefore, keys)
+	return fn(keys)
 }
 
 // generate makes a key whose truncated id differs from every other key of its
