@@ -46,6 +46,9 @@ var (
 	ErrUnknownKey = errors.New("privacypass: unknown issuer key")
 	// ErrVerify means a signature, proof or authenticator does not verify.
 	ErrVerify = errors.New("privacypass: verification failed")
+	// ErrKeyExpired means the token's issuer key is past the end of its
+	// lifetime at the origin (Origin.AddIssuerKeyUntil).
+	ErrKeyExpired = errors.New("privacypass: issuer key expired")
 )
 
 func malformed(format string, args ...any) error {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"time"
 
 	"github.com/cloudflare/circl/oprf"
 
@@ -28,6 +29,7 @@ var _ domain.Redeemer = (*Origin)(nil)
 type Origin struct {
 	ledger domain.SpentLedger
 
+	now        func() time.Time
 	mu         sync.RWMutex
 	keys       map[[KeyIDSize]byte]originKey
 	challenges map[[ChallengeDigestSize]byte]struct{}
@@ -38,12 +40,13 @@ type originKey struct {
 	rsaPub    *rsa.PublicKey
 	voprf     *oprf.PrivateKey
 	voprfMu   *sync.Mutex // shared with the IssuerKey: the oprf key is not safe for concurrent use
+	notAfter  time.Time   // zero: no end
 }
 
 // NewOrigin returns an origin that records spent tokens in ledger (which may be
 // nil for an origin that only calls Verify).
 func NewOrigin(ledger domain.SpentLedger) *Origin {
-	return &Origin{ledger: ledger, keys: make(map[[KeyIDSize]byte]originKey), challenges: make(map[[ChallengeDigestSize]byte]struct{})}
+	return &Origin{ledger: ledger, now: time.Now, keys: make(map[[KeyIDSize]byte]originKey), challenges: make(map[[ChallengeDigestSize]byte]struct{})}
 }
 
 // AddTokenKey trusts the type 2 public key tokenKey (its token-key encoding, as
@@ -62,9 +65,23 @@ func (o *Origin) AddTokenKey(t TokenType, tokenKey []byte) error {
 	return nil
 }
 
+// SetClock replaces the clock that key lifetimes are checked against
+// (time.Now by default). For tests.
+func (o *Origin) SetClock(now func() time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.now = now
+}
+
 // AddIssuerKey trusts an issuer key of either type.
-func (o *Origin) AddIssuerKey(k *IssuerKey) {
-	ok := originKey{tokenType: k.tokenType, voprf: k.voprfKey, voprfMu: k.voprfMu}
+func (o *Origin) AddIssuerKey(k *IssuerKey) { o.AddIssuerKeyUntil(k, time.Time{}) }
+
+// AddIssuerKeyUntil trusts an issuer key of either type until notAfter: from
+// then on its tokens are refused with ErrKeyExpired, so that a spent-token
+// ledger whose marks expire (adapters/redisledger) need keep them no longer
+// than the key's lifetime. A zero notAfter trusts the key without an end.
+func (o *Origin) AddIssuerKeyUntil(k *IssuerKey, notAfter time.Time) {
+	ok := originKey{tokenType: k.tokenType, voprf: k.voprfKey, voprfMu: k.voprfMu, notAfter: notAfter}
 	if k.rsaKey != nil {
 		ok.rsaPub = &k.rsaKey.PublicKey
 	}
@@ -95,7 +112,7 @@ func (o *Origin) AcceptChallenge(challenge []byte) error {
 
 // Verify decodes and verifies an encoded token without spending it. Every
 // error wraps domain.ErrTokenInvalid and one of ErrMalformed,
-// ErrUnsupportedType, ErrUnknownKey or ErrVerify.
+// ErrUnsupportedType, ErrUnknownKey, ErrKeyExpired or ErrVerify.
 func (o *Origin) Verify(token []byte) (*Token, error) {
 	tok, err := o.verify(token)
 	if err != nil {
@@ -113,9 +130,13 @@ func (o *Origin) verify(token []byte) (*Token, error) {
 	k, ok := o.keys[tok.KeyID]
 	_, challengeOK := o.challenges[tok.ChallengeDigest]
 	restricted := len(o.challenges) > 0
+	now := o.now()
 	o.mu.RUnlock()
 	if !ok || k.tokenType != tok.TokenType {
 		return nil, fmt.Errorf("%w: no %v key with id %x", ErrUnknownKey, tok.TokenType, tok.KeyID)
+	}
+	if !k.notAfter.IsZero() && !now.Before(k.notAfter) {
+		return nil, fmt.Errorf("%w: key %x ended at %s", ErrKeyExpired, tok.KeyID, k.notAfter.UTC().Format(time.RFC3339))
 	}
 	if restricted && !challengeOK {
 		return nil, fmt.Errorf("%w: token for a challenge this origin did not issue", ErrVerify)
