@@ -2,6 +2,7 @@
 #
 #   make [build]      go build every module; commands apps/cmd/* into ./bin
 #   make test         every module's tests, race detector on, through the pinned Ginkgo CLI
+#   make test-services  the service suites against a real Redis and S3 server it installs, starts and stops
 #   make lint         gofmt, go vet, go mod tidy drift, dependency rule, workspace consistency, wire diff
 #   make fuzz         every fuzz target for FUZZTIME (default 10s) each, one at a time
 #   make bench        benchmarks of $(BENCH_MODULES), BENCHTIME optional; bench-smoke: every benchmark once
@@ -42,13 +43,17 @@ export GO MODULES FUZZTIME BENCHTIME BENCH_MODULES GINKGO_FLAGS TAGS
 
 LINT_CHECKS := fmt vet tidy deps workspace wire
 
-.PHONY: build test lint $(addprefix lint-,$(LINT_CHECKS)) fuzz bench bench-smoke run ci tools wire clean help
+.PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) fuzz bench bench-smoke run ci tools wire clean help
 
 build:
 	@bash scripts/build.sh
 
 test:
 	@bash scripts/test.sh
+
+# The suites that need Redis and an S3 server (list: scripts/test-services.sh); `make test` skips them.
+test-services:
+	@bash scripts/test-services.sh
 
 # Every check runs even when an earlier one fails; the summary names the failing ones.
 lint:

@@ -56,6 +56,11 @@ done
 
 hdr "test summary ($(elapsed "$total_start")s)"
 printf '%s\n' "${summary[@]}"
+# The service suites skip without their Redis and S3 server (scripts/test-services.sh lists them).
+if [ -z "${AEGIS_TEST_S3_URL:-}" ] || [ -z "${AEGIS_TEST_REDIS_URL:-}" ]; then
+  mapfile -t service_suites < <(bash "$ROOT/scripts/test-services.sh" --list)
+  say "   NOT RUN  service suites ${service_suites[*]}: they need Redis and an S3 server; make test-services runs them"
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   say "test: FAILED in: ${failed[*]}"
   exit 1

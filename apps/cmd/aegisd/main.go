@@ -2,12 +2,15 @@
 // authorized by a single-use Privacy Pass token, the token issuer (behind a
 // bearer attestation secret) and the issuer directory. See docs/http-api.md.
 //
-//	aegisd [--listen ADDR] [--store file://DIR|memory://] [--ledger file://DIR|memory://]
+//	aegisd [--listen ADDR] [--store file://DIR|memory://|s3://BUCKET[/PREFIX]?endpoint=HOST:PORT&region=R&tls=false]
+//	       [--ledger file://DIR|memory://|redis://HOST:PORT/DB] [--key-lifetime DURATION]
 //	       [--issuer-dir DIR] [--attest-secret-file FILE] [--token-type blind-rsa|voprf]
 //	       [--issuer-name NAME] [--max-in-flight N]
 //
 // Every flag falls back to an environment variable (AEGISD_LISTEN, AEGISD_STORE,
-// …). SIGINT and SIGTERM stop it gracefully: in-flight requests finish, and it
+// …). An s3:// store takes its credentials from AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY, a redis:// ledger its password from
+// AEGISD_REDIS_PASSWORD; neither is ever read from a flag or URL. SIGINT and SIGTERM stop it gracefully: in-flight requests finish, and it
 // exits 0.
 package main
 
@@ -16,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
@@ -26,7 +30,11 @@ import (
 
 func main() {
 	if err := command().Run(context.Background(), os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "aegisd:", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "aegisd: ") {
+			msg = "aegisd: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(1)
 	}
 }
@@ -37,8 +45,9 @@ func command() *cli.Command {
 		Usage: "the Aegis blob store, Privacy Pass issuer and origin",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: aegisd.DefaultListen, Usage: "TCP address to listen on", Sources: cli.EnvVars("AEGISD_LISTEN")},
-			&cli.StringFlag{Name: "store", Value: aegisd.DefaultStore, Usage: "blob store: file://DIR or memory://", Sources: cli.EnvVars("AEGISD_STORE")},
-			&cli.StringFlag{Name: "ledger", Value: aegisd.DefaultLedger, Usage: "spent-token ledger: file://DIR or memory://", Sources: cli.EnvVars("AEGISD_LEDGER")},
+			&cli.StringFlag{Name: "store", Value: aegisd.DefaultStore, Usage: "blob store: file://DIR, memory:// or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT&region=R&tls=false", Sources: cli.EnvVars("AEGISD_STORE")},
+			&cli.StringFlag{Name: "ledger", Value: aegisd.DefaultLedger, Usage: "spent-token ledger: file://DIR, memory:// or redis://HOST:PORT/DB (password from AEGISD_REDIS_PASSWORD)", Sources: cli.EnvVars("AEGISD_LEDGER")},
+			&cli.DurationFlag{Name: "key-lifetime", Usage: "how long an issuer key is accepted (0: without end; required with a redis:// ledger, whose marks expire with the key)", Sources: cli.EnvVars("AEGISD_KEY_LIFETIME")},
 			&cli.StringFlag{Name: "issuer-dir", Value: aegisd.DefaultIssuerDir, Usage: "issuer key directory (created with a key on first start)", Sources: cli.EnvVars("AEGISD_ISSUER_DIR")},
 			&cli.StringFlag{Name: "attest-secret-file", Usage: "file holding the bearer secret of POST /v1/token-requests (none: issuance disabled)", Sources: cli.EnvVars("AEGISD_ATTEST_SECRET_FILE")},
 			&cli.StringFlag{Name: "token-type", Value: aegisd.DefaultTokenType, Usage: "token type: blind-rsa (0x0002) or voprf (0x0001)", Sources: cli.EnvVars("AEGISD_TOKEN_TYPE")},
@@ -50,6 +59,8 @@ func command() *cli.Command {
 				Listen:           cmd.String("listen"),
 				Store:            cmd.String("store"),
 				Ledger:           cmd.String("ledger"),
+				RedisPassword:    os.Getenv("AEGISD_REDIS_PASSWORD"),
+				KeyLifetime:      cmd.Duration("key-lifetime"),
 				IssuerDir:        cmd.String("issuer-dir"),
 				AttestSecretFile: cmd.String("attest-secret-file"),
 				TokenType:        cmd.String("token-type"),

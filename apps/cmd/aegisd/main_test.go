@@ -16,8 +16,12 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"store flag", nil, []string{"--store", "s3://bucket"}, `store "s3://bucket"`},
-		{"ledger flag", nil, []string{"--ledger", "redis://x"}, `ledger "redis://x"`},
+		{"store flag", nil, []string{"--store", "gopher://bucket"}, `store "gopher://bucket"`},
+		{"s3 store without credentials", map[string]string{"AEGISD_STORE": "s3://bucket?endpoint=127.0.0.1:1&tls=false", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, nil, "AWS_ACCESS_KEY_ID"},
+		{"ledger flag", nil, []string{"--ledger", "sql://x"}, `ledger "sql://x"`},
+		{"redis ledger without an address", nil, []string{"--ledger", "redis://x"}, "redis://x"},
+		{"redis ledger without a key lifetime", nil, []string{"--ledger", "redis://127.0.0.1:1/0"}, "--key-lifetime"},
+		{"key lifetime too short", map[string]string{"AEGISD_KEY_LIFETIME": "1m"}, nil, "shorter than"},
 		{"store from the environment", map[string]string{"AEGISD_STORE": "ftp://x"}, nil, `store "ftp://x"`},
 		{"token type from the environment", map[string]string{"AEGISD_TOKEN_TYPE": "hmac"}, nil, `token type "hmac"`},
 		{"missing secret file", nil, []string{"--attest-secret-file", dir + "/absent"}, "attestation secret"},

@@ -22,6 +22,8 @@ import (
 	"github.com/ai-pantheon/aegis/adapters/fsblob"
 	"github.com/ai-pantheon/aegis/adapters/memblob"
 	"github.com/ai-pantheon/aegis/adapters/memledger"
+	"github.com/ai-pantheon/aegis/adapters/redisledger"
+	"github.com/ai-pantheon/aegis/adapters/s3blob"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
@@ -37,6 +39,19 @@ const (
 	DefaultTokenType  = "blind-rsa"
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout = 30 * time.Second
+	// ConnectTimeout bounds the checks of an S3 store or a Redis ledger at
+	// start (reachable, credentials accepted, bucket present).
+	ConnectTimeout = 30 * time.Second
+	// LedgerTTLMargin is added to the key lifetime to get the expiry of a
+	// spent mark in Redis: it covers clock differences between replicas.
+	LedgerTTLMargin = time.Hour
+	// KeyPublishDelay is how far ahead of use a key rotated at start is
+	// published: every running replica reloads the key directory (every
+	// KeyReloadInterval) and accepts it before any replica issues with it.
+	KeyPublishDelay = 2 * time.Minute
+	// KeyReloadInterval is how often the key directory is re-read for keys
+	// other replicas added.
+	KeyReloadInterval = 30 * time.Second
 )
 
 // HTTP server limits.
@@ -52,10 +67,23 @@ const (
 type Options struct {
 	// Listen is the TCP address to listen on.
 	Listen string
-	// Store is "file://DIR" (fsblob) or "memory://" (memblob).
+	// Store is "file://DIR" (fsblob), "memory://" (memblob) or
+	// "s3://BUCKET[/PREFIX]?endpoint=HOST:PORT&region=R&tls=false" (s3blob,
+	// credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
 	Store string
-	// Ledger is "file://DIR" (fileledger) or "memory://" (memledger).
+	// Ledger is "file://DIR" (fileledger), "memory://" (memledger) or
+	// "redis://HOST:PORT/DB" (redisledger; needs KeyLifetime).
 	Ledger string
+	// RedisPassword is the password of a redis:// ledger (AEGISD_REDIS_PASSWORD).
+	RedisPassword string
+	// KeyLifetime is how long an issuer key is accepted after its not-before
+	// time (0: without end). A key past half its lifetime is replaced at start
+	// by a new one, published KeyPublishDelay ahead of use. A redis:// ledger
+	// keeps spent marks for KeyLifetime + LedgerTTLMargin, so it needs one.
+	KeyLifetime time.Duration
+	// KeyReloadInterval overrides how often the key directory is re-read
+	// (0: the constant KeyReloadInterval). Not a flag: for tests.
+	KeyReloadInterval time.Duration
 	// IssuerDir holds the issuer keys (created, with a key, on first start).
 	IssuerDir string
 	// AttestSecretFile holds the bearer secret of POST /v1/token-requests
@@ -100,11 +128,27 @@ func dirOf(kind, u string) (dir string, memory bool, err error) {
 	case strings.HasPrefix(u, "file://") && len(u) > len("file://"):
 		return strings.TrimPrefix(u, "file://"), false, nil
 	}
-	return "", false, fmt.Errorf("aegisd: %s %q: want file://DIR or memory://: %w", kind, u, domain.ErrInvalidInput)
+	want := map[string]string{"store": "file://DIR, memory:// or s3://BUCKET[/PREFIX]?endpoint=…", "ledger": "file://DIR, memory:// or redis://HOST:PORT/DB"}[kind]
+	return "", false, fmt.Errorf("aegisd: %s %q: want %s: %w", kind, u, want, domain.ErrInvalidInput)
 }
 
-// ProvideStore opens the blob store of o.Store.
+// ProvideStore opens the blob store of o.Store. An s3:// store is checked at
+// once (endpoint reachable, credentials accepted, bucket present); any failure
+// is an error, never a fallback to another store.
 func ProvideStore(o Options) (domain.BlobStore, error) {
+	if strings.HasPrefix(o.Store, "s3://") {
+		cfg, err := s3blob.ConfigFromEnv(o.Store, nil)
+		if err != nil {
+			return nil, fmt.Errorf("aegisd: store: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), ConnectTimeout)
+		defer cancel()
+		st, err := s3blob.Open(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("aegisd: store: %w", err)
+		}
+		return st, nil
+	}
 	dir, mem, err := dirOf("store", o.Store)
 	if err != nil || mem {
 		return memblob.Open(), err
@@ -112,8 +156,27 @@ func ProvideStore(o Options) (domain.BlobStore, error) {
 	return fsblob.Open(dir, &fsblob.Options{Create: true})
 }
 
-// ProvideLedger opens the spent-token ledger of o.Ledger.
+// ProvideLedger opens the spent-token ledger of o.Ledger. A redis:// ledger
+// is checked at once (reachable, password accepted).
 func ProvideLedger(o Options) (domain.SpentLedger, error) {
+	if strings.HasPrefix(o.Ledger, "redis://") {
+		cfg, err := redisledger.ParseURL(o.Ledger)
+		if err != nil {
+			return nil, fmt.Errorf("aegisd: ledger: %w", err)
+		}
+		if o.KeyLifetime <= 0 {
+			return nil, fmt.Errorf("aegisd: ledger %s: a Redis ledger needs a key lifetime (--key-lifetime): its spent marks expire with the issuer key: %w", o.Ledger, domain.ErrInvalidInput)
+		}
+		cfg.Password = o.RedisPassword
+		cfg.TTL = o.KeyLifetime + LedgerTTLMargin
+		ctx, cancel := context.WithTimeout(context.Background(), ConnectTimeout)
+		defer cancel()
+		l, err := redisledger.Open(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("aegisd: ledger: %w", err)
+		}
+		return l, nil
+	}
 	dir, mem, err := dirOf("ledger", o.Ledger)
 	if err != nil || mem {
 		return memledger.Open(), err
@@ -130,10 +193,21 @@ func ProvideKeyStore(o Options) (*privacypass.KeyStore, error) {
 }
 
 // IssuerKeys are the issuer's keys: the current one of the configured type
-// (generated on first start) and every stored key, which the origin accepts.
+// (generated on first start) and every stored key still in its lifetime,
+// which the origin accepts.
 type IssuerKeys struct {
 	Current *privacypass.IssuerKey
 	All     []*privacypass.IssuerKey
+	// Lifetime is Options.KeyLifetime (0: keys without end).
+	Lifetime time.Duration
+}
+
+// NotAfter returns the end of k's lifetime, or the zero time.
+func (ik IssuerKeys) NotAfter(k *privacypass.IssuerKey) time.Time {
+	if ik.Lifetime <= 0 {
+		return time.Time{}
+	}
+	return k.NotBefore().Add(ik.Lifetime)
 }
 
 func tokenType(name string) (privacypass.TokenType, error) {
@@ -147,20 +221,56 @@ func tokenType(name string) (privacypass.TokenType, error) {
 }
 
 // ProvideIssuerKeys loads the keys, generating the current one on first start.
+// With a key lifetime, a current key past half its lifetime gets a successor
+// (unless one is already waiting), in force KeyPublishDelay from now; a
+// current key past its whole lifetime is replaced at once.
 func ProvideIssuerKeys(ks *privacypass.KeyStore, o Options) (IssuerKeys, error) {
 	t, err := tokenType(o.TokenType)
 	if err != nil {
 		return IssuerKeys{}, err
 	}
+	if o.KeyLifetime < 0 {
+		return IssuerKeys{}, fmt.Errorf("aegisd: key lifetime %v is negative: %w", o.KeyLifetime, domain.ErrInvalidInput)
+	}
+	if o.KeyLifetime > 0 && o.KeyLifetime < 4*KeyPublishDelay {
+		return IssuerKeys{}, fmt.Errorf("aegisd: key lifetime %v is shorter than %v: %w", o.KeyLifetime, 4*KeyPublishDelay, domain.ErrInvalidInput)
+	}
+	ik := IssuerKeys{Lifetime: o.KeyLifetime}
 	cur, err := ks.Current(t)
 	if err != nil {
 		return IssuerKeys{}, err
+	}
+	if now := time.Now(); ik.Lifetime > 0 {
+		all, err := ks.Keys()
+		if err != nil {
+			return IssuerKeys{}, err
+		}
+		waiting := false
+		for _, k := range all {
+			waiting = waiting || (k.Type() == t && k.NotBefore().After(now))
+		}
+		switch age := now.Sub(cur.NotBefore()); {
+		case age >= ik.Lifetime-KeyPublishDelay:
+			if cur, err = ks.Rotate(t, now); err != nil {
+				return IssuerKeys{}, err
+			}
+		case age >= ik.Lifetime/2 && !waiting:
+			if _, err = ks.Rotate(t, now.Add(KeyPublishDelay)); err != nil {
+				return IssuerKeys{}, err
+			}
+		}
 	}
 	all, err := ks.Keys()
 	if err != nil {
 		return IssuerKeys{}, err
 	}
-	return IssuerKeys{Current: cur, All: all}, nil
+	ik.Current = cur
+	for _, k := range all {
+		if na := ik.NotAfter(k); na.IsZero() || time.Now().Before(na) {
+			ik.All = append(ik.All, k)
+		}
+	}
+	return ik, nil
 }
 
 // ProvideIssuer returns the issuer holding every key.
@@ -185,7 +295,7 @@ func ProvideChallenge(o Options, k IssuerKeys) (Challenge, error) {
 func ProvideOrigin(l domain.SpentLedger, k IssuerKeys, ch Challenge) (*privacypass.Origin, error) {
 	o := privacypass.NewOrigin(l)
 	for _, key := range k.All {
-		o.AddIssuerKey(key)
+		o.AddIssuerKeyUntil(key, k.NotAfter(key))
 	}
 	if err := o.AcceptChallenge(ch); err != nil {
 		return nil, err
@@ -246,6 +356,7 @@ func ProvideServerConfig(o Options, store domain.BlobStore, origin *privacypass.
 		Sizes:        o.Sizes,
 		MaxInFlight:  o.MaxInFlight,
 		Log:          lg.Writer,
+		KeyNotAfter:  k.NotAfter(k.Current),
 	}
 }
 
@@ -275,11 +386,50 @@ type App struct {
 	Log     io.Writer
 	// Issuance reports whether POST /v1/token-requests is enabled.
 	Issuance bool
+
+	keys    *privacypass.KeyStore
+	origin  *privacypass.Origin
+	issuer  IssuerKeys
+	closers []io.Closer // the store and the ledger, when they hold connections or files
+	reload  time.Duration
 }
 
 // NewApp returns the App.
-func NewApp(srv *http.Server, h *server.Server, secret AttestSecret, lg Log) *App {
-	return &App{HTTP: srv, Handler: h, Log: lg.Writer, Issuance: len(secret) > 0}
+func NewApp(o Options, srv *http.Server, h *server.Server, secret AttestSecret, lg Log, ks *privacypass.KeyStore,
+	origin *privacypass.Origin, k IssuerKeys, store domain.BlobStore, ledger domain.SpentLedger) *App {
+	a := &App{HTTP: srv, Handler: h, Log: lg.Writer, Issuance: len(secret) > 0, keys: ks, origin: origin, issuer: k, reload: KeyReloadInterval}
+	if o.KeyReloadInterval > 0 {
+		a.reload = o.KeyReloadInterval
+	}
+	for _, c := range []any{store, ledger} {
+		if c, ok := c.(io.Closer); ok {
+			a.closers = append(a.closers, c)
+		}
+	}
+	return a
+}
+
+// reloadKeys adds to the origin the keys other replicas stored in the shared
+// key directory since the start (a key rotated there is published ahead of
+// its use, see KeyPublishDelay), until ctx is done.
+func (a *App) reloadKeys(ctx context.Context) {
+	t := time.NewTicker(a.reload)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		all, err := a.keys.Keys()
+		if err != nil {
+			fmt.Fprintf(a.Log, "aegisd: reloading issuer keys: %v\n", err)
+			continue
+		}
+		for _, k := range all {
+			a.origin.AddIssuerKeyUntil(k, a.issuer.NotAfter(k))
+		}
+	}
 }
 
 // Run listens on the configured address and serves until ctx is done.
@@ -296,6 +446,12 @@ func (a *App) Run(ctx context.Context) error {
 // nil after a clean shutdown.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	fmt.Fprintf(a.Log, "aegisd: listening on %s (token issuance %s)\n", ln.Addr(), map[bool]string{true: "enabled", false: "disabled"}[a.Issuance])
+	defer a.close()
+	rctx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	if a.keys != nil && a.origin != nil {
+		go a.reloadKeys(rctx)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.HTTP.Serve(ln) }()
 	select {
@@ -314,4 +470,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	fmt.Fprintln(a.Log, "aegisd: stopped")
 	return nil
+}
+
+func (a *App) close() {
+	for _, c := range a.closers {
+		if err := c.Close(); err != nil {
+			fmt.Fprintf(a.Log, "aegisd: closing: %v\n", err)
+		}
+	}
 }

@@ -51,6 +51,6 @@ func Initialize(o Options) (*App, error) {
 		return nil, err
 	}
 	httpServer := ProvideHTTPServer(o, serverServer)
-	app := NewApp(httpServer, serverServer, attestSecret, log)
+	app := NewApp(o, httpServer, serverServer, attestSecret, log, keyStore, origin, issuerKeys, blobStore, spentLedger)
 	return app, nil
 }

@@ -88,8 +88,13 @@ type Config struct {
 	Log io.Writer
 	// Metrics counts requests; nil makes a new one.
 	Metrics *Metrics
-	// Now is the clock of log lines; nil means time.Now.
+	// Now is the clock of log lines and of KeyNotAfter; nil means time.Now.
 	Now func() time.Time
+	// KeyNotAfter is the end of the lifetime of the issuer key this server
+	// issues with (zero: none). From then on /healthz answers 503
+	// issuer_key_expired, so that a load balancer stops sending it clients and
+	// the operator restarts it (a restart picks the newer key).
+	KeyNotAfter time.Time
 }
 
 // Server is the aegisd HTTP handler.
@@ -250,6 +255,9 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 
 func (s *Server) health(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	if !s.cfg.KeyNotAfter.IsZero() && !s.cfg.Now().Before(s.cfg.KeyNotAfter) {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "issuer_key_expired"})
+	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
