@@ -24,6 +24,9 @@ const (
 	EnvNewPassphraseFile = "AEGIS_NEW_PASSPHRASE_FILE"
 	EnvNewPassphrase     = "AEGIS_NEW_PASSPHRASE"
 	EnvAttestSecretFile  = "AEGIS_ATTEST_SECRET_FILE"
+	// Passphrase of the legacy vault of import-legacy (legacy.go).
+	EnvLegacyPassphraseFile = "AEGIS_LEGACY_PASSPHRASE_FILE"
+	EnvLegacyPassphrase     = "AEGIS_LEGACY_PASSPHRASE"
 )
 
 // app is one run of the tool.
@@ -107,6 +110,7 @@ func (a *app) commands() []*ucli.Command {
 		{Name: "stats", Usage: "what the vault holds and what the store sees", Action: a.cmdStats},
 		{Name: "passwd", Usage: "change the passphrase (re-wraps the keys only)", Action: a.cmdPasswd},
 		{Name: "rotate", Usage: "give categories new data keys and re-encrypt them (all if none named)", ArgsUsage: "[CATEGORY...]", Action: a.cmdRotate},
+		a.importLegacyCommand(),
 		{Name: "tokens", Usage: "Privacy Pass tokens of the --remote server", Commands: []*ucli.Command{
 			{Name: "fetch", Usage: "fetch tokens, one per line, base64url (RFC 9577)", Flags: []ucli.Flag{
 				&ucli.IntFlag{Name: "count", Usage: "number of tokens (1 to 10000)", Required: true},
