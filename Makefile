@@ -5,7 +5,9 @@
 #   make test-services  the service suites against a real Redis and S3 server it installs, starts and stops
 #   make lint         gofmt, go vet, go mod tidy drift, dependency rule, workspace consistency, wire diff
 #   make fuzz         every fuzz target for FUZZTIME (default 10s) each, one at a time
-#   make bench        benchmarks of $(BENCH_MODULES), BENCHTIME optional; bench-smoke: every benchmark once
+#   make bench        the figures of docs/performance.md: BENCHCOUNT rounds (default 5), one table, doc regenerated
+#                     (BENCHTIME optional); bench-smoke: every benchmark once
+#   make load         aegis-load against a real aegisd on loopback (LOAD_CLIENTS, LOAD_DURATION), scripts/load.sh
 #   make run          the demo: aegis (CLI) against aegisd on loopback, scripts/run-demo.sh
 #   make ci           what .ci/run runs: lint + test, then fuzz (5s each), then bench-smoke
 #   make tools        build the pinned ginkgo and wire (scripts/tools/go.mod) into bin/tools
@@ -28,7 +30,7 @@ MAKEFLAGS += --no-print-directory
 GO ?= go
 FUZZTIME ?= 10s
 BENCHTIME ?=
-BENCH_MODULES ?= benchmarks crypto
+BENCHCOUNT ?= 5
 TEST_TIMEOUT ?= 10m
 # `make test RACE=` runs without the race detector (for machines without a C compiler).
 RACE ?= --race
@@ -39,11 +41,11 @@ GINKGO_FLAGS ?= --randomize-all --fail-on-pending --fail-on-empty $(RACE) --keep
 TAGS ?=
 ARGS ?=
 
-export GO MODULES FUZZTIME BENCHTIME BENCH_MODULES GINKGO_FLAGS TAGS
+export GO MODULES FUZZTIME BENCHTIME BENCHCOUNT GINKGO_FLAGS TAGS
 
 LINT_CHECKS := fmt vet tidy deps workspace wire
 
-.PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) fuzz bench bench-smoke run ci tools wire clean help
+.PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) fuzz bench bench-smoke load run ci tools wire clean help
 
 build:
 	@bash scripts/build.sh
@@ -86,6 +88,9 @@ bench:
 
 bench-smoke:
 	@bash scripts/bench.sh smoke
+
+load:
+	@bash scripts/load.sh
 
 # The CLI against a real aegisd on loopback (scripts/run-demo.sh). The library demo: go run ./apps/cmd/aegis-demo
 run:

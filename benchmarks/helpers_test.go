@@ -8,11 +8,12 @@ import (
 	"github.com/ai-pantheon/aegis/domain"
 )
 
-// objectSizes are the stored object sizes the chunk benchmarks run at. The
-// payload of each is FrameCapacity(size, aead.Overhead): the largest payload
-// that fills an object of that size exactly, so no padding is zeroed and every
-// variant processes the same number of payload bytes.
-var objectSizes = []int{1 * domain.KiB, 16 * domain.KiB, 64 * domain.KiB, 1 * domain.MiB}
+// objectSizes are the stored object sizes the chunk benchmarks run at: every
+// default bucket size (1, 4, 16, 64, 256 KiB and 1 MiB). The payload of each
+// is FrameCapacity(size, aead.Overhead): the largest payload that fills an
+// object of that size exactly, so no padding is zeroed and every variant
+// processes the same number of payload bytes.
+var objectSizes = domain.DefaultBucketSizes
 
 // sizeName renders a byte count as the sub-benchmark names use it: 1KiB, 1MiB.
 func sizeName(n int) string {

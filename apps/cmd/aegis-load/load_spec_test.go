@@ -1,0 +1,195 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+// report is the part of aegis-load's --json output the specs read.
+type report struct {
+	Clients         int     `json:"clients"`
+	Size            int     `json:"size"`
+	Requests        int64   `json:"requests"`
+	Puts            int64   `json:"puts"`
+	Gets            int64   `json:"gets"`
+	Errors          int64   `json:"errors"`
+	ElapsedS        float64 `json:"elapsed_s"`
+	RequestsPerS    float64 `json:"requests_per_s"`
+	TokensPrefetch  int     `json:"tokens_prefetched"`
+	TokensDuringRun int64   `json:"tokens_fetched_during_run"`
+	Latency         struct {
+		P50, P99, P999, Max float64
+	} `json:"latency_ms"`
+}
+
+var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
+	It("runs 4 clients for 2 s of mixed PUT/GET with tokens, reports the figures and exits 0", func() {
+		before := countFiles(objectsDir, 4096)
+		res := run("--server", serverURL, "--attest-secret-file", secretFile, "--clients", "4", "--duration", "2s",
+			"--put-ratio", "0.5", "--size", "4KiB", "--tokens-batch", "32", "--tokens", "256", "--warmup", "0", "--json")
+		Expect(res.Code).To(Equal(0), "stderr: %s", res.Stderr)
+		var r report
+		Expect(json.Unmarshal([]byte(res.Stdout), &r)).To(Succeed(), res.Stdout)
+		Expect(r.Clients).To(Equal(4))
+		Expect(r.Size).To(Equal(4096))
+		Expect(r.Errors).To(BeZero())
+		Expect(r.Requests).To(BeNumerically(">", 0))
+		Expect(r.Puts).To(BeNumerically(">", 0))
+		Expect(r.Gets).To(BeNumerically(">", 0), "every client GETs objects it stored (and checks the bytes)")
+		Expect(r.Puts + r.Gets).To(Equal(r.Requests))
+		Expect(r.ElapsedS).To(BeNumerically(">=", 2))
+		Expect(r.RequestsPerS).To(BeNumerically("~", float64(r.Requests)/r.ElapsedS, 0.01))
+		Expect(r.TokensPrefetch).To(Equal(256))
+		Expect(r.Latency.P50).To(BeNumerically(">", 0))
+		Expect(r.Latency.P50).To(BeNumerically("<=", r.Latency.P99))
+		Expect(r.Latency.P99).To(BeNumerically("<=", r.Latency.P999))
+		Expect(r.Latency.P999).To(BeNumerically("<=", r.Latency.Max))
+		// Every PUT reached the server's disk as one object of the size asked for.
+		Expect(countFiles(objectsDir, 4096) - before).To(BeNumerically("==", r.Puts))
+	})
+
+	It("prints a report for a person, estimating the tokens from a warm-up", func() {
+		res := run("--server", serverURL, "--attest-secret-file", secretFile, "--clients", "2", "--duration", "1s",
+			"--warmup", "300ms", "--tokens-batch", "16", "--size", "4096")
+		Expect(res.Code).To(Equal(0), "stderr: %s", res.Stderr)
+		Expect(res.Stdout).To(MatchRegexp(`requests:   [1-9][0-9]* \([0-9]+ PUT, [0-9]+ GET\)`))
+		Expect(res.Stdout).To(MatchRegexp(`throughput: [0-9.]+ requests/s`))
+		Expect(res.Stdout).To(MatchRegexp(`latency:    p50 [0-9.]+ ms  p99 [0-9.]+ ms  p99.9 [0-9.]+ ms`))
+		Expect(res.Stdout).To(ContainSubstring("errors:     0\n"))
+		Expect(res.Stderr).To(ContainSubstring("aegis-load: warm-up, 2 clients for 300ms"))
+	})
+
+	It("counts the requests that fail during the run, reports them and exits 1", func() {
+		// An aegisd of its own, stopped in the middle of the run.
+		base := GinkgoT().TempDir()
+		app, err := aegisd.Initialize(aegisd.Options{
+			Store: "memory://", Ledger: "memory://", IssuerDir: filepath.Join(base, "issuer"),
+			AttestSecretFile: secretFile, MaxInFlight: 256, Log: GinkgoWriter,
+		})
+		Expect(err).NotTo(HaveOccurred())
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- app.Serve(ctx, ln) }()
+
+		cmd := exec.Command(binary, "--server", "http://"+ln.Addr().String(), "--attest-secret-file", secretFile,
+			"--clients", "2", "--duration", "3s", "--tokens", "128", "--warmup", "0", "--json")
+		var stdout bytes.Buffer
+		stderr := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = &stdout, stderr
+		Expect(cmd.Start()).To(Succeed())
+		Eventually(stderr.String, 60*time.Second, 20*time.Millisecond).Should(ContainSubstring("aegis-load: run, 2 clients"))
+		time.Sleep(500 * time.Millisecond)
+		cancel()
+		Eventually(done, 35*time.Second).Should(Receive(BeNil()))
+		err = cmd.Wait()
+		var ee *exec.ExitError
+		Expect(errors.As(err, &ee)).To(BeTrue(), "want a non-zero exit, got %v; stderr: %s", err, stderr.String())
+		Expect(ee.ExitCode()).To(Equal(1))
+		var r report
+		Expect(json.Unmarshal(stdout.Bytes(), &r)).To(Succeed(), stdout.String())
+		Expect(r.Errors).To(BeNumerically(">", 0))
+		Expect(r.Requests).To(BeNumerically(">", r.Errors), "the requests before the stop succeeded")
+		Expect(stderr.String()).To(ContainSubstring("aegis-load: request failed: "))
+		Expect(stderr.String()).To(MatchRegexp(`aegis-load: [0-9]+ of [0-9]+ requests failed\n$`))
+	})
+
+	It("exits 1 when the server is unreachable", func() {
+		res := run("--server", "http://127.0.0.1:1", "--attest-secret-file", secretFile, "--duration", "1s")
+		Expect(res.Code).To(Equal(1))
+		Expect(res.Stderr).To(HavePrefix("aegis-load: token issuer of http://127.0.0.1:1: "))
+		Expect(res.Stdout).To(BeEmpty())
+	})
+
+	It("exits 1 when the attestation secret is wrong", func() {
+		bad := filepath.Join(GinkgoT().TempDir(), "secret")
+		Expect(os.WriteFile(bad, []byte("not the secret\n"), 0o600)).To(Succeed())
+		res := run("--server", serverURL, "--attest-secret-file", bad, "--duration", "1s")
+		Expect(res.Code).To(Equal(1))
+		Expect(res.Stderr).To(ContainSubstring("aegis-load: fetching tokens from " + serverURL))
+		Expect(res.Stdout).To(BeEmpty())
+	})
+
+	DescribeTable("exits 2 on bad flags, naming the flag",
+		func(want string, args ...string) {
+			res := run(append([]string{"--server", serverURL, "--attest-secret-file", secretFile}, args...)...)
+			Expect(res.Code).To(Equal(2), "stderr: %s", res.Stderr)
+			Expect(res.Stderr).To(ContainSubstring(want))
+			Expect(res.Stdout).To(BeEmpty())
+		},
+		Entry("no clients", "--clients must be 1 to 1024", "--clients", "0"),
+		Entry("a size that is not a bucket", "--size must be a bucket size", "--size", "3000"),
+		Entry("a put ratio above 1", "--put-ratio must be 0 to 1", "--put-ratio", "1.5"),
+		Entry("a zero duration", "--duration must be positive", "--duration", "0s"),
+		Entry("a batch over the maximum", "--tokens-batch must be 1 to", "--tokens-batch", "100000"),
+		Entry("no warm-up and no token count", "--warmup 0 needs --tokens", "--warmup", "0"),
+		Entry("an unknown flag", "unknown flag --bogus", "--bogus"),
+		Entry("a stray argument", `unexpected argument "extra"`, "extra"),
+	)
+
+	It("exits 2 without --server", func() {
+		res := run("--attest-secret-file", secretFile)
+		Expect(res.Code).To(Equal(2))
+		Expect(res.Stderr).To(ContainSubstring("--server is required"))
+	})
+})
+
+// countFiles counts the stored objects under dir: files named by an object
+// id (not lock files, not temporary files), each checked to be size bytes.
+func countFiles(dir string, size int64) int {
+	GinkgoHelper()
+	n := 0
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		return 0
+	}
+	Expect(filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if _, perr := domain.ParseObjectID(d.Name()); d.IsDir() || perr != nil {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		Expect(info.Size()).To(Equal(size), path)
+		n++
+		return nil
+	})).To(Succeed())
+	return n
+}
+
+// lockedBuffer is a bytes.Buffer that a process writes to while a spec reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
