@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/domain"
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
 
@@ -169,6 +171,24 @@ func (a *app) open(ctx context.Context, cmd *ucli.Command) (*session, error) {
 		return nil, wrapErr("open", err)
 	}
 	return &session{v: v, c: c}, nil
+}
+
+// openWrite is open for the commands that write. On a local vault it first
+// removes what a write killed before it finished left behind (Vault.Sweep:
+// objects the committed manifest does not reference), under the store's writer
+// lock, so that another writer's objects are never taken: no debris of a crash
+// survives the next write. A remote vault has no writer lock (and may share its
+// store with other vaults) and is not swept.
+func (a *app) openWrite(ctx context.Context, cmd *ucli.Command) (*session, error) {
+	s, err := a.open(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.v.Sweep(ctx); err != nil && !errors.Is(err, domain.ErrInvalidInput) {
+		s.close()
+		return nil, wrapErr("open: removing what an interrupted write left", err)
+	}
+	return s, nil
 }
 
 func (s *session) close() { _ = s.v.Close() }

@@ -76,7 +76,7 @@ func (a *app) cmdPut(ctx context.Context, cmd *ucli.Command) error {
 		}
 		in = f
 	}
-	s, err := a.open(ctx, cmd)
+	s, err := a.openWrite(ctx, cmd)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func (a *app) cmdStore(ctx context.Context, cmd *ucli.Command) error {
 	if len(data) == 0 {
 		return wrapErr("store", fmt.Errorf("%s holds no categories: %w", got[0], domain.ErrInvalidInput))
 	}
-	s, err := a.open(ctx, cmd)
+	s, err := a.openWrite(ctx, cmd)
 	if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func (a *app) cmdRm(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	s, err := a.open(ctx, cmd)
+	s, err := a.openWrite(ctx, cmd)
 	if err != nil {
 		return err
 	}
@@ -444,7 +444,7 @@ func (a *app) cmdPasswd(ctx context.Context, cmd *ucli.Command) error {
 	if _, err := args(cmd, 0, 0); err != nil {
 		return err
 	}
-	s, err := a.open(ctx, cmd)
+	s, err := a.openWrite(ctx, cmd)
 	if err != nil {
 		return err
 	}
@@ -463,7 +463,7 @@ func (a *app) cmdRotate(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	s, err := a.open(ctx, cmd)
+	s, err := a.openWrite(ctx, cmd)
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func (a *app) cmdImportLegacy(ctx context.Context, cmd *ucli.Command) error {
 	defer contents.Destroy()
 
 	// 2. Open the current vault; refuse to overwrite what it already holds.
-	s, err := a.open(ctx, cmd)
+	s, err := a.openWrite(ctx, cmd)
 	if err != nil {
 		return err
 	}
