@@ -44,18 +44,7 @@ hdr "build: aegis and aegisd -> ${work}/bin"
 ok "built $(ls "$bin" | tr '\n' ' ')"
 
 hdr "aegisd: start on 127.0.0.1 (a free port), file store in $srv"
-head -c 32 /dev/urandom | base64 | tr -d '\n=' > "$srv/attest-secret"
-"$bin/aegisd" --listen 127.0.0.1:0 --store "file://$srv/objects" --ledger "file://$srv/ledger" \
-  --issuer-dir "$srv/issuer" --attest-secret-file "$srv/attest-secret" >"$server_log" 2>&1 &
-server_pid=$!
-addr=""
-for _ in $(seq 1 200); do
-  addr=$(sed -n 's/^aegisd: listening on \([^ ]*\).*/\1/p' "$server_log" | head -n1)
-  [ -n "$addr" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { echo "aegisd exited early" >&2; exit 1; }
-  sleep 0.05
-done
-[ -n "$addr" ] || { echo "aegisd did not start within 10 s" >&2; exit 1; }
+start_aegisd "$bin/aegisd" "$srv" "$server_log"
 ok "aegisd (pid $server_pid) listening on http://$addr, token issuance behind the attestation secret"
 
 # The client's settings, all from the environment or files.
