@@ -58,6 +58,9 @@ func Parse(r io.Reader) (*Results, error) {
 			}
 		case strings.HasPrefix(text, "pkg: "):
 			pkg = strings.TrimSpace(text[len("pkg: "):])
+			if !isImportPath(pkg) {
+				return nil, fmt.Errorf("benchtable: line %d: pkg %q is not a Go import path", line, pkg)
+			}
 		case strings.HasPrefix(text, "cpu: "), strings.HasPrefix(text, "goos: "), strings.HasPrefix(text, "goarch: "):
 			k, v, _ := strings.Cut(text, ": ")
 			setOnce(res.Env, k, strings.TrimSpace(v))
@@ -91,6 +94,25 @@ func isEnvKey(k string) bool {
 	for _, c := range k {
 		if !(c >= 'a' && c <= 'z' || c == '-') {
 			return false
+		}
+	}
+	return true
+}
+
+// isImportPath accepts what `go test` prints after "pkg: ": slash-separated
+// elements of letters, digits and "-._~", none empty or starting with "-" or ".".
+func isImportPath(p string) bool {
+	if p == "" || len(p) > 512 {
+		return false
+	}
+	for _, el := range strings.Split(p, "/") {
+		if el == "" || el[0] == '-' || el[0] == '.' {
+			return false
+		}
+		for _, c := range el {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-._~", c)) {
+				return false
+			}
 		}
 	}
 	return true
