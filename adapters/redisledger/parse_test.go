@@ -113,7 +113,9 @@ func FuzzParseURL(f *testing.F) {
 				t.Fatalf("ParseURL(%q) = %v, not ErrInvalidInput", raw, err)
 			}
 			if u, perr := url.Parse(raw); perr == nil && u.User != nil {
-				if pw, ok := u.User.Password(); ok && len(pw) >= 8 && strings.Contains(err.Error(), pw) {
+				// The password may also appear in the rest of the URL (a host of the
+				// same digits): only more occurrences than the redacted URL has count.
+				if pw, ok := u.User.Password(); ok && len(pw) >= 8 && strings.Count(err.Error(), pw) > strings.Count(u.Redacted(), pw) {
 					t.Fatalf("ParseURL(%q) echoes the password: %v", raw, err)
 				}
 			}
