@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/ai-pantheon/aegis/anonymize"
-	"github.com/ai-pantheon/aegis/domain"
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
 
@@ -135,6 +133,7 @@ func (a *app) commands() []*ucli.Command {
 type session struct {
 	v *vault.Vault
 	c *anonymize.Cloak
+	b Backend
 }
 
 func (a *app) backend(cmd *ucli.Command) (Backend, error) {
@@ -170,21 +169,18 @@ func (a *app) open(ctx context.Context, cmd *ucli.Command) (*session, error) {
 		_ = v.Close()
 		return nil, wrapErr("open", err)
 	}
-	return &session{v: v, c: c}, nil
+	return &session{v: v, c: c, b: b}, nil
 }
 
-// openWrite is open for the commands that write. On a local vault it first
-// removes what a write killed before it finished left behind (Vault.Sweep:
-// objects the committed manifest does not reference), under the store's writer
-// lock, so that another writer's objects are never taken: no debris of a crash
-// survives the next write. A remote vault has no writer lock (and may share its
-// store with other vaults) and is not swept.
+// openWrite is open for the commands that write. It first tidies the store
+// (Backend.Tidy: on a local vault, what a write killed before it finished left
+// behind), so that no debris of a crash survives the next write.
 func (a *app) openWrite(ctx context.Context, cmd *ucli.Command) (*session, error) {
 	s, err := a.open(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.v.Sweep(ctx); err != nil && !errors.Is(err, domain.ErrInvalidInput) {
+	if err := s.b.Tidy(ctx, s.v); err != nil {
 		s.close()
 		return nil, wrapErr("open: removing what an interrupted write left", err)
 	}

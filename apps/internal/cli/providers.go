@@ -52,6 +52,9 @@ type Backend interface {
 	Open(ctx context.Context, passphrase []byte) (*vault.Vault, error)
 	// Cloak returns a Cloak in front of v.
 	Cloak(v *vault.Vault) (*anonymize.Cloak, error)
+	// Tidy removes what a write killed before it finished left in the store
+	// (objects the committed manifest does not reference), where that is safe.
+	Tidy(ctx context.Context, v *vault.Vault) error
 	// Where names the vault for messages.
 	Where() string
 }
@@ -133,6 +136,13 @@ func (l *Local) Cloak(v *vault.Vault) (*anonymize.Cloak, error) {
 	return local.NewCloak(v, anonymize.Config{})
 }
 
+// Tidy implements Backend: Vault.Sweep, under the directory's writer lock, so
+// another writer's objects are never taken. The directory holds one vault.
+func (l *Local) Tidy(ctx context.Context, v *vault.Vault) error {
+	_, err := v.Sweep(ctx)
+	return err
+}
+
 // Where implements Backend.
 func (l *Local) Where() string { return l.Dir }
 
@@ -202,6 +212,10 @@ func (r *Remote) Cloak(v *vault.Vault) (*anonymize.Cloak, error) {
 	}
 	return anonymize.New(anonymize.Config{Vault: v, Tokens: tokens})
 }
+
+// Tidy implements Backend: nothing. The server's store has no writer lock and
+// may hold other vaults, so nothing unreferenced can be told to be garbage.
+func (r *Remote) Tidy(context.Context, *vault.Vault) error { return nil }
 
 // Where implements Backend.
 func (r *Remote) Where() string { return fmt.Sprintf("vault %q at %s", r.Name, r.URL) }
