@@ -190,26 +190,7 @@ func TestRedeemRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issue := func(k *IssuerKey) []byte {
-		c, err := NewClient(k.Type(), k.TokenKey())
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, p, err := c.Request(testChallenge(t, k.Type()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := NewIssuer(k).Issue(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := c.Finalize(p, resp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := tok.MarshalBinary()
-		return b
-	}
+	issue := func(k *IssuerKey) []byte { return mintToken(t, k, testChallenge(t, k.Type())) }
 	good2, good1, foreign := issue(rsaKey), issue(voprfKey), issue(other)
 	mod := func(b []byte, f func([]byte) []byte) []byte { return f(bytes.Clone(b)) }
 	n := rsaKey.rsaKey.N.FillBytes(make([]byte, 256))

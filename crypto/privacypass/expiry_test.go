@@ -16,26 +16,7 @@ func TestOriginKeyLifetime(t *testing.T) {
 	rsaKey, voprfKey := testKeys(t)
 	for _, k := range []*IssuerKey{rsaKey, voprfKey} {
 		t.Run(k.Type().String(), func(t *testing.T) {
-			c, err := NewClient(k.Type(), k.TokenKey())
-			if err != nil {
-				t.Fatal(err)
-			}
-			mint := func() []byte {
-				req, p, err := c.Request(testChallenge(t, k.Type()))
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp, err := NewIssuer(k).Issue(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				tok, err := c.Finalize(p, resp)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _ := tok.MarshalBinary()
-				return b
-			}
+			mint := func() []byte { return mintToken(t, k, testChallenge(t, k.Type())) }
 			end := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 			now := end.Add(-time.Nanosecond)
 			ledger := newMapLedger()
@@ -47,7 +28,7 @@ func TestOriginKeyLifetime(t *testing.T) {
 				t.Fatalf("a nanosecond before the end: %v", err)
 			}
 			now = end
-			err = o.Redeem(context.Background(), mint())
+			err := o.Redeem(context.Background(), mint())
 			if !errors.Is(err, ErrKeyExpired) || !errors.Is(err, domain.ErrTokenInvalid) {
 				t.Fatalf("at the end: got %v, want ErrKeyExpired and domain.ErrTokenInvalid", err)
 			}

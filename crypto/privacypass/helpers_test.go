@@ -84,3 +84,29 @@ func (l *mapLedger) len() int {
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+// mintToken issues one encoded token of key k for challenge, in process.
+func mintToken(t testing.TB, k *IssuerKey, challenge []byte) []byte {
+	t.Helper()
+	c, err := NewClient(k.Type(), k.TokenKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, p, err := c.Request(challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := NewIssuer(k).Issue(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.Finalize(p, resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tok.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -18,22 +18,20 @@ import (
 	"github.com/ai-pantheon/aegis/domain"
 )
 
-// mint issues a token of key k for the aegisd challenge, in process.
+// mint issues a token of key k for the aegisd challenge, in process: a
+// privacypass.Pool whose fetch is the key's own issuer.
 func mint(k *privacypass.IssuerKey) []byte {
 	GinkgoHelper()
 	ch, err := (&privacypass.TokenChallenge{TokenType: k.Type(), IssuerName: aegisd.DefaultIssuerName}).MarshalBinary()
 	Expect(err).NotTo(HaveOccurred())
 	c, err := privacypass.NewClient(k.Type(), k.TokenKey())
 	Expect(err).NotTo(HaveOccurred())
-	req, p, err := c.Request(ch)
+	issuer := privacypass.NewIssuer(k)
+	pool, err := privacypass.NewPool(c, ch, 1, func(_ context.Context, req []byte) ([]byte, error) { return issuer.IssueBatch(req) })
 	Expect(err).NotTo(HaveOccurred())
-	resp, err := privacypass.NewIssuer(k).Issue(req)
+	tok, err := pool.Token(context.Background())
 	Expect(err).NotTo(HaveOccurred())
-	tok, err := c.Finalize(p, resp)
-	Expect(err).NotTo(HaveOccurred())
-	b, err := tok.MarshalBinary()
-	Expect(err).NotTo(HaveOccurred())
-	return b
+	return tok
 }
 
 // getStatus sends GET of a random object id with token tok.

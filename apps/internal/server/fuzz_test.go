@@ -23,10 +23,9 @@ const fuzzSecret = "fuzz-attestation-secret-0123456789"
 // fuzzServer is an aegisd handler over memory stores with a VOPRF issuer key,
 // and a way to mint valid tokens for it.
 type fuzzServer struct {
-	srv       *server.Server
-	store     *memblob.Store
-	key       *privacypass.IssuerKey
-	challenge []byte
+	srv    *server.Server
+	store  *memblob.Store
+	tokens *privacypass.Pool // valid tokens, from the key's own issuer in process
 }
 
 func newFuzzServer(tb testing.TB) *fuzzServer {
@@ -44,39 +43,32 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 		tb.Fatal(err)
 	}
 	store := memblob.Open()
+	issuer := privacypass.NewIssuer(key)
 	srv, err := server.New(server.Config{
 		Store: store, Redeemer: origin, Challenge: ch, TokenKey: key.TokenKey(),
-		Issuer: privacypass.NewIssuer(key), AttestSecret: []byte(fuzzSecret),
+		Issuer: issuer, AttestSecret: []byte(fuzzSecret),
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &fuzzServer{srv: srv, store: store, key: key, challenge: ch}
+	client, err := privacypass.NewClient(key.Type(), key.TokenKey())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tokens, err := privacypass.NewPool(client, ch, 16, func(_ context.Context, req []byte) ([]byte, error) { return issuer.IssueBatch(req) })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &fuzzServer{srv: srv, store: store, tokens: tokens}
 }
 
-// token mints a fresh valid token, as a client that fetched one would hold it.
+// token returns a fresh valid token, as a client that fetched one would hold it.
 func (s *fuzzServer) token(t *testing.T) []byte {
-	c, err := privacypass.NewClient(s.key.Type(), s.key.TokenKey())
+	tok, err := s.tokens.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, p, err := c.Request(s.challenge)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := privacypass.NewIssuer(s.key).Issue(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := c.Finalize(p, resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := tok.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return tok
 }
 
 func (s *fuzzServer) objects(t *testing.T) int {
