@@ -15,11 +15,8 @@ import (
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/adapters/local"
-	"github.com/ai-pantheon/aegis/adapters/memledger"
 	"github.com/ai-pantheon/aegis/anonymize"
-	"github.com/ai-pantheon/aegis/crypto/hmactoken"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
-	"github.com/ai-pantheon/aegis/crypto/secret"
 	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain"
 	"github.com/ai-pantheon/aegis/domain/vault"
@@ -205,12 +202,9 @@ func (r *Remote) Open(ctx context.Context, passphrase []byte) (*vault.Vault, err
 // Cloak implements Backend. The Cloak's Authorize stage spends local HMAC
 // tokens of this process (crypto/hmactoken, in-memory ledger); the Privacy Pass
 // tokens the server checks are spent by httpblob, one per HTTP request.
+// The same Cloak as a local vault's: local.NewCloak.
 func (r *Remote) Cloak(v *vault.Vault) (*anonymize.Cloak, error) {
-	tokens, err := hmactoken.New(secret.Random(32), memledger.Open())
-	if err != nil {
-		return nil, err
-	}
-	return anonymize.New(anonymize.Config{Vault: v, Tokens: tokens})
+	return local.NewCloak(v, anonymize.Config{})
 }
 
 // Tidy implements Backend: nothing. The server's store has no writer lock and
