@@ -415,6 +415,10 @@ func NewApp(o Options, srv *http.Server, h *server.Server, secret AttestSecret, 
 func (a *App) reloadKeys(ctx context.Context) {
 	t := time.NewTicker(a.reload)
 	defer t.Stop()
+	known := make(map[[privacypass.KeyIDSize]byte]bool, len(a.issuer.All))
+	for _, k := range a.issuer.All {
+		known[k.ID()] = true
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -427,7 +431,10 @@ func (a *App) reloadKeys(ctx context.Context) {
 			continue
 		}
 		for _, k := range all {
-			a.origin.AddIssuerKeyUntil(k, a.issuer.NotAfter(k))
+			if !known[k.ID()] {
+				known[k.ID()] = true
+				a.origin.AddIssuerKeyUntil(k, a.issuer.NotAfter(k))
+			}
 		}
 	}
 }
