@@ -2,10 +2,8 @@ package main_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
+	"github.com/ai-pantheon/aegis/apps/internal/aegisd/aegisdtest"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -76,19 +75,14 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 	It("counts the requests that fail during the run, reports them and exits 1", func() {
 		// An aegisd of its own, stopped in the middle of the run.
 		base := GinkgoT().TempDir()
-		app, err := aegisd.Initialize(aegisd.Options{
+		srv, err := aegisdtest.Start(aegisd.Options{
 			Store: "memory://", Ledger: "memory://", IssuerDir: filepath.Join(base, "issuer"),
 			AttestSecretFile: secretFile, MaxInFlight: 256, Log: GinkgoWriter,
 		})
 		Expect(err).NotTo(HaveOccurred())
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		done := make(chan error, 1)
-		go func() { done <- app.Serve(ctx, ln) }()
+		defer srv.Stop()
 
-		cmd := exec.Command(binary, "--server", "http://"+ln.Addr().String(), "--attest-secret-file", secretFile,
+		cmd := exec.Command(binary, "--server", srv.URL, "--attest-secret-file", secretFile,
 			"--clients", "2", "--duration", "3s", "--tokens", "128", "--warmup", "0", "--json")
 		var stdout bytes.Buffer
 		stderr := &lockedBuffer{}
@@ -96,8 +90,7 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(cmd.Start()).To(Succeed())
 		Eventually(stderr.String, 60*time.Second, 20*time.Millisecond).Should(ContainSubstring("aegis-load: run, 2 clients"))
 		time.Sleep(500 * time.Millisecond)
-		cancel()
-		Eventually(done, 35*time.Second).Should(Receive(BeNil()))
+		Expect(srv.Stop()).To(Succeed())
 		err = cmd.Wait()
 		var ee *exec.ExitError
 		Expect(errors.As(err, &ee)).To(BeTrue(), "want a non-zero exit, got %v; stderr: %s", err, stderr.String())

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
+	"github.com/ai-pantheon/aegis/apps/internal/aegisd/aegisdtest"
 )
 
 func TestAegisLoad(t *testing.T) {
@@ -46,7 +46,7 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	secretFile = filepath.Join(base, "attest-secret")
 	Expect(os.WriteFile(secretFile, []byte(attestSecret+"\n"), 0o600)).To(Succeed())
 	objectsDir = filepath.Join(base, "objects")
-	app, err := aegisd.Initialize(aegisd.Options{
+	srv, err := aegisdtest.Start(aegisd.Options{
 		Store:            "file://" + objectsDir,
 		Ledger:           "file://" + filepath.Join(base, "ledger"),
 		IssuerDir:        filepath.Join(base, "issuer"),
@@ -55,16 +55,8 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 		Log:              GinkgoWriter,
 	})
 	Expect(err).NotTo(HaveOccurred())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln) }()
-	serverURL = "http://" + ln.Addr().String()
-	DeferCleanup(func() {
-		cancel()
-		Eventually(done, 35*time.Second).Should(Receive(BeNil()))
-	})
+	serverURL = srv.URL
+	DeferCleanup(func() { Expect(srv.Stop()).To(Succeed()) })
 })
 
 var _ = SynchronizedAfterSuite(func() {}, func() {

@@ -4,18 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
+	"github.com/ai-pantheon/aegis/apps/internal/aegisd/aegisdtest"
 )
 
 func TestAegisCLI(t *testing.T) {
@@ -49,7 +48,7 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	secretFile = filepath.Join(base, "attest-secret")
 	Expect(os.WriteFile(secretFile, []byte(attestSecret+"\n"), 0o600)).To(Succeed())
 	serverData = filepath.Join(base, "objects")
-	app, err := aegisd.Initialize(aegisd.Options{
+	srv, err := aegisdtest.Start(aegisd.Options{
 		Store:            "file://" + serverData,
 		Ledger:           "memory://",
 		IssuerDir:        filepath.Join(base, "issuer"),
@@ -58,16 +57,8 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 		Log:              GinkgoWriter,
 	})
 	Expect(err).NotTo(HaveOccurred())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln) }()
-	serverURL = "http://" + ln.Addr().String()
-	DeferCleanup(func() {
-		cancel()
-		Eventually(done, 35*time.Second).Should(Receive(BeNil()))
-	})
+	serverURL = srv.URL
+	DeferCleanup(func() { Expect(srv.Stop()).To(Succeed()) })
 })
 
 var _ = SynchronizedAfterSuite(func() {}, func() {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
+	"github.com/ai-pantheon/aegis/apps/internal/aegisd/aegisdtest"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
@@ -95,28 +95,11 @@ func start(edit func(*aegisd.Options)) (*running, error) {
 	if edit != nil {
 		edit(&o)
 	}
-	app, err := aegisd.Initialize(o)
+	srv, err := aegisdtest.Start(o)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln) }()
-	r := &running{URL: "http://" + ln.Addr().String(), App: app, Log: lg}
-	r.stop = func() error {
-		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(aegisd.ShutdownTimeout + 5*time.Second):
-			return context.DeadlineExceeded
-		}
-	}
-	return r, nil
+	return &running{URL: srv.URL, App: srv.App, Log: lg, stop: srv.Stop}, nil
 }
 
 // newStore returns an httpblob store on r with its own token pool.
