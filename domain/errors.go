@@ -28,6 +28,13 @@ var (
 	ErrClosed = errors.New("aegis: vault is closed")
 	// ErrBusy means the store's writer lock could not be taken in time.
 	ErrBusy = errors.New("aegis: vault is locked by another writer")
+	// ErrNotEmpty means Create found objects in a store that should be empty: the
+	// remains of another vault, or a store shared with other data.
+	ErrNotEmpty = errors.New("aegis: the store already holds objects")
+	// ErrOutcomeUnknown means a write was sent but whether it took effect could not
+	// be settled (the store stopped answering). Nothing it wrote was deleted; a later
+	// write settles it and removes what is unreferenced.
+	ErrOutcomeUnknown = errors.New("aegis: the outcome of the write is unknown")
 )
 
 var errShortObject = errors.Join(ErrIntegrity, errors.New("aegis: object is shorter than the sealing overhead"))

@@ -42,6 +42,23 @@ type BlobStore interface {
 	CompareAndSwap(ctx context.Context, id ObjectID, expected Version, data []byte) (Version, error)
 }
 
+// WriteEnabler is the secret that authorizes overwriting or deleting one object
+// on a store shared with other clients. The store keeps only a hash of it.
+type WriteEnabler [32]byte
+
+// WriteGuard is implemented by stores shared with other clients (httpblob over
+// aegisd) that refuse to overwrite or delete an object without the write-enabler
+// it was created with (Tahoe-LAFS's write-enablers). The Vault derives one
+// enabler per object from a secret of the vault, so the enablers do not link one
+// vault's objects together, and uses the view Guarded returns for every request.
+// Such stores do not list objects: List fails with an error wrapping
+// errors.ErrUnsupported.
+type WriteGuard interface {
+	// Guarded returns a view of the store that sends enabler(id) with every Put,
+	// CompareAndSwap and Delete of id. Reads are unchanged.
+	Guarded(enabler func(id ObjectID) WriteEnabler) BlobStore
+}
+
 // Locker is implemented by stores that can serialise writers, including writers in
 // other processes (fsblob uses an advisory file lock). The Vault holds the lock for
 // the whole of each write, so writers wait for each other instead of conflicting.
