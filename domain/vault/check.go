@@ -64,7 +64,9 @@ type CheckProblem struct {
 type CheckReport struct {
 	// ReadData says whether the data chunks were authenticated (CheckOptions.ReadData).
 	ReadData bool `json:"read_data"`
-	// Epoch is the commit counter of the state that was checked.
+	// Epoch is the commit counter of the state that was checked (at least 1); 0
+	// when the header or the manifest could not be read, so that the categories
+	// were not checked.
 	Epoch uint64 `json:"epoch"`
 	// Categories is the number of categories checked.
 	Categories int `json:"categories"`

@@ -286,6 +286,9 @@ func TestCheckHeaderAndManifest(t *testing.T) {
 		name   string
 		damage func(t *testing.T, f *checkFixture)
 		want   []finding
+		// read: the categories were still checked (the manifest read at Open is
+		// the state the header names).
+		read bool
 	}{
 		{
 			name: "manifest chunk flipped",
@@ -293,6 +296,7 @@ func TestCheckHeaderAndManifest(t *testing.T) {
 				f.store.edit(t, f.v.root.manifest[0].id, flip(100))
 			},
 			want: []finding{{"", ProblemAuth}},
+			read: true,
 		},
 		{
 			name: "manifest chunk missing",
@@ -300,6 +304,7 @@ func TestCheckHeaderAndManifest(t *testing.T) {
 				_ = f.store.Delete(context.Background(), f.v.root.manifest[0].id)
 			},
 			want: []finding{{"", ProblemMissing}},
+			read: true,
 		},
 		{
 			name: "header flipped",
@@ -334,6 +339,9 @@ func TestCheckHeaderAndManifest(t *testing.T) {
 			}
 			if !rep.Damaged() || len(rep.DamagedCategories()) != 0 {
 				t.Fatalf("Damaged %v, categories %v", rep.Damaged(), rep.DamagedCategories())
+			}
+			if read := rep.Epoch != 0; read != tc.read || read != (rep.Categories == 3) || read != (rep.Unreferenced != nil) {
+				t.Fatalf("epoch %d, %d categories, unreferenced %v: want the categories checked: %v", rep.Epoch, rep.Categories, rep.Unreferenced, tc.read)
 			}
 		})
 	}
