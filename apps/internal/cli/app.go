@@ -110,6 +110,7 @@ func (a *app) commands() []*ucli.Command {
 		{Name: "rm", Usage: "delete a category", ArgsUsage: "CATEGORY", Action: a.cmdRm},
 		{Name: "verify", Usage: "check the vault against a JSON object {category: value}: PASS or FAIL each", ArgsUsage: "FILE.json|-", Action: a.cmdVerify},
 		{Name: "stats", Usage: "what the vault holds and what the store sees", Action: a.cmdStats},
+		a.checkCommand(),
 		{Name: "passwd", Usage: "change the passphrase (re-wraps the keys only)", Action: a.cmdPasswd},
 		{Name: "rotate", Usage: "give categories new data keys and re-encrypt them (all if none named)", ArgsUsage: "[CATEGORY...]", Action: a.cmdRotate},
 		a.importLegacyCommand(),
