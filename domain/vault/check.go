@@ -81,11 +81,16 @@ type CheckReport struct {
 	// Warnings are findings that are not damage (ProblemPadding).
 	Warnings []CheckProblem `json:"warnings"`
 	// Unreferenced is the number of objects in the store that this vault does not
-	// reference: debris of interrupted writes, or other vaults' objects on a
-	// shared store. They are not damage, and Check deletes nothing. nil when
-	// unknown: the store cannot list (its List fails with errors.ErrUnsupported),
-	// or the manifest could not be read.
+	// reference: debris of interrupted writes, objects of writes under way, or
+	// other vaults' objects on a shared store. They are not damage, and Check
+	// deletes nothing. nil when unknown: the store cannot list (its List fails
+	// with errors.ErrUnsupported), or the manifest could not be read.
 	Unreferenced *int `json:"unreferenced"`
+	// UnreferencedOwn is how many of them carry this vault's tag in their id: its
+	// own debris and writes under way, which Sweep removes. The others belong to
+	// other vaults, or were written before object ids carried a tag. nil when
+	// Unreferenced is.
+	UnreferencedOwn *int `json:"unreferenced_own"`
 }
 
 // Damaged reports whether Check found damage.
@@ -164,13 +169,13 @@ func (v *Vault) Check(ctx context.Context, opts CheckOptions) (CheckReport, erro
 	if !ok {
 		return rep, nil
 	}
-	n, err := v.countUnreferenced(ctx)
+	n, own, err := v.countUnreferenced(ctx)
 	switch {
 	case errors.Is(err, errors.ErrUnsupported):
 	case err != nil:
 		return CheckReport{}, fmt.Errorf("aegis: check: listing the store: %w", err)
 	default:
-		rep.Unreferenced = &n
+		rep.Unreferenced, rep.UnreferencedOwn = &n, &own
 	}
 	return rep, nil
 }
@@ -191,7 +196,7 @@ func (v *Vault) checkOnce(ctx context.Context, opts CheckOptions) (CheckReport, 
 	// One payload per category, plus the manifest.
 	payloads := []*checkPayload{{
 		what: "manifest", refs: v.root.manifest, size: v.root.size,
-		aead: v.kek, ad: manifestAD(v.root.vaultID, v.root.epoch),
+		aead: v.kek, ad: manifestAD(v.root.vaultID, v.root.manifestEpoch),
 	}}
 	for _, name := range v.man.sortedNames() {
 		e := v.man.categories[name]
@@ -419,8 +424,8 @@ func (v *Vault) checkObject(ctx context.Context, t checkTask) (*CheckProblem, in
 }
 
 // countUnreferenced counts the objects in the store that the vault does not
-// reference.
-func (v *Vault) countUnreferenced(ctx context.Context) (int, error) {
+// reference, and how many of those carry the vault's tag.
+func (v *Vault) countUnreferenced(ctx context.Context) (n, own int, err error) {
 	live := map[domain.ObjectID]struct{}{v.headerID: {}}
 	for _, c := range v.root.manifest {
 		live[c.id] = struct{}{}
@@ -430,14 +435,17 @@ func (v *Vault) countUnreferenced(ctx context.Context) (int, error) {
 			live[c.id] = struct{}{}
 		}
 	}
-	n := 0
-	err := v.store.List(ctx, func(id domain.ObjectID) error {
+	key := ownershipKey(v.root.vaultID)
+	err = v.store.List(ctx, func(id domain.ObjectID) error {
 		if _, ok := live[id]; !ok {
 			n++
+			if owns(&key, id) {
+				own++
+			}
 		}
 		return nil
 	})
-	return n, err
+	return n, own, err
 }
 
 // sortProblems orders problems by category (the header and manifest first), then

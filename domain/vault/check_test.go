@@ -102,7 +102,7 @@ func TestCheck(t *testing.T) {
 		damage func(t *testing.T, f *checkFixture)
 		// want: the problems of a check without and with ReadData.
 		sizesOnly, readData []finding
-		unreferenced        int
+		unreferenced, own   int
 	}{
 		{name: "clean vault", damage: func(*testing.T, *checkFixture) {}},
 		{
@@ -164,6 +164,20 @@ func TestCheck(t *testing.T) {
 			unreferenced: 1,
 		},
 		{
+			name: "debris of an interrupted write: unreferenced, this vault's own, not damage",
+			damage: func(t *testing.T, f *checkFixture) {
+				w, err := f.v.newWrite(f.v.root.vaultID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range 2 {
+					id, _ := w.nextData()
+					_ = f.store.Put(context.Background(), id, make([]byte, 4096))
+				}
+			},
+			unreferenced: 2, own: 2,
+		},
+		{
 			name: "every damaged category is named, each with every problem",
 			damage: func(t *testing.T, f *checkFixture) {
 				ids := f.chunks("photos")
@@ -198,8 +212,8 @@ func TestCheck(t *testing.T) {
 				if rep.ReadData != readData || rep.Categories != 3 || rep.Objects != 1+len(f.v.root.manifest)+8 {
 					t.Errorf("ReadData %v: report %+v, want 3 categories and %d objects", readData, rep, 1+len(f.v.root.manifest)+8)
 				}
-				if rep.Unreferenced == nil || *rep.Unreferenced != tc.unreferenced {
-					t.Errorf("ReadData %v: unreferenced %v, want %d", readData, rep.Unreferenced, tc.unreferenced)
+				if rep.Unreferenced == nil || *rep.Unreferenced != tc.unreferenced || *rep.UnreferencedOwn != tc.own {
+					t.Errorf("ReadData %v: unreferenced %v (own %v), want %d (own %d)", readData, rep.Unreferenced, rep.UnreferencedOwn, tc.unreferenced, tc.own)
 				}
 				if len(rep.Warnings) != 0 {
 					t.Errorf("warnings %+v", rep.Warnings)
@@ -267,6 +281,29 @@ func TestCheckReportJSON(t *testing.T) {
 	}
 	if !back.Damaged() || back.Problems[0].Category != "notes" || back.Problems[0].Kind != ProblemTruncated || *back.Unreferenced != 0 {
 		t.Fatalf("JSON round trip: %s", b)
+	}
+}
+
+// A write under way on a store without a writer lock has listed its intent in
+// the root (a header write: the root's epoch moved past the manifest's) and put
+// objects the manifest does not reference yet. Neither is damage.
+func TestCheckWriteUnderWay(t *testing.T) {
+	f := newCheckFixture(t)
+	w, err := f.v.newWrite(f.v.root.vaultID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.v.register(context.Background(), w, 1); err != nil {
+		t.Fatal(err)
+	}
+	if f.v.root.epoch == f.v.root.manifestEpoch || len(f.v.root.pending) != 1 {
+		t.Fatalf("root epoch %d, manifest epoch %d, %d intents: want an intent listed after the manifest", f.v.root.epoch, f.v.root.manifestEpoch, len(f.v.root.pending))
+	}
+	id, _ := w.nextData()
+	_ = f.store.Put(context.Background(), id, make([]byte, 4096))
+	rep := f.check(t, CheckOptions{ReadData: true})
+	if rep.Damaged() || *rep.Unreferenced != 1 || *rep.UnreferencedOwn != 1 || rep.Epoch != f.v.root.epoch {
+		t.Fatalf("report %+v, want no damage, one unreferenced object of this vault, epoch %d", rep, f.v.root.epoch)
 	}
 }
 
