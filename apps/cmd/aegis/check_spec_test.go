@@ -22,6 +22,7 @@ type checkReport struct {
 	Objects      int    `json:"objects"`
 	BytesRead    uint64 `json:"bytes_read"`
 	Unreferenced *int   `json:"unreferenced"`
+	Own          *int   `json:"unreferenced_own"`
 	Problems     []struct {
 		Category, Object, Kind, Message string
 	} `json:"problems"`
@@ -121,6 +122,7 @@ var _ = Describe("aegis check", func() {
 			Expect(rep.BytesRead).To(BeNumerically(">=", 4<<20))
 			Expect(rep.Problems).To(BeEmpty())
 			Expect(rep.Unreferenced).To(HaveValue(Equal(0)))
+			Expect(rep.Own).To(HaveValue(Equal(0)))
 			Expect(parseCheck(user.ok("--json", "check")).ReadData).To(BeFalse())
 		})
 
@@ -198,9 +200,14 @@ var _ = Describe("aegis check", func() {
 			Expect(os.MkdirAll(filepath.Join(objects, name[:2]), 0o700)).To(Succeed())
 			foreign := writeFile(filepath.Join(objects, name[:2]), name, "not an object of this vault")
 			out := user.ok("check", "--read-data")
-			Expect(out).To(ContainSubstring("unreferenced objects: 1 (not damage"))
+			Expect(out).To(ContainSubstring("unreferenced objects: 1 (not damage): 1 not of this vault"))
 			Expect(out).To(HaveSuffix("no damage found\n"))
-			Expect(parseCheck(user.ok("check", "--json")).Unreferenced).To(HaveValue(Equal(1)))
+			rep := parseCheck(user.ok("check", "--json"))
+			Expect(rep.Unreferenced).To(HaveValue(Equal(1)))
+			Expect(rep.Own).To(HaveValue(Equal(0)))
+			Expect(foreign).To(BeAnExistingFile())
+			// Not this vault's (its id lacks the vault's tag): a write leaves it too.
+			user.input([]byte("more")).ok("put", "notes")
 			Expect(foreign).To(BeAnExistingFile())
 		})
 

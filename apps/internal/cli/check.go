@@ -129,12 +129,8 @@ func printCheck(out io.Writer, rep vault.CheckReport, local, opened bool) error 
 		// store with.
 	case rep.Unreferenced == nil:
 		fmt.Fprintln(w, "unreferenced objects: unknown (the store cannot list its objects)")
-	case *rep.Unreferenced == 0:
-		fmt.Fprintln(w, "unreferenced objects: 0")
-	case local:
-		fmt.Fprintf(w, "unreferenced objects: %d (not damage: left by interrupted writes; the next writing command removes them)\n", *rep.Unreferenced)
 	default:
-		fmt.Fprintf(w, "unreferenced objects: %d (not damage: other vaults on the server, or left by interrupted writes)\n", *rep.Unreferenced)
+		fmt.Fprintf(w, "unreferenced objects: %s\n", unreferenced(*rep.Unreferenced, *rep.UnreferencedOwn, local))
 	}
 	if rep.Damaged() {
 		fmt.Fprintf(w, "damaged: %s\n", damageSummary(rep))
@@ -142,6 +138,31 @@ func printCheck(out io.Writer, rep vault.CheckReport, local, opened bool) error 
 		fmt.Fprintln(w, "no damage found")
 	}
 	return w.Flush()
+}
+
+// unreferenced explains the unreferenced objects: those with the vault's tag
+// (debris and writes under way, which Sweep removes on a local vault) and the
+// others (another vault's, or written before ids carried a tag).
+func unreferenced(n, own int, local bool) string {
+	if n == 0 {
+		return "0"
+	}
+	var parts []string
+	if own > 0 {
+		p := fmt.Sprintf("%d of this vault, left by interrupted writes or of writes under way", own)
+		if local {
+			p += ", which the next writing command removes"
+		}
+		parts = append(parts, p)
+	}
+	if other := n - own; other > 0 {
+		p := fmt.Sprintf("%d not of this vault (another vault's, or written before object ids carried the vault's tag), left alone", other)
+		if !local {
+			p = fmt.Sprintf("%d not of this vault (other vaults on the server, or written before object ids carried the vault's tag)", other)
+		}
+		parts = append(parts, p)
+	}
+	return fmt.Sprintf("%d (not damage): %s", n, strings.Join(parts, "; "))
 }
 
 // count is "1 category", "2 categories".

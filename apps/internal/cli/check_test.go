@@ -8,7 +8,7 @@ import (
 )
 
 func TestPrintCheck(t *testing.T) {
-	zero, two := 0, 2
+	zero, one, two := 0, 1, 2
 	obj := strings.Repeat("ab", 32)
 	cases := []struct {
 		name          string
@@ -19,7 +19,7 @@ func TestPrintCheck(t *testing.T) {
 	}{
 		{
 			name:   "sound, sizes only",
-			rep:    vault.CheckReport{Epoch: 3, Categories: 2, Objects: 4, BytesRead: 4096, Unreferenced: &zero},
+			rep:    vault.CheckReport{Epoch: 3, Categories: 2, Objects: 4, BytesRead: 4096, Unreferenced: &zero, UnreferencedOwn: &zero},
 			opened: true,
 			want: []string{
 				"checked 2 categories, 4 objects, 4096 bytes read (existence and sizes; --read-data also authenticates every chunk)",
@@ -29,7 +29,7 @@ func TestPrintCheck(t *testing.T) {
 		},
 		{
 			name: "damaged categories, local debris",
-			rep: vault.CheckReport{ReadData: true, Epoch: 3, Categories: 3, Objects: 9, BytesRead: 1 << 20, Unreferenced: &two, Problems: []vault.CheckProblem{
+			rep: vault.CheckReport{ReadData: true, Epoch: 3, Categories: 3, Objects: 9, BytesRead: 1 << 20, Unreferenced: &two, UnreferencedOwn: &two, Problems: []vault.CheckProblem{
 				{Category: "journal", Object: obj, Kind: vault.ProblemAuth, Message: `category "journal" chunk 0 of 1: the object does not authenticate`},
 				{Category: "photos", Object: obj, Kind: vault.ProblemMissing, Message: `category "photos" chunk 2 of 4: the object is not in the store`},
 				{Category: "photos", Object: obj, Kind: vault.ProblemAuth, Message: `category "photos" chunk 3 of 4: the object does not authenticate`},
@@ -40,7 +40,7 @@ func TestPrintCheck(t *testing.T) {
 				`DAMAGED  auth: category "journal" chunk 0 of 1: the object does not authenticate; object ` + obj,
 				`DAMAGED  missing: category "photos" chunk 2 of 4: the object is not in the store; object ` + obj,
 				`DAMAGED  auth: category "photos" chunk 3 of 4: the object does not authenticate; object ` + obj,
-				"unreferenced objects: 2 (not damage: left by interrupted writes; the next writing command removes them)",
+				"unreferenced objects: 2 (not damage): 2 of this vault, left by interrupted writes or of writes under way, which the next writing command removes",
 				`damaged: 2 categories "journal", "photos"`,
 			},
 			summary: `2 categories "journal", "photos"`,
@@ -75,12 +75,23 @@ func TestPrintCheck(t *testing.T) {
 			summary: "the vault header or manifest",
 		},
 		{
-			name:   "remote debris",
-			rep:    vault.CheckReport{Epoch: 1, Unreferenced: &two},
+			name:   "local foreign object",
+			rep:    vault.CheckReport{Epoch: 1, Unreferenced: &one, UnreferencedOwn: &zero},
+			local:  true,
 			opened: true,
 			want: []string{
 				"checked 0 categories, 0 objects, 0 bytes read (existence and sizes; --read-data also authenticates every chunk)",
-				"unreferenced objects: 2 (not damage: other vaults on the server, or left by interrupted writes)",
+				"unreferenced objects: 1 (not damage): 1 not of this vault (another vault's, or written before object ids carried the vault's tag), left alone",
+				"no damage found",
+			},
+		},
+		{
+			name:   "remote debris",
+			rep:    vault.CheckReport{Epoch: 1, Unreferenced: &two, UnreferencedOwn: &one},
+			opened: true,
+			want: []string{
+				"checked 0 categories, 0 objects, 0 bytes read (existence and sizes; --read-data also authenticates every chunk)",
+				"unreferenced objects: 2 (not damage): 1 of this vault, left by interrupted writes or of writes under way; 1 not of this vault (other vaults on the server, or written before object ids carried the vault's tag)",
 				"no damage found",
 			},
 		},
