@@ -4,12 +4,24 @@
 // Every request authorizes itself with one single-use Privacy Pass token from
 // a domain.TokenSource (NewTokenPool builds one that fetches blinded batches
 // from the server's issuer) and carries no identifying metadata: a fixed
-// User-Agent "aegis", no cookies, no redirects followed. Idempotent operations
-// (Get, GetVersioned, List, Put) are retried with exponential backoff, each
-// try with a fresh token; Delete and CompareAndSwap are retried only when the
-// server answered that it did nothing (429, 503). CompareAndSwap uses
-// If-Match / If-None-Match with the store's version as a strong ETag; a 412
-// becomes domain.ErrConflict and a 404 domain.ErrNotFound.
+// User-Agent "aegis", no cookies, no redirects followed.
+//
+// aegisd is shared by every client that holds its attestation secret, so it
+// refuses to overwrite or delete an object without the write-enabler the
+// object was created with. Store implements domain.WriteGuard: Guarded returns
+// a view that sends enabler(id) in the Aegis-Write-Enabler header of every Put,
+// CompareAndSwap and Delete of id; the Store that Open returns sends no
+// enabler, and its writes fail with domain.ErrInvalidInput. A PUT with another
+// object's enabler is answered as a wrong version (domain.ErrConflict), a
+// DELETE as an absent object (domain.ErrNotFound). aegisd does not list
+// objects: List fails with an error wrapping errors.ErrUnsupported.
+//
+// Idempotent operations (Get, GetVersioned, Put: same id, same bytes, same
+// enabler) are retried with exponential backoff, each try with a fresh token;
+// Delete and CompareAndSwap are retried only when the server answered that it
+// did nothing (429, 503). CompareAndSwap uses If-Match / If-None-Match with the
+// store's version as a strong ETag; a 412 becomes domain.ErrConflict and a 404
+// domain.ErrNotFound.
 package httpblob
 
 import (
@@ -34,9 +46,8 @@ import (
 const UserAgent = "aegis"
 
 const (
-	objectsPath   = "/v1/objects"
-	listPageLimit = 1000
-	maxErrorBody  = 16 << 10
+	objectsPath  = "/v1/objects"
+	maxErrorBody = 16 << 10
 )
 
 // Options configure Open.
@@ -54,15 +65,41 @@ type Options struct {
 }
 
 // Store is a domain.BlobStore over aegisd. It is safe for concurrent use.
+// The Store Open returns reads only; Guarded returns a view that writes.
 type Store struct {
 	base     string
 	tokens   domain.TokenSource
 	client   *http.Client
 	attempts int
 	backoff  time.Duration
+	// enabler gives the write-enabler of an object; nil: writes are refused.
+	enabler func(domain.ObjectID) domain.WriteEnabler
 }
 
-var _ domain.BlobStore = (*Store)(nil)
+var (
+	_ domain.BlobStore  = (*Store)(nil)
+	_ domain.WriteGuard = (*Store)(nil)
+)
+
+// errUnguarded is the error of a write through a Store without enablers.
+var errUnguarded = fmt.Errorf("%w: writes to aegisd need write-enablers: use Guarded", domain.ErrInvalidInput)
+
+// Guarded implements domain.WriteGuard: a copy of s, sharing its HTTP client
+// and token source, that sends enabler(id) with every Put, CompareAndSwap and
+// Delete of id. Calling Guarded on a view replaces its enabler function.
+func (s *Store) Guarded(enabler func(id domain.ObjectID) domain.WriteEnabler) domain.BlobStore {
+	g := *s
+	g.enabler = enabler
+	return &g
+}
+
+// writeHeader returns the header that carries id's write-enabler.
+func (s *Store) writeHeader(id domain.ObjectID) (map[string]string, error) {
+	if s.enabler == nil {
+		return nil, errUnguarded
+	}
+	return map[string]string{httpwire.WriteEnablerHeader: httpwire.FormatWriteEnabler(s.enabler(id))}, nil
+}
 
 // NewHTTPClient returns the HTTP client Store uses by default: no cookie jar,
 // no redirects, no transparent compression, bounded timeouts.
@@ -253,12 +290,17 @@ func wrap(op string, id domain.ObjectID, err error) error {
 
 func objectPath(id domain.ObjectID) string { return objectsPath + "/" + id.String() }
 
-// Put implements domain.BlobStore.
+// Put implements domain.BlobStore. aegisd stores the object if it is absent
+// or was created with the same enabler; another enabler is domain.ErrConflict.
 func (s *Store) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
+	hdr, err := s.writeHeader(id)
+	if err != nil {
+		return wrap("put", id, err)
+	}
 	if data == nil {
 		data = []byte{}
 	}
-	r, err := s.do(ctx, http.MethodPut, objectPath(id), data, nil, retryIdempotent, 0)
+	r, err := s.do(ctx, http.MethodPut, objectPath(id), data, hdr, retryIdempotent, 0)
 	if err != nil {
 		return wrap("put", id, err)
 	}
@@ -294,9 +336,14 @@ func (s *Store) get(ctx context.Context, op string, id domain.ObjectID) ([]byte,
 	return r.body, v, nil
 }
 
-// Delete implements domain.BlobStore.
+// Delete implements domain.BlobStore. aegisd answers a delete with another
+// enabler as an absent object: domain.ErrNotFound.
 func (s *Store) Delete(ctx context.Context, id domain.ObjectID) error {
-	r, err := s.do(ctx, http.MethodDelete, objectPath(id), nil, nil, retryUnprocessed, 0)
+	hdr, err := s.writeHeader(id)
+	if err != nil {
+		return wrap("delete", id, err)
+	}
+	r, err := s.do(ctx, http.MethodDelete, objectPath(id), nil, hdr, retryUnprocessed, 0)
 	if err != nil {
 		return wrap("delete", id, err)
 	}
@@ -307,76 +354,50 @@ func (s *Store) Delete(ctx context.Context, id domain.ObjectID) error {
 }
 
 // CompareAndSwap implements domain.BlobStore with If-None-Match: * (expected
-// empty) or If-Match: "expected".
+// empty) or If-Match: "expected". aegisd answers a swap with another enabler
+// as a wrong version: domain.ErrConflict.
 func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
-	hdr := map[string]string{"If-None-Match": "*"}
+	const op = "compare-and-swap"
+	hdr, err := s.writeHeader(id)
+	if err != nil {
+		return "", wrap(op, id, err)
+	}
 	if expected != "" {
 		etag, ok := httpwire.FormatETag(expected)
 		if !ok {
 			// aegisd never issues such a version: it cannot be current.
 			if err := ctx.Err(); err != nil {
-				return "", wrap("compare-and-swap", id, err)
+				return "", wrap(op, id, err)
 			}
-			return "", wrap("compare-and-swap", id, fmt.Errorf("%w: version not issued by aegisd", domain.ErrConflict))
+			return "", wrap(op, id, fmt.Errorf("%w: version not issued by aegisd", domain.ErrConflict))
 		}
-		hdr = map[string]string{"If-Match": etag}
+		hdr["If-Match"] = etag
+	} else {
+		hdr["If-None-Match"] = "*"
 	}
 	if data == nil {
 		data = []byte{}
 	}
 	r, err := s.do(ctx, http.MethodPut, objectPath(id), data, hdr, retryUnprocessed, 0)
 	if err != nil {
-		return "", wrap("compare-and-swap", id, err)
+		return "", wrap(op, id, err)
 	}
 	if r.status != http.StatusNoContent && r.status != http.StatusOK && r.status != http.StatusCreated {
-		return "", wrap("compare-and-swap", id, statusError(r))
+		return "", wrap(op, id, statusError(r))
 	}
 	v, ok := httpwire.ParseETag(r.header.Get("ETag"))
 	if !ok {
-		return "", wrap("compare-and-swap", id, errors.New("response without a strong ETag"))
+		return "", wrap(op, id, errors.New("response without a strong ETag"))
 	}
 	return v, nil
 }
 
-type listPage struct {
-	IDs  []string `json:"ids"`
-	Next string   `json:"next"`
-}
-
-// List implements domain.BlobStore, one page (one token) per request.
-func (s *Store) List(ctx context.Context, fn func(domain.ObjectID) error) error {
-	after := ""
-	for {
-		q := url.Values{"limit": {fmt.Sprint(listPageLimit)}}
-		if after != "" {
-			q.Set("after", after)
-		}
-		r, err := s.do(ctx, http.MethodGet, objectsPath+"?"+q.Encode(), nil, nil, retryIdempotent, 1<<20)
-		if err != nil {
-			return fmt.Errorf("aegis/httpblob: list: %w", err)
-		}
-		if r.status != http.StatusOK {
-			return fmt.Errorf("aegis/httpblob: list: %w", statusError(r))
-		}
-		var page listPage
-		if err := json.Unmarshal(r.body, &page); err != nil {
-			return fmt.Errorf("aegis/httpblob: list: bad response: %w", err)
-		}
-		for _, s := range page.IDs {
-			id, err := domain.ParseObjectID(s)
-			if err != nil {
-				return fmt.Errorf("aegis/httpblob: list: bad id in response: %w", err)
-			}
-			if err := fn(id); err != nil {
-				return err
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		if page.Next <= after {
-			return errors.New("aegis/httpblob: list: server paging does not advance")
-		}
-		after = page.Next
+// List implements domain.BlobStore: aegisd does not list objects (other
+// clients' ids are none of a client's business), so it fails with an error
+// wrapping errors.ErrUnsupported, or the context's error.
+func (s *Store) List(ctx context.Context, _ func(domain.ObjectID) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("aegis/httpblob: list: %w", err)
 	}
+	return fmt.Errorf("aegis/httpblob: list: aegisd does not list objects: %w", errors.ErrUnsupported)
 }

@@ -68,7 +68,22 @@ func object(etag, body string) func(http.ResponseWriter) {
 	}
 }
 
-func newFake(t *testing.T, answers ...func(http.ResponseWriter)) (*fake, *Store) {
+// testEnabler is the enabler function of the tests: the id's first bytes.
+func testEnabler(id domain.ObjectID) domain.WriteEnabler {
+	var e domain.WriteEnabler
+	copy(e[:], id[:8])
+	e[31] = 0x5a
+	return e
+}
+
+// newFake returns the fake and a guarded view (testEnabler) of a store on it.
+func newFake(t *testing.T, answers ...func(http.ResponseWriter)) (*fake, domain.BlobStore) {
+	t.Helper()
+	f, s := newFakeStore(t, answers...)
+	return f, s.Guarded(testEnabler)
+}
+
+func newFakeStore(t *testing.T, answers ...func(http.ResponseWriter)) (*fake, *Store) {
 	t.Helper()
 	f := &fake{answers: answers}
 	ts := httptest.NewServer(f)

@@ -6,6 +6,8 @@ package cli
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -166,7 +168,11 @@ func (r *Remote) TokenPool(ctx context.Context, batch int) (*privacypass.Pool, e
 }
 
 func (r *Remote) config(ctx context.Context, kdf string) (vault.Config, error) {
-	pool, err := r.TokenPool(ctx, 64)
+	secret, err := r.AttestSecret()
+	if err != nil {
+		return vault.Config{}, err
+	}
+	pool, err := httpblob.NewTokenPool(ctx, r.URL, secret, &httpblob.PoolOptions{Batch: 64})
 	if err != nil {
 		return vault.Config{}, err
 	}
@@ -174,7 +180,27 @@ func (r *Remote) config(ctx context.Context, kdf string) (vault.Config, error) {
 	if err != nil {
 		return vault.Config{}, err
 	}
-	return vault.Config{Store: store, Crypto: r.Crypto, Name: r.Name, KDF: kdf}, nil
+	guarded := store.Guarded(interimEnabler(secret, r.Name))
+	return vault.Config{Store: guarded, Crypto: r.Crypto, Name: r.Name, KDF: kdf}, nil
+}
+
+// interimEnabler derives the write-enablers of the vault called name until the
+// Vault derives them itself from a secret of the vault (domain.WriteGuard: the
+// Vault calls Guarded on its store, which replaces this function): HMAC-SHA256
+// of the object id under a key derived from the attestation secret and the
+// vault name. It keeps the writes of clients with another attestation secret
+// out, but not those of co-tenants sharing the secret who know the vault name.
+func interimEnabler(attestSecret []byte, name string) func(domain.ObjectID) domain.WriteEnabler {
+	k := hmac.New(sha256.New, attestSecret)
+	k.Write([]byte("aegis cli interim write-enabler\x00" + name))
+	key := k.Sum(nil)
+	return func(id domain.ObjectID) domain.WriteEnabler {
+		m := hmac.New(sha256.New, key)
+		m.Write(id[:])
+		var e domain.WriteEnabler
+		copy(e[:], m.Sum(nil))
+		return e
+	}
 }
 
 // Create implements Backend.
