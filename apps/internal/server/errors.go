@@ -33,6 +33,7 @@ const (
 	CodeUnsupportedMedia     = "unsupported_media_type" // 415
 	CodeBusy                 = httpwire.CodeBusy        // 503: concurrency limit reached, nothing was done
 	CodeUnavailable          = httpwire.CodeUnavailable // 503: the spent-token ledger failed, nothing was done
+	CodeRequestCancelled     = "request_cancelled"      // 503: the request's context ended; it may or may not have been applied
 	CodeInternal             = "internal"               // 500
 )
 

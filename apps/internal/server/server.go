@@ -381,11 +381,13 @@ func equalFoldASCII(a, b string) bool {
 	return true
 }
 
-// ctxErr maps a context error of the request to a 503 (the client is gone or
-// timed out; the status is rarely seen).
+// ctxErr maps a context error of the request to 503 request_cancelled (the
+// client is gone or timed out; the status is rarely seen). It comes after the
+// handler reached the store, so the operation may or may not have been
+// applied: never CodeUnavailable, which says that nothing was done.
 func ctxErr(ctx context.Context) error {
 	if ctx.Err() != nil {
-		return newError(http.StatusServiceUnavailable, CodeUnavailable, "request cancelled")
+		return newError(http.StatusServiceUnavailable, CodeRequestCancelled, "request cancelled; it may or may not have been applied")
 	}
 	return nil
 }
