@@ -16,12 +16,19 @@
 // DELETE as an absent object (domain.ErrNotFound). aegisd does not list
 // objects: List fails with an error wrapping errors.ErrUnsupported.
 //
-// Idempotent operations (Get, GetVersioned, Put: same id, same bytes, same
-// enabler) are retried with exponential backoff, each try with a fresh token;
-// Delete and CompareAndSwap are retried only when the server answered that it
-// did nothing (429, 503). CompareAndSwap uses If-Match / If-None-Match with the
-// store's version as a strong ETag; a 412 becomes domain.ErrConflict and a 404
-// domain.ErrNotFound.
+// Resends, each with a fresh token and exponential backoff: Get, GetVersioned
+// and Put (idempotent: same id, same bytes, same enabler) after transport
+// errors, unreadable answers and 429, 502, 503, 504. CompareAndSwap and Delete
+// are resent only when aegisd itself answered that it did nothing (429 or 503
+// with its error code busy or unavailable) or the connection could not be
+// made. Any other failure once the request may have reached the server (a
+// transport error, an unreadable answer, any other 5xx such as a proxy's 502,
+// 503 or 504, any error answer without aegisd's JSON error body) returns an
+// error wrapping domain.ErrOutcomeUnknown, never domain.ErrConflict: the write
+// may have been applied. So does a 412 that
+// answers a resend. CompareAndSwap uses If-Match / If-None-Match with the
+// store's version as a strong ETag; aegisd's 412 precondition_failed becomes
+// domain.ErrConflict and its 404 object_not_found domain.ErrNotFound.
 package httpblob
 
 import (
@@ -32,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -151,9 +159,13 @@ func checkBase(baseURL string) (string, error) {
 type retry int
 
 const (
-	// retryIdempotent: after transport errors and 429, 502, 503, 504.
+	// retryIdempotent (Get, GetVersioned, Put): after transport errors,
+	// unreadable answers and 429, 502, 503, 504.
 	retryIdempotent retry = iota
-	// retryUnprocessed: only after 429 and 503, which aegisd sends before doing anything.
+	// retryUnprocessed (CompareAndSwap, Delete): only after aegisd's own answer
+	// that it did nothing (nothingDone) or a connection that could not be made.
+	// Any other failure after the request may have been sent is an error
+	// wrapping domain.ErrOutcomeUnknown.
 	retryUnprocessed
 )
 
@@ -161,6 +173,9 @@ type reply struct {
 	status int
 	header http.Header
 	body   []byte
+	// resent: an earlier try of this request was sent (and answered that it
+	// did nothing).
+	resent bool
 }
 
 // apiError is the JSON error body of aegisd.
@@ -171,15 +186,50 @@ type apiError struct {
 	} `json:"error"`
 }
 
-func errorCode(r *reply) string {
+// aegisdCode returns the code of aegisd's JSON error body, or "".
+func aegisdCode(r *reply) string {
 	var e apiError
-	if json.Unmarshal(r.body, &e) == nil && e.Error.Code != "" {
+	if json.Unmarshal(r.body, &e) == nil {
 		return e.Error.Code
+	}
+	return ""
+}
+
+func errorCode(r *reply) string {
+	if c := aegisdCode(r); c != "" {
+		return c
 	}
 	return "status " + fmt.Sprint(r.status)
 }
 
-// do sends one API request, with retries, each try with a fresh token.
+// nothingDone reports whether aegisd answered that it did nothing with the
+// request: 429 or 503 with its code busy (over the concurrency limit, before
+// the token was looked at) or unavailable (the ledger failed, before the
+// handler ran). A 503 from anything else (a proxy) says nothing of the kind.
+func nothingDone(r *reply) bool {
+	if r.status != http.StatusServiceUnavailable && r.status != http.StatusTooManyRequests {
+		return false
+	}
+	c := aegisdCode(r)
+	return c == httpwire.CodeBusy || c == httpwire.CodeUnavailable
+}
+
+// notSent reports whether a transport error happened before the request could
+// have reached the server: no connection was made.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// outcomeUnknown wraps the failure of a write that may have been applied.
+func outcomeUnknown(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w: %w", domain.ErrOutcomeUnknown, cerr, err)
+	}
+	return fmt.Errorf("%w: %w", domain.ErrOutcomeUnknown, err)
+}
+
+// do sends one API request, with retries (policy), each try with a fresh token.
 func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr map[string]string, policy retry, bodyLimit int64) (*reply, error) {
 	var lastErr error
 	for attempt := 0; attempt < s.attempts; attempt++ {
@@ -219,14 +269,15 @@ func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr ma
 		}
 		resp, err := s.client.Do(req)
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case notSent(err):
+			case policy == retryUnprocessed:
+				return nil, outcomeUnknown(ctx, err)
+			case ctx.Err() != nil:
 				return nil, ctx.Err()
 			}
 			lastErr = err
-			if policy == retryIdempotent {
-				continue
-			}
-			return nil, err
+			continue
 		}
 		limit := int64(maxErrorBody)
 		if resp.StatusCode/100 == 2 {
@@ -235,28 +286,37 @@ func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr ma
 		b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		_ = resp.Body.Close()
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case policy == retryUnprocessed:
+				return nil, outcomeUnknown(ctx, fmt.Errorf("status %d, answer unreadable: %w", resp.StatusCode, err))
+			case ctx.Err() != nil:
 				return nil, ctx.Err()
 			}
 			lastErr = err
-			if policy == retryIdempotent {
-				continue
+			continue
+		}
+		if int64(len(b)) > limit {
+			err := fmt.Errorf("status %d, response body over %d bytes", resp.StatusCode, limit)
+			if policy == retryUnprocessed {
+				return nil, outcomeUnknown(ctx, err)
 			}
 			return nil, err
 		}
-		if int64(len(b)) > limit {
-			return nil, fmt.Errorf("response body over %d bytes", limit)
+		r := &reply{status: resp.StatusCode, header: resp.Header, body: b, resent: attempt > 0}
+		if nothingDone(r) {
+			lastErr = fmt.Errorf("server did nothing (%s)", errorCode(r))
+			continue
 		}
-		r := &reply{status: resp.StatusCode, header: resp.Header, body: b}
+		if policy == retryUnprocessed && r.status/100 != 2 && (r.status >= 500 || aegisdCode(r) == "") {
+			// A proxy's 502, 503 or 504 (or any answer without aegisd's error
+			// body), aegisd's 500 or request_cancelled: the write may have
+			// been applied.
+			return nil, outcomeUnknown(ctx, fmt.Errorf("server answered %d (%s)", r.status, errorCode(r)))
+		}
 		switch r.status {
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			lastErr = fmt.Errorf("server unavailable (%s)", errorCode(r))
 			continue
-		case http.StatusBadGateway, http.StatusGatewayTimeout:
-			lastErr = fmt.Errorf("server unavailable (%s)", errorCode(r))
-			if policy == retryIdempotent {
-				continue
-			}
 		}
 		return r, nil
 	}
@@ -272,7 +332,9 @@ func statusError(r *reply) error {
 			return domain.ErrNotFound
 		}
 	case http.StatusPreconditionFailed:
-		return fmt.Errorf("%w (%s)", domain.ErrConflict, code)
+		if code == "precondition_failed" {
+			return fmt.Errorf("%w (%s)", domain.ErrConflict, code)
+		}
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		return fmt.Errorf("%w: server refused the request (%s)", domain.ErrInvalidInput, code)
 	case http.StatusUnauthorized:
@@ -355,7 +417,9 @@ func (s *Store) Delete(ctx context.Context, id domain.ObjectID) error {
 
 // CompareAndSwap implements domain.BlobStore with If-None-Match: * (expected
 // empty) or If-Match: "expected". aegisd answers a swap with another enabler
-// as a wrong version: domain.ErrConflict.
+// as a wrong version: domain.ErrConflict. A 412 that answers a resend wraps
+// domain.ErrOutcomeUnknown instead: it could be the answer to this very write,
+// applied by an earlier try.
 func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
 	const op = "compare-and-swap"
 	hdr, err := s.writeHeader(id)
@@ -383,11 +447,15 @@ func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected
 		return "", wrap(op, id, err)
 	}
 	if r.status != http.StatusNoContent && r.status != http.StatusOK && r.status != http.StatusCreated {
-		return "", wrap(op, id, statusError(r))
+		err := statusError(r)
+		if r.resent && errors.Is(err, domain.ErrConflict) {
+			err = outcomeUnknown(ctx, fmt.Errorf("412 after a resend: an earlier try may have been applied (%s)", errorCode(r)))
+		}
+		return "", wrap(op, id, err)
 	}
 	v, ok := httpwire.ParseETag(r.header.Get("ETag"))
 	if !ok {
-		return "", wrap(op, id, errors.New("response without a strong ETag"))
+		return "", wrap(op, id, outcomeUnknown(ctx, errors.New("response without a strong ETag")))
 	}
 	return v, nil
 }
