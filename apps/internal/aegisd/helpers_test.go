@@ -6,8 +6,10 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -165,5 +167,37 @@ func newID() domain.ObjectID {
 }
 
 var plainClient = &http.Client{Timeout: 30 * time.Second}
+
+// The aegisd binary, built once per test process for the specs that run it.
+var aegisdBin struct {
+	once      sync.Once
+	dir, path string
+	err       error
+	out       []byte
+}
+
+// aegisdBinary builds apps/cmd/aegisd (once) and returns its path.
+func aegisdBinary(ctx context.Context) string {
+	aegisdBin.once.Do(func() {
+		aegisdBin.dir, aegisdBin.err = os.MkdirTemp("", "aegisd-bin-")
+		if aegisdBin.err != nil {
+			return
+		}
+		aegisdBin.path = filepath.Join(aegisdBin.dir, "aegisd")
+		aegisdBin.out, aegisdBin.err = exec.CommandContext(ctx, "go", "build", "-o", aegisdBin.path,
+			"github.com/ai-pantheon/aegis/apps/cmd/aegisd").CombinedOutput()
+	})
+	if aegisdBin.err != nil {
+		panic(fmt.Sprintf("go build aegisd: %v: %s", aegisdBin.err, aegisdBin.out))
+	}
+	return aegisdBin.path
+}
+
+// removeAegisdBinary removes the built binary (AfterSuite).
+func removeAegisdBinary() {
+	if aegisdBin.dir != "" {
+		_ = os.RemoveAll(aegisdBin.dir)
+	}
+}
 
 var _ = testing.Verbose

@@ -124,9 +124,7 @@ var _ = Describe("the aegisd binary on SIGKILL", Label("crash"), func() {
 		GinkgoWriter.Printf("crash seed %d, %d rounds\n", GinkgoRandomSeed(), rounds)
 
 		tmp := GinkgoT().TempDir()
-		bin := filepath.Join(tmp, "aegisd")
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ai-pantheon/aegis/apps/cmd/aegisd").CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "go build: %s", out)
+		bin := aegisdBinary(ctx)
 		secret := filepath.Join(tmp, "attest-secret")
 		Expect(os.WriteFile(secret, []byte(testSecret+"\n"), 0o600)).To(Succeed())
 		storeDir := filepath.Join(tmp, "objects")

@@ -46,10 +46,7 @@ func (s *sliceTokens) Token(context.Context) ([]byte, error) {
 var _ = Describe("the aegisd binary on SIGTERM", func() {
 	It("finishes in-flight PUTs, exits 0 and leaves every object absent or whole", func(ctx SpecContext) {
 		tmp := GinkgoT().TempDir()
-		bin := filepath.Join(tmp, "aegisd")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ai-pantheon/aegis/apps/cmd/aegisd")
-		out, err := build.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "go build: %s", out)
+		bin := aegisdBinary(ctx)
 
 		secret := filepath.Join(tmp, "attest-secret")
 		Expect(os.WriteFile(secret, []byte(testSecret+"\n"), 0o600)).To(Succeed())
