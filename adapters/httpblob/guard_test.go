@@ -27,8 +27,8 @@ func TestUnguardedStoreRefusesWrites(t *testing.T) {
 			t.Errorf("%s without enablers: %v, want the use-Guarded error", what, err)
 		}
 	}
-	if len(f.requests) != 0 {
-		t.Fatalf("%d requests sent by refused writes", len(f.requests))
+	if len(f.reqs()) != 0 {
+		t.Fatalf("%d requests sent by refused writes", len(f.reqs()))
 	}
 	if _, err := s.Get(ctx, id); err != nil {
 		t.Fatalf("Get through the unguarded store: %v", err)
@@ -56,12 +56,12 @@ func TestGuardedSendsTheEnablerOfEachWrite(t *testing.T) {
 	if err := s.Delete(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	f.answers = []func(http.ResponseWriter){object(`"v1"`, "x")}
+	f.setAnswers(object(`"v1"`, "x"))
 	if _, err := s.Get(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	want := []domain.ObjectID{a, b, b, a}
-	for i, r := range f.requests {
+	for i, r := range f.reqs() {
 		got := r.Header.Values(httpwire.WriteEnablerHeader)
 		if i == len(want) {
 			if len(got) != 0 {
@@ -86,7 +86,7 @@ func TestListIsUnsupported(t *testing.T) {
 	if err := s.List(ctx, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("List with a cancelled context: %v", err)
 	}
-	if len(f.requests) != 0 {
+	if len(f.reqs()) != 0 {
 		t.Fatal("List sent a request")
 	}
 }

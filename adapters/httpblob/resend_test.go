@@ -62,8 +62,8 @@ func TestResendsOnlyWhatAegisdDidNotDo(t *testing.T) {
 			if !errors.Is(err, domain.ErrOutcomeUnknown) || errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrNotFound) {
 				t.Errorf("%s after %s: %v, want ErrOutcomeUnknown only", wname, aname, err)
 			}
-			if len(f.requests) != 1 {
-				t.Errorf("%s after %s: sent %d times, want once", wname, aname, len(f.requests))
+			if len(f.reqs()) != 1 {
+				t.Errorf("%s after %s: sent %d times, want once", wname, aname, len(f.reqs()))
 			}
 		}
 		for _, nothing := range []func(http.ResponseWriter){status(503, "busy"), status(503, "unavailable"), status(429, "busy")} {
@@ -71,8 +71,8 @@ func TestResendsOnlyWhatAegisdDidNotDo(t *testing.T) {
 			if err := write(s); err != nil {
 				t.Errorf("%s after aegisd's nothing-done answer: %v", wname, err)
 			}
-			if len(f.tokens) != 2 || f.tokens[0] == f.tokens[1] {
-				t.Errorf("%s after aegisd's nothing-done answer: tokens %v, want 2 distinct", wname, f.tokens)
+			if len(f.toks()) != 2 || f.toks()[0] == f.toks()[1] {
+				t.Errorf("%s after aegisd's nothing-done answer: tokens %v, want 2 distinct", wname, f.toks())
 			}
 		}
 		// Busy at every try: given up, and nothing was done.
@@ -80,8 +80,8 @@ func TestResendsOnlyWhatAegisdDidNotDo(t *testing.T) {
 		if err := write(s); err == nil || errors.Is(err, domain.ErrOutcomeUnknown) {
 			t.Errorf("%s busy at every try: %v, want a plain error", wname, err)
 		}
-		if len(f.requests) != 4 {
-			t.Errorf("%s busy at every try: %d tries, want 4", wname, len(f.requests))
+		if len(f.reqs()) != 4 {
+			t.Errorf("%s busy at every try: %d tries, want 4", wname, len(f.reqs()))
 		}
 	}
 }
@@ -95,8 +95,8 @@ func TestConflictAfterResendIsAmbiguous(t *testing.T) {
 	if !errors.Is(err, domain.ErrOutcomeUnknown) || errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("412 after a resend: %v, want ErrOutcomeUnknown, not ErrConflict", err)
 	}
-	if len(f.requests) != 2 {
-		t.Fatalf("%d requests, want 2", len(f.requests))
+	if len(f.reqs()) != 2 {
+		t.Fatalf("%d requests, want 2", len(f.reqs()))
 	}
 	// At the first try it is a conflict.
 	_, s = newFake(t, status(412, "precondition_failed"))
@@ -114,15 +114,15 @@ func TestIdempotentRequestsAreResent(t *testing.T) {
 		if err := s.Put(t.Context(), id, []byte("x")); err != nil {
 			t.Errorf("Put after %s: %v", name, err)
 		}
-		if len(f.requests) != 2 {
-			t.Errorf("Put after %s: %d requests, want 2", name, len(f.requests))
+		if len(f.reqs()) != 2 {
+			t.Errorf("Put after %s: %d requests, want 2", name, len(f.reqs()))
 		}
 		f, s = newFake(t, answer, object(`"v2"`, "x"))
 		if _, err := s.Get(t.Context(), id); err != nil {
 			t.Errorf("Get after %s: %v", name, err)
 		}
-		if len(f.requests) != 2 {
-			t.Errorf("Get after %s: %d requests, want 2", name, len(f.requests))
+		if len(f.reqs()) != 2 {
+			t.Errorf("Get after %s: %d requests, want 2", name, len(f.reqs()))
 		}
 	}
 }
