@@ -4,12 +4,31 @@
 // Every request authorizes itself with one single-use Privacy Pass token from
 // a domain.TokenSource (NewTokenPool builds one that fetches blinded batches
 // from the server's issuer) and carries no identifying metadata: a fixed
-// User-Agent "aegis", no cookies, no redirects followed. Idempotent operations
-// (Get, GetVersioned, List, Put) are retried with exponential backoff, each
-// try with a fresh token; Delete and CompareAndSwap are retried only when the
-// server answered that it did nothing (429, 503). CompareAndSwap uses
-// If-Match / If-None-Match with the store's version as a strong ETag; a 412
-// becomes domain.ErrConflict and a 404 domain.ErrNotFound.
+// User-Agent "aegis", no cookies, no redirects followed.
+//
+// aegisd is shared by every client that holds its attestation secret, so it
+// refuses to overwrite or delete an object without the write-enabler the
+// object was created with. Store implements domain.WriteGuard: Guarded returns
+// a view that sends enabler(id) in the Aegis-Write-Enabler header of every Put,
+// CompareAndSwap and Delete of id; the Store that Open returns sends no
+// enabler, and its writes fail with domain.ErrInvalidInput. A PUT with another
+// object's enabler is answered as a wrong version (domain.ErrConflict), a
+// DELETE as an absent object (domain.ErrNotFound). aegisd does not list
+// objects: List fails with an error wrapping errors.ErrUnsupported.
+//
+// Resends, each with a fresh token and exponential backoff: Get, GetVersioned
+// and Put (idempotent: same id, same bytes, same enabler) after transport
+// errors, unreadable answers and 429, 502, 503, 504. CompareAndSwap and Delete
+// are resent only when aegisd itself answered that it did nothing (429 or 503
+// with its error code busy or unavailable) or the connection could not be
+// made. Any other failure once the request may have reached the server (a
+// transport error, an unreadable answer, any other 5xx such as a proxy's 502,
+// 503 or 504, any error answer without aegisd's JSON error body) returns an
+// error wrapping domain.ErrOutcomeUnknown, never domain.ErrConflict: the write
+// may have been applied. So does a 412 that
+// answers a resend. CompareAndSwap uses If-Match / If-None-Match with the
+// store's version as a strong ETag; aegisd's 412 precondition_failed becomes
+// domain.ErrConflict and its 404 object_not_found domain.ErrNotFound.
 package httpblob
 
 import (
@@ -20,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,9 +54,8 @@ import (
 const UserAgent = "aegis"
 
 const (
-	objectsPath   = "/v1/objects"
-	listPageLimit = 1000
-	maxErrorBody  = 16 << 10
+	objectsPath  = "/v1/objects"
+	maxErrorBody = 16 << 10
 )
 
 // Options configure Open.
@@ -54,15 +73,41 @@ type Options struct {
 }
 
 // Store is a domain.BlobStore over aegisd. It is safe for concurrent use.
+// The Store Open returns reads only; Guarded returns a view that writes.
 type Store struct {
 	base     string
 	tokens   domain.TokenSource
 	client   *http.Client
 	attempts int
 	backoff  time.Duration
+	// enabler gives the write-enabler of an object; nil: writes are refused.
+	enabler func(domain.ObjectID) domain.WriteEnabler
 }
 
-var _ domain.BlobStore = (*Store)(nil)
+var (
+	_ domain.BlobStore  = (*Store)(nil)
+	_ domain.WriteGuard = (*Store)(nil)
+)
+
+// errUnguarded is the error of a write through a Store without enablers.
+var errUnguarded = fmt.Errorf("%w: writes to aegisd need write-enablers: use Guarded", domain.ErrInvalidInput)
+
+// Guarded implements domain.WriteGuard: a copy of s, sharing its HTTP client
+// and token source, that sends enabler(id) with every Put, CompareAndSwap and
+// Delete of id. Calling Guarded on a view replaces its enabler function.
+func (s *Store) Guarded(enabler func(id domain.ObjectID) domain.WriteEnabler) domain.BlobStore {
+	g := *s
+	g.enabler = enabler
+	return &g
+}
+
+// writeHeader returns the header that carries id's write-enabler.
+func (s *Store) writeHeader(id domain.ObjectID) (map[string]string, error) {
+	if s.enabler == nil {
+		return nil, errUnguarded
+	}
+	return map[string]string{httpwire.WriteEnablerHeader: httpwire.FormatWriteEnabler(s.enabler(id))}, nil
+}
 
 // NewHTTPClient returns the HTTP client Store uses by default: no cookie jar,
 // no redirects, no transparent compression, bounded timeouts.
@@ -114,9 +159,13 @@ func checkBase(baseURL string) (string, error) {
 type retry int
 
 const (
-	// retryIdempotent: after transport errors and 429, 502, 503, 504.
+	// retryIdempotent (Get, GetVersioned, Put): after transport errors,
+	// unreadable answers and 429, 502, 503, 504.
 	retryIdempotent retry = iota
-	// retryUnprocessed: only after 429 and 503, which aegisd sends before doing anything.
+	// retryUnprocessed (CompareAndSwap, Delete): only after aegisd's own answer
+	// that it did nothing (nothingDone) or a connection that could not be made.
+	// Any other failure after the request may have been sent is an error
+	// wrapping domain.ErrOutcomeUnknown.
 	retryUnprocessed
 )
 
@@ -124,6 +173,9 @@ type reply struct {
 	status int
 	header http.Header
 	body   []byte
+	// resent: an earlier try of this request was sent (and answered that it
+	// did nothing).
+	resent bool
 }
 
 // apiError is the JSON error body of aegisd.
@@ -134,15 +186,50 @@ type apiError struct {
 	} `json:"error"`
 }
 
-func errorCode(r *reply) string {
+// aegisdCode returns the code of aegisd's JSON error body, or "".
+func aegisdCode(r *reply) string {
 	var e apiError
-	if json.Unmarshal(r.body, &e) == nil && e.Error.Code != "" {
+	if json.Unmarshal(r.body, &e) == nil {
 		return e.Error.Code
+	}
+	return ""
+}
+
+func errorCode(r *reply) string {
+	if c := aegisdCode(r); c != "" {
+		return c
 	}
 	return "status " + fmt.Sprint(r.status)
 }
 
-// do sends one API request, with retries, each try with a fresh token.
+// nothingDone reports whether aegisd answered that it did nothing with the
+// request: 429 or 503 with its code busy (over the concurrency limit, before
+// the token was looked at) or unavailable (the ledger failed, before the
+// handler ran). A 503 from anything else (a proxy) says nothing of the kind.
+func nothingDone(r *reply) bool {
+	if r.status != http.StatusServiceUnavailable && r.status != http.StatusTooManyRequests {
+		return false
+	}
+	c := aegisdCode(r)
+	return c == httpwire.CodeBusy || c == httpwire.CodeUnavailable
+}
+
+// notSent reports whether a transport error happened before the request could
+// have reached the server: no connection was made.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// outcomeUnknown wraps the failure of a write that may have been applied.
+func outcomeUnknown(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w: %w", domain.ErrOutcomeUnknown, cerr, err)
+	}
+	return fmt.Errorf("%w: %w", domain.ErrOutcomeUnknown, err)
+}
+
+// do sends one API request, with retries (policy), each try with a fresh token.
 func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr map[string]string, policy retry, bodyLimit int64) (*reply, error) {
 	var lastErr error
 	for attempt := 0; attempt < s.attempts; attempt++ {
@@ -182,14 +269,15 @@ func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr ma
 		}
 		resp, err := s.client.Do(req)
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case notSent(err):
+			case policy == retryUnprocessed:
+				return nil, outcomeUnknown(ctx, err)
+			case ctx.Err() != nil:
 				return nil, ctx.Err()
 			}
 			lastErr = err
-			if policy == retryIdempotent {
-				continue
-			}
-			return nil, err
+			continue
 		}
 		limit := int64(maxErrorBody)
 		if resp.StatusCode/100 == 2 {
@@ -198,28 +286,37 @@ func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr ma
 		b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		_ = resp.Body.Close()
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case policy == retryUnprocessed:
+				return nil, outcomeUnknown(ctx, fmt.Errorf("status %d, answer unreadable: %w", resp.StatusCode, err))
+			case ctx.Err() != nil:
 				return nil, ctx.Err()
 			}
 			lastErr = err
-			if policy == retryIdempotent {
-				continue
+			continue
+		}
+		if int64(len(b)) > limit {
+			err := fmt.Errorf("status %d, response body over %d bytes", resp.StatusCode, limit)
+			if policy == retryUnprocessed {
+				return nil, outcomeUnknown(ctx, err)
 			}
 			return nil, err
 		}
-		if int64(len(b)) > limit {
-			return nil, fmt.Errorf("response body over %d bytes", limit)
+		r := &reply{status: resp.StatusCode, header: resp.Header, body: b, resent: attempt > 0}
+		if nothingDone(r) {
+			lastErr = fmt.Errorf("server did nothing (%s)", errorCode(r))
+			continue
 		}
-		r := &reply{status: resp.StatusCode, header: resp.Header, body: b}
+		if policy == retryUnprocessed && r.status/100 != 2 && (r.status >= 500 || aegisdCode(r) == "") {
+			// A proxy's 502, 503 or 504 (or any answer without aegisd's error
+			// body), aegisd's 500 or request_cancelled: the write may have
+			// been applied.
+			return nil, outcomeUnknown(ctx, fmt.Errorf("server answered %d (%s)", r.status, errorCode(r)))
+		}
 		switch r.status {
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			lastErr = fmt.Errorf("server unavailable (%s)", errorCode(r))
 			continue
-		case http.StatusBadGateway, http.StatusGatewayTimeout:
-			lastErr = fmt.Errorf("server unavailable (%s)", errorCode(r))
-			if policy == retryIdempotent {
-				continue
-			}
 		}
 		return r, nil
 	}
@@ -235,7 +332,9 @@ func statusError(r *reply) error {
 			return domain.ErrNotFound
 		}
 	case http.StatusPreconditionFailed:
-		return fmt.Errorf("%w (%s)", domain.ErrConflict, code)
+		if code == "precondition_failed" {
+			return fmt.Errorf("%w (%s)", domain.ErrConflict, code)
+		}
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		return fmt.Errorf("%w: server refused the request (%s)", domain.ErrInvalidInput, code)
 	case http.StatusUnauthorized:
@@ -253,12 +352,17 @@ func wrap(op string, id domain.ObjectID, err error) error {
 
 func objectPath(id domain.ObjectID) string { return objectsPath + "/" + id.String() }
 
-// Put implements domain.BlobStore.
+// Put implements domain.BlobStore. aegisd stores the object if it is absent
+// or was created with the same enabler; another enabler is domain.ErrConflict.
 func (s *Store) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
+	hdr, err := s.writeHeader(id)
+	if err != nil {
+		return wrap("put", id, err)
+	}
 	if data == nil {
 		data = []byte{}
 	}
-	r, err := s.do(ctx, http.MethodPut, objectPath(id), data, nil, retryIdempotent, 0)
+	r, err := s.do(ctx, http.MethodPut, objectPath(id), data, hdr, retryIdempotent, 0)
 	if err != nil {
 		return wrap("put", id, err)
 	}
@@ -294,9 +398,14 @@ func (s *Store) get(ctx context.Context, op string, id domain.ObjectID) ([]byte,
 	return r.body, v, nil
 }
 
-// Delete implements domain.BlobStore.
+// Delete implements domain.BlobStore. aegisd answers a delete with another
+// enabler as an absent object: domain.ErrNotFound.
 func (s *Store) Delete(ctx context.Context, id domain.ObjectID) error {
-	r, err := s.do(ctx, http.MethodDelete, objectPath(id), nil, nil, retryUnprocessed, 0)
+	hdr, err := s.writeHeader(id)
+	if err != nil {
+		return wrap("delete", id, err)
+	}
+	r, err := s.do(ctx, http.MethodDelete, objectPath(id), nil, hdr, retryUnprocessed, 0)
 	if err != nil {
 		return wrap("delete", id, err)
 	}
@@ -307,76 +416,56 @@ func (s *Store) Delete(ctx context.Context, id domain.ObjectID) error {
 }
 
 // CompareAndSwap implements domain.BlobStore with If-None-Match: * (expected
-// empty) or If-Match: "expected".
+// empty) or If-Match: "expected". aegisd answers a swap with another enabler
+// as a wrong version: domain.ErrConflict. A 412 that answers a resend wraps
+// domain.ErrOutcomeUnknown instead: it could be the answer to this very write,
+// applied by an earlier try.
 func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
-	hdr := map[string]string{"If-None-Match": "*"}
+	const op = "compare-and-swap"
+	hdr, err := s.writeHeader(id)
+	if err != nil {
+		return "", wrap(op, id, err)
+	}
 	if expected != "" {
 		etag, ok := httpwire.FormatETag(expected)
 		if !ok {
 			// aegisd never issues such a version: it cannot be current.
 			if err := ctx.Err(); err != nil {
-				return "", wrap("compare-and-swap", id, err)
+				return "", wrap(op, id, err)
 			}
-			return "", wrap("compare-and-swap", id, fmt.Errorf("%w: version not issued by aegisd", domain.ErrConflict))
+			return "", wrap(op, id, fmt.Errorf("%w: version not issued by aegisd", domain.ErrConflict))
 		}
-		hdr = map[string]string{"If-Match": etag}
+		hdr["If-Match"] = etag
+	} else {
+		hdr["If-None-Match"] = "*"
 	}
 	if data == nil {
 		data = []byte{}
 	}
 	r, err := s.do(ctx, http.MethodPut, objectPath(id), data, hdr, retryUnprocessed, 0)
 	if err != nil {
-		return "", wrap("compare-and-swap", id, err)
+		return "", wrap(op, id, err)
 	}
 	if r.status != http.StatusNoContent && r.status != http.StatusOK && r.status != http.StatusCreated {
-		return "", wrap("compare-and-swap", id, statusError(r))
+		err := statusError(r)
+		if r.resent && errors.Is(err, domain.ErrConflict) {
+			err = outcomeUnknown(ctx, fmt.Errorf("412 after a resend: an earlier try may have been applied (%s)", errorCode(r)))
+		}
+		return "", wrap(op, id, err)
 	}
 	v, ok := httpwire.ParseETag(r.header.Get("ETag"))
 	if !ok {
-		return "", wrap("compare-and-swap", id, errors.New("response without a strong ETag"))
+		return "", wrap(op, id, outcomeUnknown(ctx, errors.New("response without a strong ETag")))
 	}
 	return v, nil
 }
 
-type listPage struct {
-	IDs  []string `json:"ids"`
-	Next string   `json:"next"`
-}
-
-// List implements domain.BlobStore, one page (one token) per request.
-func (s *Store) List(ctx context.Context, fn func(domain.ObjectID) error) error {
-	after := ""
-	for {
-		q := url.Values{"limit": {fmt.Sprint(listPageLimit)}}
-		if after != "" {
-			q.Set("after", after)
-		}
-		r, err := s.do(ctx, http.MethodGet, objectsPath+"?"+q.Encode(), nil, nil, retryIdempotent, 1<<20)
-		if err != nil {
-			return fmt.Errorf("aegis/httpblob: list: %w", err)
-		}
-		if r.status != http.StatusOK {
-			return fmt.Errorf("aegis/httpblob: list: %w", statusError(r))
-		}
-		var page listPage
-		if err := json.Unmarshal(r.body, &page); err != nil {
-			return fmt.Errorf("aegis/httpblob: list: bad response: %w", err)
-		}
-		for _, s := range page.IDs {
-			id, err := domain.ParseObjectID(s)
-			if err != nil {
-				return fmt.Errorf("aegis/httpblob: list: bad id in response: %w", err)
-			}
-			if err := fn(id); err != nil {
-				return err
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		if page.Next <= after {
-			return errors.New("aegis/httpblob: list: server paging does not advance")
-		}
-		after = page.Next
+// List implements domain.BlobStore: aegisd does not list objects (other
+// clients' ids are none of a client's business), so it fails with an error
+// wrapping errors.ErrUnsupported, or the context's error.
+func (s *Store) List(ctx context.Context, _ func(domain.ObjectID) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("aegis/httpblob: list: %w", err)
 	}
+	return fmt.Errorf("aegis/httpblob: list: aegisd does not list objects: %w", errors.ErrUnsupported)
 }

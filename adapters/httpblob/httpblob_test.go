@@ -52,6 +52,25 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a(w)
 }
 
+// toks and reqs return what the fake has seen so far; setAnswers replaces its script.
+func (f *fake) toks() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.tokens...)
+}
+
+func (f *fake) reqs() []*http.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*http.Request(nil), f.requests...)
+}
+
+func (f *fake) setAnswers(a ...func(http.ResponseWriter)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answers = a
+}
+
 func status(code int, apiCode string) func(http.ResponseWriter) {
 	return func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
@@ -68,7 +87,22 @@ func object(etag, body string) func(http.ResponseWriter) {
 	}
 }
 
-func newFake(t *testing.T, answers ...func(http.ResponseWriter)) (*fake, *Store) {
+// testEnabler is the enabler function of the tests: the id's first bytes.
+func testEnabler(id domain.ObjectID) domain.WriteEnabler {
+	var e domain.WriteEnabler
+	copy(e[:], id[:8])
+	e[31] = 0x5a
+	return e
+}
+
+// newFake returns the fake and a guarded view (testEnabler) of a store on it.
+func newFake(t *testing.T, answers ...func(http.ResponseWriter)) (*fake, domain.BlobStore) {
+	t.Helper()
+	f, s := newFakeStore(t, answers...)
+	return f, s.Guarded(testEnabler)
+}
+
+func newFakeStore(t *testing.T, answers ...func(http.ResponseWriter)) (*fake, *Store) {
 	t.Helper()
 	f := &fake{answers: answers}
 	ts := httptest.NewServer(f)
@@ -87,10 +121,10 @@ func TestRetriesIdempotentWithFreshTokens(t *testing.T) {
 	if err != nil || string(got) != "hello" || v != "v7" {
 		t.Fatalf("GetVersioned = %q, %q, %v", got, v, err)
 	}
-	if len(f.tokens) != 3 || f.tokens[0] == f.tokens[1] || f.tokens[1] == f.tokens[2] {
-		t.Fatalf("tokens %v, want 3 distinct", f.tokens)
+	if len(f.toks()) != 3 || f.toks()[0] == f.toks()[1] || f.toks()[1] == f.toks()[2] {
+		t.Fatalf("tokens %v, want 3 distinct", f.toks())
 	}
-	for _, r := range f.requests {
+	for _, r := range f.reqs() {
 		if r.Header.Get("User-Agent") != UserAgent || r.Header.Get("Cookie") != "" {
 			t.Fatalf("request headers %v", r.Header)
 		}
@@ -104,22 +138,22 @@ func TestDeleteAndCASNotRetriedAfterAmbiguousFailure(t *testing.T) {
 	}
 	f, s := newFake(t, status(502, "x"), status(502, "x"), created)
 	id, _ := domain.NewObjectID(nil)
-	if err := s.Delete(t.Context(), id); err == nil {
-		t.Fatal("Delete after a 502 succeeded")
+	if err := s.Delete(t.Context(), id); !errors.Is(err, domain.ErrOutcomeUnknown) {
+		t.Fatalf("Delete after a 502: %v, want ErrOutcomeUnknown", err)
 	}
-	if _, err := s.CompareAndSwap(t.Context(), id, "", []byte("x")); err == nil {
-		t.Fatal("CompareAndSwap after a 502 succeeded")
+	if _, err := s.CompareAndSwap(t.Context(), id, "", []byte("x")); !errors.Is(err, domain.ErrOutcomeUnknown) {
+		t.Fatalf("CompareAndSwap after a 502: %v, want ErrOutcomeUnknown", err)
 	}
-	if len(f.tokens) != 2 {
-		t.Fatalf("%d requests, want 2 (no retries)", len(f.tokens))
+	if len(f.toks()) != 2 {
+		t.Fatalf("%d requests, want 2 (no retries)", len(f.toks()))
 	}
-	// 503 means aegisd did nothing: retried.
+	// aegisd's 503 busy means it did nothing: retried.
 	f, s = newFake(t, status(503, "busy"), created)
 	if v, err := s.CompareAndSwap(t.Context(), id, "", []byte("x")); err != nil || v != "v1" {
 		t.Fatalf("CompareAndSwap after a 503: %q, %v", v, err)
 	}
-	if len(f.tokens) != 2 || f.tokens[0] == f.tokens[1] {
-		t.Fatalf("tokens %v", f.tokens)
+	if len(f.toks()) != 2 || f.toks()[0] == f.toks()[1] {
+		t.Fatalf("tokens %v", f.toks())
 	}
 }
 
@@ -146,7 +180,7 @@ func TestStatusMapping(t *testing.T) {
 	if _, err := s.CompareAndSwap(t.Context(), id, "has space", []byte("x")); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("made-up version: %v", err)
 	}
-	if len(f.tokens) != 0 {
+	if len(f.toks()) != 0 {
 		t.Fatal("a request was sent for a made-up version")
 	}
 }

@@ -64,7 +64,7 @@ func NewTokenPool(ctx context.Context, baseURL string, attestSecret []byte, opts
 	}
 
 	// 1. The challenge.
-	r, err := send(ctx, client, http.MethodGet, base+objectsPath+"?limit=1", nil, nil, 1<<16)
+	r, err := send(ctx, client, http.MethodGet, base+objectPath(domain.ObjectID{}), nil, nil, 1<<16)
 	if err != nil {
 		return nil, fmt.Errorf("aegis/httpblob: token pool: challenge: %w", err)
 	}

@@ -1,5 +1,6 @@
 // Package httpwire holds what the aegisd HTTP API and its client (httpblob)
-// must agree on byte for byte: the encoding of store versions as entity tags.
+// must agree on byte for byte: the encoding of store versions as entity tags,
+// the write-enabler header and the error codes that mean "nothing was done".
 package httpwire
 
 import (

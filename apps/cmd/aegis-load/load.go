@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,7 +242,7 @@ func prefetch(ctx context.Context, cfg Config, src *tokenSource, n int) (time.Du
 
 // client is one simulated client: its own connection, its own ids.
 type client struct {
-	store    *httpblob.Store
+	store    domain.BlobStore // a guarded view: its own random enabler key
 	http     interface{ CloseIdleConnections() }
 	rng      *rand.Rand
 	ids8     *rand.ChaCha8 // the source of rng, read directly for ids
@@ -257,15 +259,30 @@ func newClient(cfg Config, src *tokenSource, i uint64) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	var seed [32]byte
+	var seed, enablerKey [32]byte
 	if _, err := io.ReadFull(domain.DefaultRandom(), seed[:]); err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(domain.DefaultRandom(), enablerKey[:]); err != nil {
 		return nil, err
 	}
 	cc := rand.NewChaCha8(seed)
 	return &client{
-		store: st, http: hc, rng: rand.New(cc), ids8: cc, putRatio: cfg.PutRatio, size: cfg.Size,
+		store: st.Guarded(enablers(enablerKey[:])), http: hc, rng: rand.New(cc), ids8: cc, putRatio: cfg.PutRatio, size: cfg.Size,
 		body: make([]byte, cfg.Size), want: make([]byte, cfg.Size),
 	}, nil
+}
+
+// enablers returns the client's write-enabler function: HMAC-SHA256 of the id
+// under its own key, as a real client derives one enabler per object.
+func enablers(key []byte) func(domain.ObjectID) domain.WriteEnabler {
+	return func(id domain.ObjectID) domain.WriteEnabler {
+		m := hmac.New(sha256.New, key)
+		m.Write(id[:])
+		var e domain.WriteEnabler
+		copy(e[:], m.Sum(nil))
+		return e
+	}
 }
 
 // content fills b with the bytes stored under id: a ChaCha8 stream keyed by

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd/aegisdtest"
+	"github.com/ai-pantheon/aegis/apps/internal/server"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -144,7 +145,8 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 })
 
 // countFiles counts the stored objects under dir: files named by an object
-// id (not lock files, not temporary files), each checked to be size bytes.
+// id (not lock files, not temporary files, not the store-format marker), each
+// checked to hold a body of size bytes behind its enabler's hash.
 func countFiles(dir string, size int64) int {
 	GinkgoHelper()
 	n := 0
@@ -155,14 +157,15 @@ func countFiles(dir string, size int64) int {
 		if err != nil {
 			return err
 		}
-		if _, perr := domain.ParseObjectID(d.Name()); d.IsDir() || perr != nil {
+		id, perr := domain.ParseObjectID(d.Name())
+		if d.IsDir() || perr != nil || id == server.StoreFormatID {
 			return nil
 		}
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
-		Expect(info.Size()).To(Equal(size), path)
+		Expect(info.Size()).To(Equal(size+server.EnablerHashSize), path)
 		n++
 		return nil
 	})).To(Succeed())

@@ -11,3 +11,5 @@ func TestAegisd(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "aegisd: HTTP API, tokens and httpblob on a real server")
 }
+
+var _ = AfterSuite(removeAegisdBinary)

@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/ai-pantheon/aegis/adapters/fsblob"
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
@@ -81,6 +82,14 @@ var _ = Describe("aegisd HTTP API v1", func() {
 		return resp{res.StatusCode, res.Header, b}
 	}
 	objPath := func(id domain.ObjectID) string { return server.ObjectsPath + "/" + id.String() }
+	// we returns hdr (a new map) with the write-enabler header of id.
+	we := func(id domain.ObjectID, hdr map[string]string) map[string]string {
+		h := map[string]string{server.WriteEnablerHeader: enablerHeader(id)}
+		for k, v := range hdr {
+			h[k] = v
+		}
+		return h
+	}
 
 	Describe("health, metrics and directory", func() {
 		It("answers /healthz", func() {
@@ -177,30 +186,33 @@ var _ = Describe("aegisd HTTP API v1", func() {
 	Describe("objects", func() {
 		It("puts, gets with an ETag, deletes, and reports absence as 404", func() {
 			id, data := newID(), randomBytes(domain.KiB)
-			r := call("PUT", objPath(id), data, true, nil)
+			r := call("PUT", objPath(id), data, true, we(id, nil))
 			Expect(r.Status).To(Equal(204))
 			r = call("GET", objPath(id), nil, true, nil)
 			Expect(r.Status).To(Equal(200))
 			Expect(r.Body).To(Equal(data))
 			Expect(r.Header.Get("ETag")).To(MatchRegexp(`^"[!#-~]+"$`))
 			Expect(r.Header.Get("Cache-Control")).To(Equal("no-store"))
-			Expect(call("DELETE", objPath(id), nil, true, nil).Status).To(Equal(204))
+			Expect(call("DELETE", objPath(id), nil, true, we(id, nil)).Status).To(Equal(204))
 			r = call("GET", objPath(id), nil, true, nil)
 			Expect(r.Status).To(Equal(404))
 			Expect(r.code()).To(Equal(server.CodeObjectNotFound))
-			Expect(call("DELETE", objPath(id), nil, true, nil).code()).To(Equal(server.CodeObjectNotFound))
+			Expect(call("DELETE", objPath(id), nil, true, we(id, nil)).code()).To(Equal(server.CodeObjectNotFound))
 		})
 
 		It("accepts every bucket size and refuses others (400 invalid_size, 413 body_too_large)", func() {
 			for _, n := range domain.DefaultBucketSizes {
-				Expect(call("PUT", objPath(newID()), randomBytes(n), true, nil).Status).To(Equal(204), "size %d", n)
+				id := newID()
+				Expect(call("PUT", objPath(id), randomBytes(n), true, we(id, nil)).Status).To(Equal(204), "size %d", n)
 			}
 			for _, n := range []int{0, 1, 1000, domain.KiB + 1, domain.MiB - 1, domain.MiB + 1} {
-				r := call("PUT", objPath(newID()), randomBytes(n), true, nil)
+				id := newID()
+				r := call("PUT", objPath(id), randomBytes(n), true, we(id, nil))
 				Expect(r.Status).To(Equal(400), "size %d", n)
 				Expect(r.code()).To(Equal(server.CodeInvalidSize))
 			}
-			r := call("PUT", objPath(newID()), randomBytes(2*domain.MiB), true, nil)
+			id := newID()
+			r := call("PUT", objPath(id), randomBytes(2*domain.MiB), true, we(id, nil))
 			Expect(r.Status).To(Equal(413))
 			Expect(r.code()).To(Equal(server.CodeBodyTooLarge))
 		})
@@ -208,7 +220,7 @@ var _ = Describe("aegisd HTTP API v1", func() {
 		It("refuses non-canonical object ids (400 invalid_object_id)", func() {
 			id := newID().String()
 			for _, bad := range []string{strings.ToUpper(id), id[:63], id + "0", "0x" + id[2:], id[:62] + "%41"} {
-				r := call("PUT", server.ObjectsPath+"/"+bad, randomBytes(domain.KiB), true, nil)
+				r := call("PUT", server.ObjectsPath+"/"+bad, randomBytes(domain.KiB), true, we(newID(), nil))
 				Expect(r.Status).To(Equal(400), bad)
 				Expect(r.code()).To(Equal(server.CodeInvalidObjectID))
 			}
@@ -216,20 +228,20 @@ var _ = Describe("aegisd HTTP API v1", func() {
 
 		It("does compare-and-swap with If-None-Match: * and If-Match (412 on mismatch)", func() {
 			id := newID()
-			r := call("PUT", objPath(id), randomBytes(domain.KiB), true, map[string]string{"If-None-Match": "*"})
+			r := call("PUT", objPath(id), randomBytes(domain.KiB), true, we(id, map[string]string{"If-None-Match": "*"}))
 			Expect(r.Status).To(Equal(204))
 			v1 := r.Header.Get("ETag")
 			Expect(v1).NotTo(BeEmpty())
-			r = call("PUT", objPath(id), randomBytes(domain.KiB), true, map[string]string{"If-None-Match": "*"})
+			r = call("PUT", objPath(id), randomBytes(domain.KiB), true, we(id, map[string]string{"If-None-Match": "*"}))
 			Expect(r.Status).To(Equal(412))
 			Expect(r.code()).To(Equal(server.CodePreconditionFailed))
 
 			data := randomBytes(4 * domain.KiB)
-			r = call("PUT", objPath(id), data, true, map[string]string{"If-Match": v1})
+			r = call("PUT", objPath(id), data, true, we(id, map[string]string{"If-Match": v1}))
 			Expect(r.Status).To(Equal(204))
 			v2 := r.Header.Get("ETag")
 			Expect(v2).NotTo(Equal(v1))
-			Expect(call("PUT", objPath(id), randomBytes(domain.KiB), true, map[string]string{"If-Match": v1}).Status).To(Equal(412))
+			Expect(call("PUT", objPath(id), randomBytes(domain.KiB), true, we(id, map[string]string{"If-Match": v1})).Status).To(Equal(412))
 			g := call("GET", objPath(id), nil, true, nil)
 			Expect(g.Body).To(Equal(data))
 			Expect(g.Header.Get("ETag")).To(Equal(v2))
@@ -237,41 +249,9 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			for _, h := range []map[string]string{
 				{"If-Match": "*"}, {"If-Match": "W/" + v2}, {"If-None-Match": v2}, {"If-Match": v2, "If-None-Match": "*"},
 			} {
-				r := call("PUT", objPath(id), randomBytes(domain.KiB), true, h)
+				r := call("PUT", objPath(id), randomBytes(domain.KiB), true, we(id, h))
 				Expect(r.Status).To(Equal(400), "%v", h)
 				Expect(r.code()).To(Equal(server.CodeUnsupportedPrecond))
-			}
-		})
-
-		It("lists ids in pages", func() {
-			var want []string
-			for range 5 {
-				id := newID()
-				Expect(call("PUT", objPath(id), randomBytes(domain.KiB), true, nil).Status).To(Equal(204))
-				want = append(want, id.String())
-			}
-			var got []string
-			after := ""
-			for pages := 0; pages < 10; pages++ {
-				p := server.ObjectsPath + "?limit=2"
-				if after != "" {
-					p += "&after=" + after
-				}
-				r := call("GET", p, nil, true, nil)
-				Expect(r.Status).To(Equal(200))
-				var page server.ListResponse
-				Expect(json.Unmarshal(r.Body, &page)).To(Succeed())
-				Expect(len(page.IDs)).To(BeNumerically("<=", 2))
-				got = append(got, page.IDs...)
-				if page.Next == "" {
-					break
-				}
-				after = page.Next
-			}
-			Expect(got).To(ConsistOf(want))
-			Expect(got).To(BeEquivalentTo(sorted(got)))
-			for _, q := range []string{"?limit=0", "?limit=1001", "?limit=x", "?after=ABC"} {
-				Expect(call("GET", server.ObjectsPath+q, nil, true, nil).Status).To(Equal(400), q)
 			}
 		})
 
@@ -282,6 +262,20 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			r = call("POST", objPath(newID()), nil, false, nil)
 			Expect(r.Status).To(Equal(405))
 			Expect(r.code()).To(Equal(server.CodeMethodNotAllowed))
+		})
+
+		It("has no listing route: GET /v1/objects is 404 route_not_found, with or without a token, and spends none", func() {
+			tok, err := pool.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			h := map[string]string{"Authorization": privacypass.FormatAuthorization(tok)}
+			for _, p := range []string{server.ObjectsPath, server.ObjectsPath + "?limit=2", server.ObjectsPath + "/"} {
+				r := call("GET", p, nil, false, h)
+				Expect(r.Status).To(Equal(404), p)
+				Expect(r.code()).To(Equal(server.CodeRouteNotFound), p)
+				Expect(r.Body).NotTo(ContainSubstring(`"ids"`))
+			}
+			// The token was never looked at: it is still good.
+			Expect(call("GET", objPath(newID()), nil, false, h).code()).To(Equal(server.CodeObjectNotFound))
 		})
 	})
 
@@ -355,7 +349,7 @@ var _ = Describe("aegisd HTTP API v1", func() {
 				"Forwarded":       "for=198.51.100.9",
 				"X-Real-Ip":       "192.0.2.44",
 			}
-			call("PUT", objPath(id), randomBytes(domain.KiB), true, spy)
+			call("PUT", objPath(id), randomBytes(domain.KiB), true, we(id, spy))
 			call("GET", objPath(id), nil, true, spy)
 			call("GET", "/healthz", nil, false, spy)
 			var log string
@@ -371,7 +365,8 @@ var _ = Describe("aegisd HTTP API v1", func() {
 				"192.0.2.44", "127.0.0.1", id.String()} {
 				Expect(log).NotTo(ContainSubstring(s))
 			}
-			line := regexp.MustCompile(`(?m)^t=\S+ method=(GET|PUT) route=/v1/objects/:id status=\d{3} size=\S+$`)
+			// (The token pool's challenge request of BeforeEach is a GET answered 401.)
+			line := regexp.MustCompile(`(?m)^t=\S+ method=(GET|PUT) route=/v1/objects/:id status=2\d\d size=\S+$`)
 			Expect(line.FindAllString(log, -1)).To(HaveLen(2))
 			Expect(log).To(MatchRegexp(`(?m)^t=\S+ method=PUT route=/v1/objects/:id status=204 size=1KiB$`))
 		})
@@ -397,10 +392,12 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			tok, err := p.Token(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			pr, pw := io.Pipe()
-			req, err := http.NewRequest("PUT", target.URL+objPath(newID()), pr)
+			id := newID()
+			req, err := http.NewRequest("PUT", target.URL+objPath(id), pr)
 			Expect(err).NotTo(HaveOccurred())
 			req.ContentLength = domain.KiB
 			req.Header.Set("Authorization", privacypass.FormatAuthorization(tok))
+			req.Header.Set(server.WriteEnablerHeader, enablerHeader(id))
 			st := make(chan int, 1)
 			go func() {
 				res, err := plainClient.Do(req)
@@ -463,21 +460,29 @@ var _ = Describe("aegisd HTTP API v1", func() {
 
 var _ = Describe("a vault over httpblob on aegisd", func() {
 	It("is created, written, reopened and read end to end", func(ctx SpecContext) {
-		srv, err := start(nil) // bucket sizes enforced
+		dir := GinkgoT().TempDir()
+		srv, err := start(func(o *aegisd.Options) { o.Store = "file://" + dir }) // bucket sizes enforced
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(srv.stop()).To(Succeed()) })
 		store, _, err := newStore(ctx, srv)
 		Expect(err).NotTo(HaveOccurred())
 		runVaultEndToEnd(ctx, store)
 
-		// Every object the server holds is one of the bucket sizes.
+		// Every object the server holds is the hash of its enabler and a body
+		// of one of the bucket sizes, which is what GET returns.
+		fs, err := fsblob.Open(dir, nil)
+		Expect(err).NotTo(HaveOccurred())
 		var n int
-		Expect(store.List(ctx, func(id domain.ObjectID) error {
-			b, err := store.Get(ctx, id)
-			if err != nil {
-				return err
+		Expect(fs.List(ctx, func(id domain.ObjectID) error {
+			if id == server.StoreFormatID {
+				return nil
 			}
-			Expect(domain.DefaultBuckets().Allowed(len(b))).To(BeTrue(), "object of %d bytes", len(b))
+			b, err := fs.Get(ctx, id)
+			Expect(err).NotTo(HaveOccurred())
+			body, err := store.Get(ctx, id)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(b).To(Equal(storedAs(id, body)))
+			Expect(domain.DefaultBuckets().Allowed(len(body))).To(BeTrue(), "object of %d bytes", len(body))
 			n++
 			return nil
 		})).To(Succeed())

@@ -30,6 +30,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -163,6 +164,7 @@ type benchClient struct {
 	status int    // expected status
 	want   int    // expected response body length
 	buf    []byte // response body, one byte longer than want
+	we     string // the write-enabler header of the path's object
 }
 
 func newBenchClient(b *testing.B, srv benchServer) *benchClient {
@@ -175,6 +177,11 @@ func newBenchClient(b *testing.B, srv benchServer) *benchClient {
 func (c *benchClient) set(method, path string, body []byte, status, want int) {
 	c.method, c.path, c.body, c.status, c.want = method, path, body, status, want
 	c.buf = make([]byte, want+1)
+	id, err := domain.ParseObjectID(path[strings.LastIndexByte(path, '/')+1:])
+	if err != nil {
+		c.b.Fatal(err)
+	}
+	c.we = enablerHeader(id)
 }
 
 // token returns the next unused token, minting more with the timer stopped.
@@ -205,6 +212,9 @@ func (c *benchClient) do() {
 	}
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	if c.method == http.MethodPut || c.method == http.MethodDelete {
+		req.Header.Set(server.WriteEnablerHeader, c.we)
 	}
 	if c.srv.needsTok {
 		req.Header.Set("Authorization", privacypass.FormatAuthorization(c.token()))

@@ -132,10 +132,33 @@ func dirOf(kind, u string) (dir string, memory bool, err error) {
 	return "", false, fmt.Errorf("aegisd: %s %q: want %s: %w", kind, u, want, domain.ErrInvalidInput)
 }
 
-// ProvideStore opens the blob store of o.Store. An s3:// store is checked at
-// once (endpoint reachable, credentials accepted, bucket present); any failure
-// is an error, never a fallback to another store.
+// ProvideStore opens the blob store of o.Store and checks its format
+// (server.PrepareStore): an empty store gets the store-format marker; a store
+// written by an aegisd from before write-enablers is refused, untouched, with
+// a one-line error that says what to do. An s3:// store is checked at once
+// (endpoint reachable, credentials accepted, bucket present); any failure is
+// an error, never a fallback to another store.
 func ProvideStore(o Options) (domain.BlobStore, error) {
+	st, err := openStore(o)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ConnectTimeout)
+	defer cancel()
+	if err := server.PrepareStore(ctx, st); err != nil {
+		if c, ok := st.(io.Closer); ok {
+			_ = c.Close()
+		}
+		if errors.Is(err, server.ErrLegacyStore) {
+			return nil, fmt.Errorf("aegisd: store %s: %w; point --store at a new, empty store and move the vaults "+
+				"over with the aegis CLI (docs/deploy.md, \"Stores written before write-enablers\")", o.Store, err)
+		}
+		return nil, fmt.Errorf("aegisd: store %s: %w", o.Store, err)
+	}
+	return st, nil
+}
+
+func openStore(o Options) (domain.BlobStore, error) {
 	if strings.HasPrefix(o.Store, "s3://") {
 		cfg, err := s3blob.ConfigFromEnv(o.Store, nil)
 		if err != nil {

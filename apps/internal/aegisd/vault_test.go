@@ -2,7 +2,6 @@ package aegisd_test
 
 import (
 	"context"
-	"slices"
 
 	. "github.com/onsi/gomega"
 
@@ -11,12 +10,6 @@ import (
 	"github.com/ai-pantheon/aegis/domain"
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
-
-func sorted(s []string) []string {
-	c := slices.Clone(s)
-	slices.Sort(c)
-	return c
-}
 
 func runVaultEndToEnd(ctx context.Context, store domain.BlobStore) {
 	cfg := vault.Config{Store: store, Crypto: suite.New(kdf.InsecureTestPolicy())}

@@ -3,7 +3,9 @@ package replicas_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -31,8 +33,25 @@ var passphrase = []byte("two replicas, one vault")
 // client is a vault user talking to one base URL (a replica or the balancer).
 type client struct {
 	base  string
-	store *httpblob.Store
+	store domain.BlobStore // guarded: enablerKey
 	pool  *privacypass.Pool
+}
+
+// enablerKey keys the write-enablers of the vault's objects: every client of
+// the suite is the same user.
+var enablerKey = func() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}()
+
+// enabler is HMAC-SHA256 of the id under enablerKey.
+func enabler(id domain.ObjectID) domain.WriteEnabler {
+	m := hmac.New(sha256.New, enablerKey)
+	m.Write(id[:])
+	var e domain.WriteEnabler
+	copy(e[:], m.Sum(nil))
+	return e
 }
 
 func newClient(ctx context.Context, base string) *client {
@@ -41,7 +60,7 @@ func newClient(ctx context.Context, base string) *client {
 	Expect(err).NotTo(HaveOccurred())
 	store, err := httpblob.Open(base, &httpblob.Options{Tokens: pool})
 	Expect(err).NotTo(HaveOccurred())
-	return &client{base: base, store: store, pool: pool}
+	return &client{base: base, store: store.Guarded(enabler), pool: pool}
 }
 
 func (c *client) cfg() vault.Config {

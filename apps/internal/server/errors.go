@@ -5,29 +5,36 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ai-pantheon/aegis/adapters/httpwire"
 )
 
 // Stable error codes of the JSON error body {"error":{"code":"…","message":"…"}}.
 // docs/http-api.md lists them; clients match on the code, never on the message.
+// Only busy (the limit middleware, before anything else) and unavailable (the
+// ledger, before the handler) mean that nothing was done: a client may resend
+// a compare-and-swap or a delete after those two only.
 const (
-	CodeBadRequest          = "bad_request"            // 400: malformed query, header or body
-	CodeInvalidObjectID     = "invalid_object_id"      // 400: not 64 lowercase hex characters
-	CodeInvalidSize         = "invalid_size"           // 400: body is not one of the allowed object sizes
-	CodeUnsupportedPrecond  = "unsupported_condition"  // 400: a conditional header the API does not support
-	CodeTokenRequired       = "token_required"         // 401: no PrivateToken authorization
-	CodeTokenInvalid        = "token_invalid"          // 401: token malformed, unknown key, or does not verify
-	CodeTokenSpent          = "token_spent"            // 401: token already redeemed
-	CodeAttestationRequired = "attestation_required"   // 401: missing or wrong bearer attestation secret
-	CodeIssuanceDisabled    = "issuance_disabled"      // 403: no attestation secret configured
-	CodeObjectNotFound      = "object_not_found"       // 404: no such object
-	CodeRouteNotFound       = "route_not_found"        // 404: no such endpoint
-	CodeMethodNotAllowed    = "method_not_allowed"     // 405
-	CodePreconditionFailed  = "precondition_failed"    // 412: If-Match / If-None-Match did not hold
-	CodeBodyTooLarge        = "body_too_large"         // 413
-	CodeUnsupportedMedia    = "unsupported_media_type" // 415
-	CodeBusy                = "busy"                   // 503: concurrency limit reached, nothing was done
-	CodeUnavailable         = "unavailable"            // 503: the spent-token ledger failed, nothing was done
-	CodeInternal            = "internal"               // 500
+	CodeBadRequest           = "bad_request"            // 400: malformed query, header or body
+	CodeInvalidObjectID      = "invalid_object_id"      // 400: not 64 lowercase hex characters
+	CodeInvalidSize          = "invalid_size"           // 400: body is not one of the allowed object sizes
+	CodeUnsupportedPrecond   = "unsupported_condition"  // 400: a conditional header the API does not support
+	CodeWriteEnablerRequired = "write_enabler_required" // 400: PUT or DELETE without exactly one well-formed Aegis-Write-Enabler
+	CodeTokenRequired        = "token_required"         // 401: no PrivateToken authorization
+	CodeTokenInvalid         = "token_invalid"          // 401: token malformed, unknown key, or does not verify
+	CodeTokenSpent           = "token_spent"            // 401: token already redeemed
+	CodeAttestationRequired  = "attestation_required"   // 401: missing or wrong bearer attestation secret
+	CodeIssuanceDisabled     = "issuance_disabled"      // 403: no attestation secret configured
+	CodeObjectNotFound       = "object_not_found"       // 404: no such object (or DELETE with another enabler)
+	CodeRouteNotFound        = "route_not_found"        // 404: no such endpoint
+	CodeMethodNotAllowed     = "method_not_allowed"     // 405
+	CodePreconditionFailed   = "precondition_failed"    // 412: If-Match / If-None-Match did not hold, or PUT with another enabler
+	CodeBodyTooLarge         = "body_too_large"         // 413
+	CodeUnsupportedMedia     = "unsupported_media_type" // 415
+	CodeBusy                 = httpwire.CodeBusy        // 503: concurrency limit reached, nothing was done
+	CodeUnavailable          = httpwire.CodeUnavailable // 503: the spent-token ledger failed, nothing was done
+	CodeRequestCancelled     = "request_cancelled"      // 503: the request's context ended; it may or may not have been applied
+	CodeInternal             = "internal"               // 500
 )
 
 // apiError is an error with its HTTP status and stable code. Handlers return

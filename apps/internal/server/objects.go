@@ -1,13 +1,12 @@
 package server
 
 import (
-	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -16,23 +15,98 @@ import (
 	"github.com/ai-pantheon/aegis/domain"
 )
 
-// ListResponse is the body of GET /v1/objects.
-type ListResponse struct {
-	// IDs are object ids in increasing order.
-	IDs []string `json:"ids"`
-	// Next, when not empty, is the "after" value of the next page.
-	Next string `json:"next,omitempty"`
-}
+// EnablerHashSize is the length of what the server keeps of an object's
+// write-enabler: its SHA-256, stored in front of the body. The backing store
+// holds SHA-256(enabler) || body; GET returns the body only.
+const EnablerHashSize = sha256.Size
+
+// WriteEnablerHeader is the request header of PUT and DELETE that carries the
+// object's write-enabler (httpwire.FormatWriteEnabler).
+const WriteEnablerHeader = httpwire.WriteEnablerHeader
+
+// plainPutTries bounds the read-check-swap rounds of an unconditional PUT that
+// keeps losing its compare-and-swap to concurrent writers of the same object
+// (who all hold its enabler); then it answers 412.
+const plainPutTries = 4
 
 func objectID(c echo.Context) (domain.ObjectID, error) {
 	id, err := domain.ParseObjectID(c.Param("id"))
 	if err != nil {
 		return id, newError(http.StatusBadRequest, CodeInvalidObjectID, "object id must be 64 lowercase hex characters")
 	}
+	if id == StoreFormatID {
+		return id, newError(http.StatusBadRequest, CodeInvalidObjectID, "this object id is reserved by the server")
+	}
 	return id, nil
 }
 
+// enablerHash reads the request's one Aegis-Write-Enabler header and returns
+// the hash the server keeps of it.
+func enablerHash(req *http.Request) ([EnablerHashSize]byte, error) {
+	vals := req.Header.Values(WriteEnablerHeader)
+	if len(vals) != 1 {
+		return [EnablerHashSize]byte{}, newError(http.StatusBadRequest, CodeWriteEnablerRequired,
+			"exactly one "+WriteEnablerHeader+" header is required (43 characters of unpadded base64url: 32 bytes)")
+	}
+	e, ok := httpwire.ParseWriteEnabler(vals[0])
+	if !ok {
+		return [EnablerHashSize]byte{}, newError(http.StatusBadRequest, CodeWriteEnablerRequired,
+			"the "+WriteEnablerHeader+" header must be 43 characters of unpadded base64url (32 bytes)")
+	}
+	return sha256.Sum256(e[:]), nil
+}
+
+// enablerMatches reports, in constant time, whether the stored object was
+// created with the enabler whose hash is h. A stored object too short to hold
+// a hash matches nothing.
+func enablerMatches(stored []byte, h *[EnablerHashSize]byte) bool {
+	if len(stored) < EnablerHashSize {
+		return false
+	}
+	return subtle.ConstantTimeCompare(stored[:EnablerHashSize], h[:]) == 1
+}
+
+// The answers to a refused write. A wrong enabler gets exactly the answer of a
+// wrong version (PUT) or of an absent object (DELETE), so that a client without
+// the enabler learns nothing it could not learn otherwise.
+func errPrecondition() error {
+	return newError(http.StatusPreconditionFailed, CodePreconditionFailed, "the object's current version does not match the precondition")
+}
+
+func errNotFound() error {
+	return newError(http.StatusNotFound, CodeObjectNotFound, "no such object")
+}
+
 func setNoStore(c echo.Context) { c.Response().Header().Set(echo.HeaderCacheControl, "no-store") }
+
+// putMode is what a PUT's conditional headers ask for.
+type putMode int
+
+const (
+	putPlain  putMode = iota // store, replacing an object created with the same enabler
+	putCreate                // If-None-Match: *, only if absent
+	putSwap                  // If-Match, only if the current version is the expected one
+)
+
+func putPrecondition(h http.Header) (putMode, domain.Version, error) {
+	ifMatch, ifNoneMatch := h.Values("If-Match"), h.Values("If-None-Match")
+	switch {
+	case len(ifMatch) > 0 && len(ifNoneMatch) > 0:
+		return 0, "", newError(http.StatusBadRequest, CodeUnsupportedPrecond, "use If-Match or If-None-Match, not both")
+	case len(ifMatch) > 0:
+		v, ok := httpwire.ParseETag(ifMatch[0])
+		if len(ifMatch) != 1 || !ok {
+			return 0, "", newError(http.StatusBadRequest, CodeUnsupportedPrecond, `If-Match must be one strong entity tag ("…")`)
+		}
+		return putSwap, v, nil
+	case len(ifNoneMatch) > 0:
+		if len(ifNoneMatch) != 1 || strings.TrimSpace(ifNoneMatch[0]) != "*" {
+			return 0, "", newError(http.StatusBadRequest, CodeUnsupportedPrecond, `If-None-Match on PUT must be "*"`)
+		}
+		return putCreate, "", nil
+	}
+	return putPlain, "", nil
+}
 
 func (s *Server) putObject(c echo.Context) error {
 	setNoStore(c)
@@ -41,23 +115,13 @@ func (s *Server) putObject(c echo.Context) error {
 		return err
 	}
 	req := c.Request()
-	ifMatch, ifNoneMatch := req.Header.Values("If-Match"), req.Header.Values("If-None-Match")
-	var expected domain.Version
-	cas := false
-	switch {
-	case len(ifMatch) > 0 && len(ifNoneMatch) > 0:
-		return newError(http.StatusBadRequest, CodeUnsupportedPrecond, "use If-Match or If-None-Match, not both")
-	case len(ifMatch) > 0:
-		v, ok := httpwire.ParseETag(ifMatch[0])
-		if len(ifMatch) != 1 || !ok {
-			return newError(http.StatusBadRequest, CodeUnsupportedPrecond, `If-Match must be one strong entity tag ("…")`)
-		}
-		expected, cas = v, true
-	case len(ifNoneMatch) > 0:
-		if len(ifNoneMatch) != 1 || strings.TrimSpace(ifNoneMatch[0]) != "*" {
-			return newError(http.StatusBadRequest, CodeUnsupportedPrecond, `If-None-Match on PUT must be "*"`)
-		}
-		cas = true
+	mode, expected, err := putPrecondition(req.Header)
+	if err != nil {
+		return err
+	}
+	h, err := enablerHash(req)
+	if err != nil {
+		return err
 	}
 	body, err := readBody(req, s.maxBody)
 	if err != nil {
@@ -67,23 +131,75 @@ func (s *Server) putObject(c echo.Context) error {
 		return newError(http.StatusBadRequest, CodeInvalidSize, "the body size is not one of the allowed object sizes")
 	}
 	s.metrics.bytesIn.Add(int64(len(body)))
-	ctx := req.Context()
-	if !cas {
-		if err := s.cfg.Store.Put(ctx, id, body); err != nil {
-			return s.storeError(c, err)
-		}
-		return c.NoContent(http.StatusNoContent)
+	stored := make([]byte, EnablerHashSize+len(body))
+	copy(stored, h[:])
+	copy(stored[EnablerHashSize:], body)
+
+	var v domain.Version
+	switch mode {
+	case putPlain:
+		err = s.putPlain(c, id, &h, stored)
+	case putCreate:
+		// Only if absent: nothing to compare the enabler with.
+		v, err = s.cfg.Store.CompareAndSwap(req.Context(), id, "", stored)
+	case putSwap:
+		v, err = s.putSwap(c, id, expected, &h, stored)
 	}
-	v, err := s.cfg.Store.CompareAndSwap(ctx, id, expected, body)
 	if err != nil {
 		return s.storeError(c, err)
 	}
-	etag, ok := httpwire.FormatETag(v)
-	if !ok {
-		return errors.New("store version cannot be an entity tag")
+	if mode != putPlain {
+		etag, ok := httpwire.FormatETag(v)
+		if !ok {
+			return errors.New("store version cannot be an entity tag")
+		}
+		c.Response().Header().Set("ETag", etag)
 	}
-	c.Response().Header().Set("ETag", etag)
 	return c.NoContent(http.StatusNoContent)
+}
+
+// putPlain creates the object with the enabler's hash, or replaces it if it was
+// created with the same enabler. Every write is a compare-and-swap against the
+// version read, so that a concurrent creator or a replacement by another
+// request cannot slip in between the check and the write.
+func (s *Server) putPlain(c echo.Context, id domain.ObjectID, h *[EnablerHashSize]byte, stored []byte) error {
+	ctx := c.Request().Context()
+	for range plainPutTries {
+		cur, v, err := s.cfg.Store.GetVersioned(ctx, id)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			_, err = s.cfg.Store.CompareAndSwap(ctx, id, "", stored)
+		case err != nil:
+			return err
+		case !enablerMatches(cur, h):
+			return errPrecondition()
+		default:
+			_, err = s.cfg.Store.CompareAndSwap(ctx, id, v, stored)
+		}
+		if !errors.Is(err, domain.ErrConflict) {
+			return err
+		}
+	}
+	return errPrecondition()
+}
+
+// putSwap replaces the object if its version is expected and it was created
+// with the same enabler. Both are checked before the write, and a mismatch of
+// either is the same 412.
+func (s *Server) putSwap(c echo.Context, id domain.ObjectID, expected domain.Version, h *[EnablerHashSize]byte, stored []byte) (domain.Version, error) {
+	ctx := c.Request().Context()
+	cur, v, err := s.cfg.Store.GetVersioned(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return "", errPrecondition()
+	}
+	if err != nil {
+		return "", err
+	}
+	sameVersion := subtle.ConstantTimeCompare([]byte(v), []byte(expected)) == 1
+	if !enablerMatches(cur, h) || !sameVersion {
+		return "", errPrecondition()
+	}
+	return s.cfg.Store.CompareAndSwap(ctx, id, expected, stored)
 }
 
 func (s *Server) getObject(c echo.Context) error {
@@ -92,10 +208,14 @@ func (s *Server) getObject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data, v, err := s.cfg.Store.GetVersioned(c.Request().Context(), id)
+	stored, v, err := s.cfg.Store.GetVersioned(c.Request().Context(), id)
 	if err != nil {
 		return s.storeError(c, err)
 	}
+	if len(stored) < EnablerHashSize {
+		return errors.New("stored object shorter than the enabler hash")
+	}
+	data := stored[EnablerHashSize:]
 	etag, ok := httpwire.FormatETag(v)
 	if !ok {
 		return errors.New("store version cannot be an entity tag")
@@ -105,71 +225,45 @@ func (s *Server) getObject(c echo.Context) error {
 	return c.Blob(http.StatusOK, echo.MIMEOctetStream, data)
 }
 
+// deleteObject removes the object if it was created with the request's
+// enabler. A wrong enabler is answered exactly as an absent object, so that a
+// refused delete does not confirm that the object exists.
 func (s *Server) deleteObject(c echo.Context) error {
 	setNoStore(c)
 	id, err := objectID(c)
 	if err != nil {
 		return err
 	}
-	h := c.Request().Header
-	if len(h.Values("If-Match")) > 0 || len(h.Values("If-None-Match")) > 0 {
+	req := c.Request()
+	if len(req.Header.Values("If-Match")) > 0 || len(req.Header.Values("If-None-Match")) > 0 {
 		return newError(http.StatusBadRequest, CodeUnsupportedPrecond, "DELETE takes no conditional headers")
 	}
-	if err := s.cfg.Store.Delete(c.Request().Context(), id); err != nil {
+	h, err := enablerHash(req)
+	if err != nil {
+		return err
+	}
+	cur, _, err := s.cfg.Store.GetVersioned(req.Context(), id)
+	if err != nil {
+		return s.storeError(c, err)
+	}
+	if !enablerMatches(cur, &h) {
+		return errNotFound()
+	}
+	if err := s.cfg.Store.Delete(req.Context(), id); err != nil {
 		return s.storeError(c, err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (s *Server) listObjects(c echo.Context) error {
-	setNoStore(c)
-	q := c.Request().URL.Query()
-	limit := DefaultListLimit
-	if l := q["limit"]; len(l) > 0 {
-		n, err := strconv.Atoi(l[0])
-		if len(l) != 1 || err != nil || n < 1 || n > MaxListLimit || strconv.Itoa(n) != l[0] {
-			return newError(http.StatusBadRequest, CodeBadRequest, "limit must be an integer from 1 to "+strconv.Itoa(MaxListLimit))
-		}
-		limit = n
-	}
-	var after *domain.ObjectID
-	if a := q["after"]; len(a) > 0 {
-		id, err := domain.ParseObjectID(a[0])
-		if len(a) != 1 || err != nil {
-			return newError(http.StatusBadRequest, CodeInvalidObjectID, "after must be one object id of 64 lowercase hex characters")
-		}
-		after = &id
-	}
-	var ids []domain.ObjectID
-	err := s.cfg.Store.List(c.Request().Context(), func(id domain.ObjectID) error {
-		if after == nil || bytes.Compare(id[:], after[:]) > 0 {
-			ids = append(ids, id)
-		}
-		return nil
-	})
-	if err != nil {
-		return s.storeError(c, err)
-	}
-	slices.SortFunc(ids, func(a, b domain.ObjectID) int { return bytes.Compare(a[:], b[:]) })
-	resp := ListResponse{IDs: make([]string, 0, min(len(ids), limit))}
-	if len(ids) > limit {
-		ids = ids[:limit]
-		resp.Next = ids[limit-1].String()
-	}
-	for _, id := range ids {
-		resp.IDs = append(resp.IDs, id.String())
-	}
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-	c.Response().WriteHeader(http.StatusOK)
-	return writeJSON(c.Response(), resp)
-}
-
 func (s *Server) storeError(c echo.Context, err error) error {
+	var ae *apiError
 	switch {
+	case errors.As(err, &ae):
+		return err
 	case errors.Is(err, domain.ErrNotFound):
-		return newError(http.StatusNotFound, CodeObjectNotFound, "no such object")
+		return errNotFound()
 	case errors.Is(err, domain.ErrConflict):
-		return newError(http.StatusPreconditionFailed, CodePreconditionFailed, "the object's current version does not match the precondition")
+		return errPrecondition()
 	case errors.Is(err, domain.ErrInvalidInput):
 		return newError(http.StatusBadRequest, CodeBadRequest, "the store refused the request")
 	}

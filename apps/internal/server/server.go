@@ -3,6 +3,14 @@
 // Privacy Pass token, the token issuer behind a bearer attestation secret, the
 // issuer directory, health and metrics.
 //
+// The store is shared by every client with tokens, so it is blind but not
+// open: every PUT and DELETE carries the object's write-enabler, a secret the
+// client derives per object. The server keeps SHA-256 of it in front of the
+// body (the backing store holds SHA-256(enabler) || body, format marker at
+// StoreFormatID) and refuses to replace or delete an object with another
+// enabler, answering exactly as for a wrong version (412) or an absent object
+// (404). Objects are not listed.
+//
 // The server strips client metadata: it logs only method, route pattern,
 // status and a size bucket with timestamps truncated to 10 s, never reads
 // X-Forwarded-For or the client address, and echoes nothing about the client.
@@ -48,12 +56,8 @@ const (
 // invalid_size, longer ones 413 body_too_large.
 const BodySlack = 4 * domain.KiB
 
-// Default limits.
-const (
-	DefaultMaxInFlight = 64
-	DefaultListLimit   = 1000
-	MaxListLimit       = 1000
-)
+// DefaultMaxInFlight is the default bound on concurrent requests.
+const DefaultMaxInFlight = 64
 
 // SizePolicy decides which object sizes a PUT may carry. domain.Buckets and
 // domain.PaddingPolicy implement it.
@@ -64,7 +68,8 @@ type SizePolicy interface {
 
 // Config is what a Server needs. Store, Redeemer, Challenge and TokenKey are required.
 type Config struct {
-	// Store holds the objects.
+	// Store holds the objects, each as SHA-256(write-enabler) || body. aegisd
+	// checks its format with PrepareStore before serving it.
 	Store domain.BlobStore
 	// Redeemer verifies and spends the token of every object request
 	// (a *privacypass.Origin over a domain.SpentLedger).
@@ -81,6 +86,7 @@ type Config struct {
 	// Directory returns the issuer directory (JSON body); nil serves 404.
 	Directory func() (*privacypass.Directory, error)
 	// Sizes is the size policy for PUT bodies; nil means domain.DefaultBuckets().
+	// Its Max plus EnablerHashSize must not exceed domain.MaxObjectSize.
 	Sizes SizePolicy
 	// MaxInFlight bounds concurrent requests; more get 503 busy. 0 means DefaultMaxInFlight.
 	MaxInFlight int
@@ -119,6 +125,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Sizes == nil {
 		cfg.Sizes = domain.DefaultBuckets()
 	}
+	if cfg.Sizes.Max() > domain.MaxObjectSize-EnablerHashSize {
+		return nil, fmt.Errorf("aegisd/server: the largest object size %d leaves no room for the %d-byte enabler hash under %d: %w",
+			cfg.Sizes.Max(), EnablerHashSize, domain.MaxObjectSize, domain.ErrInvalidInput)
+	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
@@ -150,8 +160,9 @@ func New(cfg Config) (*Server, error) {
 	e.IPExtractor = func(*http.Request) string { return "" }
 	e.Use(s.logRequests, s.recoverPanics, s.limit)
 
+	// No listing route: GET /v1/objects is 404 route_not_found (a co-tenant
+	// must not learn the ids of other clients' objects).
 	auth := s.requireToken
-	e.GET(ObjectsPath, s.listObjects, auth)
 	e.PUT(ObjectsPath+"/:id", s.putObject, auth)
 	e.GET(ObjectsPath+"/:id", s.getObject, auth)
 	e.DELETE(ObjectsPath+"/:id", s.deleteObject, auth)
@@ -370,11 +381,13 @@ func equalFoldASCII(a, b string) bool {
 	return true
 }
 
-// ctxErr maps a context error of the request to a 503 (the client is gone or
-// timed out; the status is rarely seen).
+// ctxErr maps a context error of the request to 503 request_cancelled (the
+// client is gone or timed out; the status is rarely seen). It comes after the
+// handler reached the store, so the operation may or may not have been
+// applied: never CodeUnavailable, which says that nothing was done.
 func ctxErr(ctx context.Context) error {
 	if ctx.Err() != nil {
-		return newError(http.StatusServiceUnavailable, CodeUnavailable, "request cancelled")
+		return newError(http.StatusServiceUnavailable, CodeRequestCancelled, "request cancelled; it may or may not have been applied")
 	}
 	return nil
 }
