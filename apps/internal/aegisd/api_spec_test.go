@@ -481,7 +481,9 @@ var _ = Describe("a vault over httpblob on aegisd", func() {
 			Expect(err).NotTo(HaveOccurred())
 			body, err := store.Get(ctx, id)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(b).To(Equal(storedAs(id, body)))
+			// (The Vault derives the enablers from its key: only their hash is here.)
+			Expect(b).To(HaveLen(32 + len(body)))
+			Expect(b[32:]).To(Equal(body))
 			Expect(domain.DefaultBuckets().Allowed(len(body))).To(BeTrue(), "object of %d bytes", len(body))
 			n++
 			return nil

@@ -12,7 +12,8 @@ import (
 )
 
 func runVaultEndToEnd(ctx context.Context, store domain.BlobStore) {
-	cfg := vault.Config{Store: store, Crypto: suite.New(kdf.InsecureTestPolicy())}
+	// The store is aegisd's (a domain.WriteGuard): the vault key locates the header and derives the enablers.
+	cfg := vault.Config{Store: store, Crypto: suite.New(kdf.InsecureTestPolicy()), Locator: randomBytes(32)}
 	pass := []byte("correct horse battery staple")
 	v, err := vault.Create(ctx, cfg, pass)
 	Expect(err).NotTo(HaveOccurred())

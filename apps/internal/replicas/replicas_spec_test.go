@@ -63,8 +63,12 @@ func newClient(ctx context.Context, base string) *client {
 	return &client{base: base, store: store.Guarded(enabler), pool: pool}
 }
 
+// vaultKey is the replicated vault's key (vault.Config.Locator): every client of
+// the suite reaches the same vault through either replica.
+var vaultKey = []byte("replicas suite vault key 32bytes")
+
 func (c *client) cfg() vault.Config {
-	return vault.Config{Store: c.store, Crypto: suite.New(kdf.InsecureTestPolicy()), Name: "replicated"}
+	return vault.Config{Store: c.store, Crypto: suite.New(kdf.InsecureTestPolicy()), Name: "replicated", Locator: vaultKey}
 }
 
 // loadAll opens the vault afresh and loads every category.
@@ -311,6 +315,9 @@ var _ = Describe("two aegisd replicas on one bucket and one Redis", func() {
 			return string(out)
 		}
 		aegis(a.URL, "init")
+		// The vault key is recorded under the URL used; behind one load balancer
+		// both replicas share it, here each has its own.
+		aegis(b.URL, "vault-key", "import", strings.TrimSpace(aegis(a.URL, "vault-key", "export")))
 		Expect(aegis(b.URL, "store", "data.json")).To(ContainSubstring("stored 2 categories"))
 		Expect(aegis(a.URL, "load")).To(MatchJSON(`{"journal":{"day":1,"text":"ünïcode"},"settings":{"theme":"dark"}}`))
 		Expect(aegis(b.URL, "ls")).To(Equal("journal\nsettings\n"))
