@@ -1,0 +1,232 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+// Rekey changes the passphrase and replaces every key of the vault: a new KEK
+// from newPassphrase (with the named KDF, "" keeping the current one, and a fresh
+// salt), a new random vault id, and for every category a new slot and a new DEK
+// under which its content is re-encrypted into fresh objects. The new state
+// becomes visible in one header swap; then the old objects are deleted.
+//
+// ChangePassphraseKDF re-wraps the data keys and keeps them, so whoever holds the
+// old passphrase and a copy of the store taken before the change (a backup) can
+// still unwrap every data key, and with it read everything later written under
+// those keys. After Rekey nothing written from then on opens under any key that
+// such a copy yields: the old KEK, the old DEKs and the old vault id are no
+// longer used.
+//
+// Rekey reads and rewrites all the data, so its cost grows with the vault's size.
+// It streams: per category it reads the old chunks a window at a time (as Get
+// does) and seals the new ones one at a time; sealed objects are handed to the
+// store in small batches of at most one largest object's worth of bytes, each in
+// a random order.
+//
+// If it fails before the swap, the objects it wrote are deleted and the vault is
+// unchanged: the old passphrase opens it and the handle keeps working. After a
+// crash at any point exactly one of the old and the new passphrase opens the
+// vault; what the crash left unreferenced (the new objects before the swap, the
+// old ones after it) is removed by Sweep. If the outcome of the swap cannot be
+// known (the header cannot be read back after an ambiguous failure), nothing is
+// deleted and the error wraps the cause; open the vault again with either
+// passphrase to find out.
+func (v *Vault) Rekey(ctx context.Context, newPassphrase []byte, kdf string) error {
+	if len(newPassphrase) == 0 {
+		return fmt.Errorf("%w: new passphrase is empty", domain.ErrInvalidInput)
+	}
+	if err := v.begin(); err != nil {
+		return err
+	}
+	defer v.mu.Unlock()
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := v.refresh(ctx); err != nil {
+		return err
+	}
+	if kdf == "" {
+		kdf = v.spec.Name
+	}
+	spec, err := v.crypto.NewKDFSpec(kdf)
+	if err != nil {
+		return err
+	}
+	kek, err := v.crypto.DeriveKEK(newPassphrase, spec)
+	if err != nil {
+		return err
+	}
+	rk := &rekeying{v: v, kek: kek, deks: map[dekKey]domain.DEK{}}
+	fields, err := encodeHeaderFields(spec, kek.KeyCheck())
+	if err != nil {
+		rk.destroy()
+		return err
+	}
+	if _, err := io.ReadFull(v.random, rk.vaultID[:]); err != nil {
+		rk.destroy()
+		return fmt.Errorf("aegis: rekey: randomness: %w", err)
+	}
+	if rk.vaultID == v.root.vaultID {
+		rk.destroy()
+		return fmt.Errorf("aegis: rekey: randomness: the new vault id equals the old one")
+	}
+
+	next, err := rk.reencrypt(ctx)
+	if err != nil {
+		rk.abort()
+		return fmt.Errorf("aegis: rekey: %w", err)
+	}
+	ver, r, size, err := v.commit(ctx, kek, fields, rk.vaultID, next, v.version)
+	if err != nil {
+		if errors.Is(err, errOutcomeUnknown) {
+			// The header may point at the new objects now: keep them.
+			rk.destroy()
+		} else {
+			rk.abort()
+		}
+		return fmt.Errorf("aegis: rekey: %w", err)
+	}
+
+	obsolete := idsOf(v.root.manifest)
+	for _, e := range v.man.categories {
+		obsolete = append(obsolete, idsOf(e.chunks)...)
+	}
+	// As in mutate: a random order, so the deletions do not group objects by category.
+	if err := domain.Shuffle(v.random, len(obsolete), func(i, j int) { obsolete[i], obsolete[j] = obsolete[j], obsolete[i] }); err != nil {
+		obsolete = nil // left for Sweep
+	}
+	for k, d := range v.deks {
+		d.Destroy()
+		delete(v.deks, k)
+	}
+	v.kek.Destroy()
+	v.kek, v.spec, v.fields = kek, spec, fields
+	v.version, v.hdrSize, v.root, v.man = ver, size, r, next
+	v.deks = rk.deks
+	v.discard(obsolete)
+	return nil
+}
+
+// rekeying is the state of one Rekey before its commit.
+type rekeying struct {
+	v       *Vault
+	kek     domain.KEK
+	vaultID [32]byte
+	deks    map[dekKey]domain.DEK // the new DEKs, by the new slots
+	written []domain.ObjectID     // every object handed to the store
+	pending []pending             // sealed, not yet handed to the store
+	bytes   int                   // their total size
+}
+
+// reencrypt copies every category into a new entry under a new DEK and returns
+// the manifest of the new state: the epoch continues from the current one.
+func (rk *rekeying) reencrypt(ctx context.Context) (*manifest, error) {
+	v := rk.v
+	next := &manifest{epoch: v.man.epoch + 1, categories: make(map[string]*entry, len(v.man.categories))}
+	names := v.man.sortedNames()
+	// Re-encrypt the categories in a random order: objects reach the store in
+	// category order, and that order should not follow the (sorted) names.
+	if err := domain.Shuffle(v.random, len(names), func(i, j int) { names[i], names[j] = names[j], names[i] }); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		e, err := rk.category(ctx, v.man.categories[name])
+		if err != nil {
+			return nil, fmt.Errorf("category %q: %w", name, err)
+		}
+		next.categories[name] = e
+	}
+	if err := rk.flush(ctx); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// category re-encrypts one category: it pipes the old chunks, opened under the old
+// DEK, into sealStream under a new DEK.
+func (rk *rekeying) category(ctx context.Context, base *entry) (*entry, error) {
+	v := rk.v
+	oldDEK, err := v.dek(base)
+	if err != nil {
+		return nil, err
+	}
+	e := &entry{name: base.name, generation: 1, version: 1}
+	if _, err := io.ReadFull(v.random, e.slot[:]); err != nil {
+		return nil, fmt.Errorf("randomness: %w", err)
+	}
+	newDEK, err := v.crypto.NewDEK()
+	if err != nil {
+		return nil, err
+	}
+	rk.deks[dekKey{e.slot, e.generation}] = newDEK
+	if e.wrappedDEK, err = rk.kek.Wrap(newDEK, dekAD(rk.vaultID, e.slot, e.generation)); err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.CloseWithError(v.openStream(ctx, oldDEK, dataAD(v.root.vaultID, base), base.chunks, base.size, "old chunks", pw))
+	}()
+	e.size, err = v.sealStream(ctx, newDEK, dataAD(rk.vaultID, e), pr, func(ref chunkRef, obj []byte) error {
+		e.chunks = append(e.chunks, ref)
+		return rk.emit(ctx, ref.id, obj)
+	})
+	pr.CloseWithError(io.ErrClosedPipe)
+	<-done // the reader must be done with the old DEK before anything destroys it
+	if err != nil {
+		return nil, err
+	}
+	if e.size != base.size {
+		return nil, fmt.Errorf("re-encrypted %d bytes of %d: %w", e.size, base.size, domain.ErrIntegrity)
+	}
+	return e, nil
+}
+
+// emit queues a sealed object. Objects go to the store in batches of at most one
+// largest object's worth of bytes (so memory stays at about one chunk), each batch
+// in a random order and as one PutBatch where the store has it: a vault of many
+// small categories costs a few batches, not one durable write per object.
+func (rk *rekeying) emit(ctx context.Context, id domain.ObjectID, obj []byte) error {
+	if rk.bytes > 0 && rk.bytes+len(obj) > rk.v.policy.Max() {
+		if err := rk.flush(ctx); err != nil {
+			return err
+		}
+	}
+	rk.written = append(rk.written, id)
+	rk.pending = append(rk.pending, pending{id, obj})
+	rk.bytes += len(obj)
+	return nil
+}
+
+func (rk *rekeying) flush(ctx context.Context) error {
+	objs := rk.pending
+	rk.pending, rk.bytes = nil, 0
+	if len(objs) == 0 {
+		return nil
+	}
+	if err := domain.Shuffle(rk.v.random, len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] }); err != nil {
+		return err
+	}
+	return rk.v.putAll(ctx, objs)
+}
+
+// abort deletes what the rekeying wrote and destroys its keys.
+func (rk *rekeying) abort() {
+	rk.v.discard(rk.written)
+	rk.destroy()
+}
+
+func (rk *rekeying) destroy() {
+	for _, d := range rk.deks {
+		d.Destroy()
+	}
+	rk.kek.Destroy()
+}
