@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -24,9 +25,9 @@ import (
 //
 // Rekey reads and rewrites all the data, so its cost grows with the vault's size.
 // It streams: per category it reads the old chunks a window at a time (as Get
-// does) and seals the new ones one at a time; sealed objects are handed to the
-// store in small batches of at most one largest object's worth of bytes, each in
-// a random order.
+// does) and seals the new ones one at a time. The objects of categories that fit
+// one object are handed to the store in batches of at most one largest object's
+// worth of bytes, each in a random order; see reencrypt.
 //
 // If it fails before the swap, the objects it wrote are deleted and the vault is
 // unchanged: the old passphrase opens it and the handle keeps working. After a
@@ -120,38 +121,97 @@ type rekeying struct {
 	kek     domain.KEK
 	vaultID [32]byte
 	deks    map[dekKey]domain.DEK // the new DEKs, by the new slots
-	written []domain.ObjectID     // every object handed to the store
-	pending []pending             // sealed, not yet handed to the store
-	bytes   int                   // their total size
+	written []domain.ObjectID     // every object handed to the store (or about to be)
 }
 
 // reencrypt copies every category into a new entry under a new DEK and returns
 // the manifest of the new state: the epoch continues from the current one.
+//
+// A category that fits one object is small: its new object is sealed in memory
+// and handed to the store with others, as one batch (one PutBatch where the store
+// has it) of at most one largest object's worth of bytes, in a random order. A
+// vault of many small categories so costs a few batches, not one durable write
+// per object. The batches are planned from the sizes before anything is sealed:
+// the small categories sorted by object size (ties in a random order) and cut
+// into consecutive runs, so their number does not depend on the random order.
+// Every other category streams, as RotateKey does: one Put per chunk, in chunk
+// order, as the chunks are sealed. Large categories come after the small ones, in
+// a random order.
 func (rk *rekeying) reencrypt(ctx context.Context) (*manifest, error) {
 	v := rk.v
 	next := &manifest{epoch: v.man.epoch + 1, categories: make(map[string]*entry, len(v.man.categories))}
 	names := v.man.sortedNames()
-	// Re-encrypt the categories in a random order: objects reach the store in
-	// category order, and that order should not follow the (sorted) names.
 	if err := domain.Shuffle(v.random, len(names), func(i, j int) { names[i], names[j] = names[j], names[i] }); err != nil {
 		return nil, err
 	}
+	type small struct {
+		name string
+		size int // of its one object
+	}
+	var smalls []small
+	var larges []string
 	for _, name := range names {
-		e, err := rk.category(ctx, v.man.categories[name])
+		e := v.man.categories[name]
+		if size, ok := rk.oneObject(e.size); ok {
+			smalls = append(smalls, small{name, size})
+		} else {
+			larges = append(larges, name)
+		}
+	}
+	slices.SortStableFunc(smalls, func(a, b small) int { return a.size - b.size })
+
+	budget := v.policy.Max()
+	for start := 0; start < len(smalls); {
+		end, bytes := start, 0
+		for end < len(smalls) && (end == start || bytes+smalls[end].size <= budget) {
+			bytes += smalls[end].size
+			end++
+		}
+		var batch []pending
+		for _, c := range smalls[start:end] {
+			e, err := rk.category(ctx, v.man.categories[c.name], func(id domain.ObjectID, obj []byte) error {
+				batch = append(batch, pending{id, obj})
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("category %q: %w", c.name, err)
+			}
+			next.categories[c.name] = e
+		}
+		if err := domain.Shuffle(v.random, len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] }); err != nil {
+			return nil, err
+		}
+		if err := v.putAll(ctx, batch); err != nil {
+			return nil, err
+		}
+		start = end
+	}
+	for _, name := range larges {
+		e, err := rk.category(ctx, v.man.categories[name], func(id domain.ObjectID, obj []byte) error {
+			return v.store.Put(ctx, id, obj)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("category %q: %w", name, err)
 		}
 		next.categories[name] = e
 	}
-	if err := rk.flush(ctx); err != nil {
-		return nil, err
-	}
 	return next, nil
 }
 
+// oneObject reports whether a payload of n bytes becomes one object under a new
+// DEK, and that object's size (what sealStream makes of it).
+func (rk *rekeying) oneObject(n uint64) (int, bool) {
+	ovh := rk.kek.Overhead() // every key of a Crypto has the same construction
+	if n > uint64(domain.FrameCapacity(rk.v.policy.Max(), ovh)) {
+		return 0, false
+	}
+	return rk.v.policy.Size(ovh + domain.FrameHeaderSize + int(n))
+}
+
 // category re-encrypts one category: it pipes the old chunks, opened under the old
-// DEK, into sealStream under a new DEK.
-func (rk *rekeying) category(ctx context.Context, base *entry) (*entry, error) {
+// DEK, into sealStream under a new DEK, and hands each new object to put (after
+// recording its id, so that abort deletes it whatever put did).
+func (rk *rekeying) category(ctx context.Context, base *entry, put func(domain.ObjectID, []byte) error) (*entry, error) {
 	v := rk.v
 	oldDEK, err := v.dek(base)
 	if err != nil {
@@ -177,7 +237,8 @@ func (rk *rekeying) category(ctx context.Context, base *entry) (*entry, error) {
 	}()
 	e.size, err = v.sealStream(ctx, newDEK, dataAD(rk.vaultID, e), pr, func(ref chunkRef, obj []byte) error {
 		e.chunks = append(e.chunks, ref)
-		return rk.emit(ctx, ref.id, obj)
+		rk.written = append(rk.written, ref.id)
+		return put(ref.id, obj)
 	})
 	pr.CloseWithError(io.ErrClosedPipe)
 	<-done // the reader must be done with the old DEK before anything destroys it
@@ -188,34 +249,6 @@ func (rk *rekeying) category(ctx context.Context, base *entry) (*entry, error) {
 		return nil, fmt.Errorf("re-encrypted %d bytes of %d: %w", e.size, base.size, domain.ErrIntegrity)
 	}
 	return e, nil
-}
-
-// emit queues a sealed object. Objects go to the store in batches of at most one
-// largest object's worth of bytes (so memory stays at about one chunk), each batch
-// in a random order and as one PutBatch where the store has it: a vault of many
-// small categories costs a few batches, not one durable write per object.
-func (rk *rekeying) emit(ctx context.Context, id domain.ObjectID, obj []byte) error {
-	if rk.bytes > 0 && rk.bytes+len(obj) > rk.v.policy.Max() {
-		if err := rk.flush(ctx); err != nil {
-			return err
-		}
-	}
-	rk.written = append(rk.written, id)
-	rk.pending = append(rk.pending, pending{id, obj})
-	rk.bytes += len(obj)
-	return nil
-}
-
-func (rk *rekeying) flush(ctx context.Context) error {
-	objs := rk.pending
-	rk.pending, rk.bytes = nil, 0
-	if len(objs) == 0 {
-		return nil
-	}
-	if err := domain.Shuffle(rk.v.random, len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] }); err != nil {
-		return err
-	}
-	return rk.v.putAll(ctx, objs)
 }
 
 // abort deletes what the rekeying wrote and destroys its keys.

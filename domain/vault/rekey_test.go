@@ -624,14 +624,19 @@ func TestRekeyCrashAtEveryWrite(t *testing.T) {
 	}
 }
 
-// Rekey streams: a category of many chunks never has more than a few in memory.
-// This checks the batching bound instead: no PutBatch carries more than one
-// largest object's worth of bytes.
+// The objects of small categories reach the store in batches of at most one
+// largest object's worth of bytes; the chunks of large ones one Put each.
 func TestRekeyBatchesAreBounded(t *testing.T) {
 	f := newRekeyFixture(t, true)
+	ctx := context.Background()
+	for i := range 6 {
+		if err := f.v.Store(ctx, fmt.Sprintf("small-%d", i), randomBytes(900)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rec := &batchRecorder{memStore: f.store}
 	f.v.store = rec
-	if err := f.v.Rekey(context.Background(), []byte(newPass), ""); err != nil {
+	if err := f.v.Rekey(ctx, []byte(newPass), ""); err != nil {
 		t.Fatal(err)
 	}
 	max := f.v.policy.Max()
@@ -642,15 +647,24 @@ func TestRekeyBatchesAreBounded(t *testing.T) {
 			t.Fatalf("a batch of %d bytes, over the largest object (%d)", b, max)
 		}
 	}
-	t.Logf("batches (bytes): %s", strings.Join(sizes, " "))
-	if len(rec.batches) < 3 {
-		t.Fatalf("%d batches: want the data in several bounded batches plus the manifest", len(rec.batches))
+	t.Logf("batches (bytes): %s; single puts: %d", strings.Join(sizes, " "), rec.puts)
+	// 9 small objects (two of 512 bytes, seven of 1,024: 8,192 bytes) in batches
+	// of at most 2,048 bytes, sorted by size: 4 batches, plus the manifest's.
+	// beta's 3 chunks are single puts.
+	if len(rec.batches) != 5 || rec.puts != 3 {
+		t.Fatalf("%d batches and %d puts, want 4 batches of data, the manifest's, and beta's 3 chunks alone", len(rec.batches), rec.puts)
 	}
 }
 
 type batchRecorder struct {
 	*memStore
 	batches []int
+	puts    int
+}
+
+func (r *batchRecorder) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
+	r.puts++
+	return r.memStore.Put(ctx, id, data)
 }
 
 func (r *batchRecorder) PutBatch(ctx context.Context, objs []domain.Object) error {
