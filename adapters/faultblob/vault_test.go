@@ -183,10 +183,8 @@ func newFixture(t *testing.T, b backend, sc scenario, prev state, stale bool) *f
 		t.Fatal(err)
 	}
 	_ = v.Close()
-	for range sc.junk {
-		if err := inner.Put(ctx, newID(t), payload(1024)); err != nil {
-			t.Fatal(err)
-		}
+	if sc.junk > 0 {
+		plantJunk(t, cfg, sc.junk)
 	}
 	wrapped, c := faultblob.Wrap(inner, &b.opts)
 	wcfg := cfg
@@ -210,6 +208,43 @@ func newFixture(t *testing.T, b backend, sc scenario, prev state, stale bool) *f
 	}
 	c.Reset()
 	return &fixture{t: t, inner: inner, c: c, v: wv, prev: prev, cfg: cfg}
+}
+
+// lostCommit is a store whose header writes never take effect and whose
+// deletions do nothing: a write through it leaves its objects behind, unreferenced
+// but the vault's own, as a crash between the puts and the header write would.
+type lostCommit struct {
+	domain.BlobStore
+}
+
+func (lostCommit) CompareAndSwap(context.Context, domain.ObjectID, domain.Version, []byte) (domain.Version, error) {
+	return "", errors.New("connection lost")
+}
+
+func (lostCommit) Delete(context.Context, domain.ObjectID) error { return nil }
+
+func (s lostCommit) Lock(ctx context.Context) (func() error, error) {
+	return s.BlobStore.(domain.Locker).Lock(ctx)
+}
+
+// plantJunk leaves n unreferenced objects of the vault in cfg's store: n-1 data
+// objects and a manifest object of a write whose commit was lost.
+func plantJunk(t *testing.T, cfg vault.Config, n int) {
+	t.Helper()
+	ctx := context.Background()
+	cfg.Store = lostCommit{cfg.Store}
+	v, err := vault.Open(ctx, cfg, []byte(oldPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	junk := state{}
+	for i := range n - 1 {
+		junk[fmt.Sprintf("junk-%d", i)] = payload(100 + i)
+	}
+	if err := v.StoreAll(ctx, junk); !errors.Is(err, domain.ErrOutcomeUnknown) {
+		t.Fatalf("a write whose commit is lost: %v, want ErrOutcomeUnknown", err)
+	}
 }
 
 // fresh opens the vault on the inner store, with no fault in the way, under the

@@ -139,6 +139,11 @@ type recorder struct {
 	puts []domain.ObjectID
 }
 
+// Lock passes the inner store's writer lock through, so writes take the locked path.
+func (r *recorder) Lock(ctx context.Context) (func() error, error) {
+	return r.BlobStore.(domain.Locker).Lock(ctx)
+}
+
 func (r *recorder) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
 	r.mu.Lock()
 	r.puts = append(r.puts, id)

@@ -137,6 +137,7 @@ var _ = Describe("Vault", func() {
 
 		It("pads with the Padmé policy when asked, and reads such a vault under any policy", func() {
 			cfg.Name = "padme"
+			cfg.SharedStore = true
 			cfg.Padding = domain.DefaultPadme()
 			w, err := vault.Create(ctx, cfg, pass)
 			Expect(err).NotTo(HaveOccurred())
@@ -292,6 +293,7 @@ var _ = Describe("Vault", func() {
 
 		It("creates and opens an Argon2id vault", func() {
 			cfg.Name = "argon"
+			cfg.SharedStore = true
 			cfg.KDF = domain.KDFArgon2id
 			w, err := vault.Create(ctx, cfg, pass)
 			Expect(err).NotTo(HaveOccurred())

@@ -62,7 +62,7 @@ func (v *Vault) StoreBatch(ctx context.Context, items []BatchItem) (BatchResult,
 	}
 	defer v.mu.Unlock()
 	var res BatchResult
-	err := v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
+	err := v.mutate(ctx, false, func(m *manifest, w *write) ([]change, []domain.ObjectID, error) {
 		var (
 			objs    []pending
 			owner   []int
@@ -86,7 +86,7 @@ func (v *Vault) StoreBatch(ctx context.Context, items []BatchItem) (BatchResult,
 				r.StoredBytes += uint64(len(obj))
 				return nil
 			}
-			next.size, err = v.sealStream(ctx, dek, dataAD(v.root.vaultID, next), bytes.NewReader(it.Data), emit)
+			next.size, err = v.sealStream(ctx, dek, dataAD(v.root.vaultID, next), w.nextData, bytes.NewReader(it.Data), emit)
 			if err != nil {
 				return nil, nil, fmt.Errorf("aegis: store %q: %w", it.Category, err)
 			}
@@ -101,6 +101,9 @@ func (v *Vault) StoreBatch(ctx context.Context, items []BatchItem) (BatchResult,
 		written := make([]domain.ObjectID, len(objs))
 		for i, p := range objs {
 			written[i] = p.id
+		}
+		if err := v.register(ctx, w, uint32(len(objs))); err != nil {
+			return nil, nil, err
 		}
 		if err := v.putAll(ctx, objs); err != nil {
 			return nil, written, fmt.Errorf("aegis: store batch: %w", err)

@@ -15,44 +15,79 @@ type chunkRef struct {
 	size uint32
 }
 
-// root is the sealed part of the header:
+// root is the sealed part of the header. Format version 2 (version 1 roots, which
+// lack the manifest epoch and the pending list, are still read):
 //
-//	version = 1   1
-//	vault id     32  random; binds every object's associated data to this vault
-//	epoch         8  commit counter, incremented by every change
-//	manifest size 8  plaintext bytes of the manifest
-//	count m       4
+//	version = 2      1
+//	vault id        32  random; binds every object's associated data to this vault
+//	epoch            8  header counter, incremented by every header write
+//	manifest epoch   8  the epoch the manifest was sealed at (its associated data)
+//	manifest size    8  plaintext bytes of the manifest
+//	count m          4
 //	m × (object id 32, size 4)   the manifest chunks, in order
+//	count p          2
+//	p × intent       the writes under way (see intent)
 type root struct {
-	vaultID  [32]byte
-	epoch    uint64
-	size     uint64 // manifest plaintext bytes
-	manifest []chunkRef
+	vaultID       [32]byte
+	epoch         uint64
+	manifestEpoch uint64
+	size          uint64 // manifest plaintext bytes
+	manifest      []chunkRef
+	pending       []intent
 }
 
-const rootVersion = 1
+const (
+	rootVersion1 = 1
+	rootVersion  = 2
+	// maxPending bounds the pending list. A write that finds it full and nothing in
+	// it stale fails with ErrBusy.
+	maxPending = 64
+)
 
 func (r *root) encode() []byte {
-	b := make([]byte, 0, 45+36*len(r.manifest))
+	b := make([]byte, 0, 64+36*len(r.manifest)+80*len(r.pending))
 	b = append(b, rootVersion)
 	b = append(b, r.vaultID[:]...)
 	b = binary.BigEndian.AppendUint64(b, r.epoch)
+	b = binary.BigEndian.AppendUint64(b, r.manifestEpoch)
 	b = binary.BigEndian.AppendUint64(b, r.size)
 	b = appendChunks(b, r.manifest)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(r.pending)))
+	for _, p := range r.pending {
+		b = p.append(b)
+	}
 	return b
 }
 
 func decodeRoot(b []byte) (*root, error) {
 	rd := reader{b: b}
-	if v := rd.u8(); !rd.ok() || v != rootVersion {
+	version := rd.u8()
+	if !rd.ok() || (version != rootVersion && version != rootVersion1) {
 		return nil, fmt.Errorf("%w: vault root version", domain.ErrIntegrity)
 	}
 	r := &root{}
 	copy(r.vaultID[:], rd.bytes(32))
 	r.epoch = rd.u64()
+	r.manifestEpoch = r.epoch
+	if version == rootVersion {
+		r.manifestEpoch = rd.u64()
+	}
 	r.size = rd.u64()
 	r.manifest = readChunks(&rd)
-	if !rd.ok() || len(rd.b) != 0 || len(r.manifest) == 0 {
+	if version == rootVersion {
+		n := int(rd.u16())
+		if n > maxPending {
+			return nil, fmt.Errorf("%w: vault root lists %d pending writes", domain.ErrIntegrity, n)
+		}
+		for range n {
+			p, ok := readIntent(&rd)
+			if !ok {
+				break
+			}
+			r.pending = append(r.pending, p)
+		}
+	}
+	if !rd.ok() || len(rd.b) != 0 || len(r.manifest) == 0 || r.manifestEpoch > r.epoch {
 		return nil, fmt.Errorf("%w: vault root is malformed", domain.ErrIntegrity)
 	}
 	return r, nil
@@ -95,10 +130,11 @@ type entry struct {
 	chunks     []chunkRef
 }
 
-// manifest is the encrypted index of the vault. Layout of its plaintext:
+// manifest is the encrypted index of the vault. Layout of its plaintext (format
+// version 2; version 1 has no garbage list):
 //
 //	"AEGM"           4
-//	version = 1      1
+//	version = 2      1
 //	epoch            8  must equal the root's epoch
 //	count            4
 //	per category, sorted by name:
@@ -106,14 +142,22 @@ type entry struct {
 //	  slot 16, generation 4, version 8, plaintext size 8
 //	  wrapped DEK length 2, wrapped DEK
 //	  chunk count 4, chunks × (object id 32, size 4)
+//	garbage count    4
+//	garbage × object id 32   objects this manifest's commit made unreferenced
+//
+// The garbage list lets the next writer delete what the commit made obsolete when
+// the committing writer could not (it was killed, or never learnt that its commit
+// took effect).
 type manifest struct {
 	epoch      uint64
 	categories map[string]*entry
+	garbage    []domain.ObjectID
 }
 
 const (
-	manifestMagic   = "AEGM"
-	manifestVersion = 1
+	manifestMagic    = "AEGM"
+	manifestVersion1 = 1
+	manifestVersion  = 2
 )
 
 func (m *manifest) sortedNames() []string {
@@ -143,6 +187,10 @@ func (m *manifest) encode() []byte {
 		b = append(b, e.wrappedDEK...)
 		b = appendChunks(b, e.chunks)
 	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(m.garbage)))
+	for _, id := range m.garbage {
+		b = append(b, id[:]...)
+	}
 	return b
 }
 
@@ -159,11 +207,12 @@ func decodeManifest(b []byte) (*manifest, error) {
 	if string(rd.bytes(4)) != manifestMagic {
 		return nil, bad("bad magic")
 	}
-	if v := rd.u8(); v != manifestVersion {
+	version := rd.u8()
+	if version != manifestVersion && version != manifestVersion1 {
 		if !rd.ok() {
 			return nil, bad("truncated")
 		}
-		return nil, fmt.Errorf("%w: manifest version %d", domain.ErrUnsupportedVersion, v)
+		return nil, fmt.Errorf("%w: manifest version %d", domain.ErrUnsupportedVersion, version)
 	}
 	m := &manifest{epoch: rd.u64(), categories: map[string]*entry{}}
 	n := rd.u32()
@@ -199,6 +248,16 @@ func decodeManifest(b []byte) (*manifest, error) {
 			}
 		}
 		m.categories[e.name] = e
+	}
+	if version == manifestVersion {
+		n := rd.u32()
+		if !rd.ok() || uint64(n)*32 != uint64(len(rd.b)) {
+			return nil, bad("garbage list does not match the data")
+		}
+		m.garbage = make([]domain.ObjectID, n)
+		for i := range m.garbage {
+			copy(m.garbage[i][:], rd.bytes(32))
+		}
 	}
 	if len(rd.b) != 0 {
 		return nil, bad("trailing bytes")

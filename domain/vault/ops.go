@@ -69,14 +69,14 @@ func (v *Vault) Stream(ctx context.Context, category string, r io.Reader) (Batch
 		return res, err
 	}
 	defer v.mu.Unlock()
-	err := v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
+	err := v.mutate(ctx, true, func(m *manifest, w *write) ([]change, []domain.ObjectID, error) {
 		base := m.categories[category]
 		next, dek, err := v.nextEntry(category, base)
 		if err != nil {
 			return nil, nil, err
 		}
 		var written []domain.ObjectID
-		next.size, err = v.sealStream(ctx, dek, dataAD(v.root.vaultID, next), r, func(ref chunkRef, obj []byte) error {
+		next.size, err = v.sealStream(ctx, dek, dataAD(v.root.vaultID, next), w.nextData, r, func(ref chunkRef, obj []byte) error {
 			written = append(written, ref.id)
 			next.chunks = append(next.chunks, ref)
 			return v.store.Put(ctx, ref.id, obj)
@@ -246,7 +246,7 @@ type Stats struct {
 	PlaintextBytes uint64      `json:"plaintext_bytes"` // sum of category sizes
 	StoredBytes    uint64      `json:"stored_bytes"`    // sum of object sizes
 	Buckets        map[int]int `json:"buckets"`         // object size → number of objects
-	Epoch          uint64      `json:"epoch"`           // commits since creation
+	Epoch          uint64      `json:"epoch"`           // header writes since creation
 	KDF            string      `json:"kdf"`
 }
 
@@ -284,7 +284,7 @@ func (v *Vault) Delete(ctx context.Context, category string) error {
 		return err
 	}
 	defer v.mu.Unlock()
-	return v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
+	return v.mutate(ctx, false, func(m *manifest, _ *write) ([]change, []domain.ObjectID, error) {
 		base, ok := m.categories[category]
 		if !ok {
 			return nil, nil, notFound(category)
@@ -301,7 +301,7 @@ func (v *Vault) RotateKey(ctx context.Context, category string) error {
 		return err
 	}
 	defer v.mu.Unlock()
-	return v.mutate(ctx, func(m *manifest) ([]change, []domain.ObjectID, error) {
+	return v.mutate(ctx, true, func(m *manifest, w *write) ([]change, []domain.ObjectID, error) {
 		base, ok := m.categories[category]
 		if !ok {
 			return nil, nil, notFound(category)
@@ -326,7 +326,7 @@ func (v *Vault) RotateKey(ctx context.Context, category string) error {
 			pw.CloseWithError(v.openStream(ctx, oldDEK, dataAD(v.root.vaultID, base), base.chunks, base.size, fmt.Sprintf("aegis: category %q", category), pw))
 		}()
 		var written []domain.ObjectID
-		next.size, err = v.sealStream(ctx, newDEK, dataAD(v.root.vaultID, next), pr, func(ref chunkRef, obj []byte) error {
+		next.size, err = v.sealStream(ctx, newDEK, dataAD(v.root.vaultID, next), w.nextData, pr, func(ref chunkRef, obj []byte) error {
 			written = append(written, ref.id)
 			next.chunks = append(next.chunks, ref)
 			return v.store.Put(ctx, ref.id, obj)
@@ -383,7 +383,6 @@ func (v *Vault) ChangePassphraseKDF(ctx context.Context, newPassphrase []byte, k
 		return err
 	}
 	next := v.man.clone()
-	next.epoch++
 	for name, e := range next.categories {
 		d, err := v.dek(e)
 		if err != nil {
@@ -397,16 +396,34 @@ func (v *Vault) ChangePassphraseKDF(ctx context.Context, newPassphrase []byte, k
 		}
 		next.categories[name] = &ne
 	}
-	ver, r, size, err := v.commit(ctx, kek, fields, v.root.vaultID, next, v.version)
+	w, err := v.newWrite(v.root.vaultID)
+	if err == nil {
+		err = v.register(ctx, w, probeCount)
+	}
 	if err != nil {
 		kek.Destroy()
 		return fmt.Errorf("aegis: change passphrase: %w", err)
 	}
 	obsolete := idsOf(v.root.manifest)
+	next.garbage = obsolete
+	leftover := v.man.garbage
+	c, err := v.commit(ctx, kek, fields, v.root.vaultID, next, w, v.version)
+	if err != nil || c.descendant {
+		kek.Destroy()
+		if err == nil {
+			// The new header took effect and another writer already replaced it:
+			// this handle's keys are stale.
+			v.destroyKeys()
+			v.closed = true
+			return fmt.Errorf("aegis: change passphrase: the new passphrase is set and another writer changed the vault since; open it again: %w", domain.ErrConflict)
+		}
+		return fmt.Errorf("aegis: change passphrase: %w", err)
+	}
 	v.kek.Destroy()
 	v.kek, v.spec, v.fields = kek, spec, fields
-	v.version, v.hdrSize, v.root, v.man = ver, size, r, next
-	v.discard(obsolete)
+	v.version, v.hdrSize, v.root, v.man = c.version, c.size, c.root, next
+	v.discard(append(obsolete, leftover...))
+	v.collect(c.dropped)
 	return nil
 }
 
@@ -470,10 +487,12 @@ func CanonicalJSON(b []byte) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// Sweep deletes objects in the store that this vault does not reference: leftovers
-// of writes interrupted by a crash. It holds the writer lock, so it never races a
-// writer of a store that has one. Only use it on a store that holds this vault
-// alone. It returns the number of objects deleted.
+// Sweep deletes objects in the store that this vault does not reference and can
+// prove are its own (their ids carry the vault's tag): leftovers of writes
+// interrupted by a crash. Objects of other vaults in the same store, and objects
+// written before ids carried tags, are left alone. It holds the writer lock, so it
+// never races a writer of a store that has one. It returns the number of objects
+// deleted.
 func (v *Vault) Sweep(ctx context.Context) (int, error) {
 	if err := v.begin(); err != nil {
 		return 0, err
@@ -499,9 +518,10 @@ func (v *Vault) Sweep(ctx context.Context) (int, error) {
 			live[c.id] = true
 		}
 	}
+	own := ownershipKey(v.root.vaultID)
 	var dead []domain.ObjectID
 	if err := v.store.List(ctx, func(id domain.ObjectID) error {
-		if !live[id] {
+		if !live[id] && owns(&own, id) {
 			dead = append(dead, id)
 		}
 		return nil

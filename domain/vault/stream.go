@@ -65,7 +65,7 @@ func dekAD(vaultID [32]byte, slot [16]byte, generation uint32) []byte {
 // the buffer from then on. A payload that fits one chunk is padded to the smallest
 // size the policy allows; a larger one becomes policy.Chunks(k) chunks of the
 // largest size, the extra ones empty. It holds at most one chunk in memory.
-func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, src io.Reader, emit func(chunkRef, []byte) error) (uint64, error) {
+func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, newID func() (domain.ObjectID, error), src io.Reader, emit func(chunkRef, []byte) error) (uint64, error) {
 	pre, ovh := aead.PrefixSize(), aead.Overhead()
 	maxSize := v.policy.Max()
 	capMax := domain.FrameCapacity(maxSize, ovh)
@@ -80,7 +80,7 @@ func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, src
 	)
 	body := pre + domain.FrameHeaderSize
 	seal := func(obj []byte, n int, final bool) error {
-		id, err := domain.NewObjectID(v.random)
+		id, err := newID()
 		if err != nil {
 			return err
 		}
@@ -308,8 +308,10 @@ feed:
 	return firstErr
 }
 
-// discard deletes objects written by an operation that did not commit. It is best
-// effort: what it cannot delete is unreferenced and Sweep removes it later.
+// discard deletes objects that are proven unreferenced: written by an operation
+// whose header write was refused, or replaced by a commit. It is best effort:
+// what it cannot delete is unreferenced and Sweep (or the collection of the
+// write's intent) removes it later.
 func (v *Vault) discard(ids []domain.ObjectID) {
 	if len(ids) == 0 {
 		return

@@ -45,6 +45,29 @@ type Config struct {
 	LockTimeout time.Duration
 	// Parallelism is the number of concurrent object writes of a batch (default 8).
 	Parallelism int
+	// Locator is a secret of at least 16 bytes that the client keeps (the CLI keeps
+	// one per remote vault in its configuration directory). When set, the header's
+	// object id derives from it and Name instead of from Name alone, so a guessed
+	// name finds nothing, and on a store shared with other clients (a
+	// domain.WriteGuard, such as aegisd) the write-enablers derive from it.
+	// Required on a domain.WriteGuard store.
+	Locator []byte
+	// SharedStore lets Create make a vault in a store that already holds objects
+	// (other named vaults). Without it Create refuses a non-empty store with
+	// ErrNotEmpty, since the objects may be the remains of a vault whose header was
+	// lost. A store that cannot list (aegisd) is shared by design.
+	SharedStore bool
+	// Holder names this writer in the intents it lists on a store without a writer
+	// lock (at most 255 bytes; the CLI uses a host id and its process id). It is
+	// sealed in the header.
+	Holder string
+	// HolderGone reports that the writer named holder no longer runs (the CLI:
+	// same host, process gone). Its intents are then stale: the next write collects
+	// what they wrote. Nil: only IntentExpiry and this Vault's own intents count.
+	HolderGone func(holder string) bool
+	// IntentExpiry is the age after which any writer's intent is stale (default 1 h).
+	// A write that takes longer may be collected by another writer and then fails.
+	IntentExpiry time.Duration
 }
 
 // Vault is an open vault. Its methods are safe for concurrent use; they run one at
@@ -57,6 +80,15 @@ type Vault struct {
 	headerID    domain.ObjectID
 	lockTimeout time.Duration
 	parallelism int
+
+	// Writes on stores without a writer lock (write.go).
+	owner         [16]byte // this Vault instance, in its intents
+	holder        string
+	holderGone    func(string) bool
+	intentExpiry  time.Duration
+	shared        bool
+	headerEnabler domain.WriteEnabler
+	enablerKey    [32]byte
 
 	chunkPool sync.Pool // chunk-sized read buffers (sealStream)
 
@@ -77,25 +109,59 @@ type dekKey struct {
 	generation uint32
 }
 
-// HeaderID returns the id of the header object of the vault called name. It is the
-// only object whose id is not random.
+// HeaderID returns the id of the header object of the vault called name in a
+// store without a locator. It is the only object whose id is not random.
 func HeaderID(name string) domain.ObjectID {
 	return sha256.Sum256([]byte("aegis/v1 vault header\x00" + name))
 }
+
+// LocatedHeaderID returns the id of the header object of the vault called name
+// whose Config.Locator is locator.
+func LocatedHeaderID(locator []byte, name string) domain.ObjectID {
+	return domain.ObjectID(locatorKey(locator, name, "header id"))
+}
+
+// MinLocatorSize is the smallest Config.Locator.
+const MinLocatorSize = 16
 
 func newVault(cfg Config) (*Vault, error) {
 	if cfg.Store == nil || cfg.Crypto == nil {
 		return nil, fmt.Errorf("%w: vault config needs a Store and a Crypto", domain.ErrInvalidInput)
 	}
 	v := &Vault{
-		store:       cfg.Store,
-		crypto:      cfg.Crypto,
-		policy:      cfg.Padding,
-		random:      cfg.Random,
-		headerID:    HeaderID(cfg.Name),
-		lockTimeout: cfg.LockTimeout,
-		parallelism: cfg.Parallelism,
-		deks:        map[dekKey]domain.DEK{},
+		store:        cfg.Store,
+		crypto:       cfg.Crypto,
+		policy:       cfg.Padding,
+		random:       cfg.Random,
+		headerID:     HeaderID(cfg.Name),
+		lockTimeout:  cfg.LockTimeout,
+		parallelism:  cfg.Parallelism,
+		deks:         map[dekKey]domain.DEK{},
+		holder:       cfg.Holder,
+		holderGone:   cfg.HolderGone,
+		intentExpiry: cfg.IntentExpiry,
+		shared:       cfg.SharedStore,
+	}
+	if len(cfg.Holder) > maxHolder {
+		return nil, fmt.Errorf("%w: holder of %d bytes (at most %d)", domain.ErrInvalidInput, len(cfg.Holder), maxHolder)
+	}
+	if v.intentExpiry <= 0 {
+		v.intentExpiry = time.Hour
+	}
+	if len(cfg.Locator) > 0 {
+		if len(cfg.Locator) < MinLocatorSize {
+			return nil, fmt.Errorf("%w: a locator of %d bytes (at least %d)", domain.ErrInvalidInput, len(cfg.Locator), MinLocatorSize)
+		}
+		v.headerID = LocatedHeaderID(cfg.Locator, cfg.Name)
+		v.headerEnabler = domain.WriteEnabler(locatorKey(cfg.Locator, cfg.Name, "header write-enabler"))
+		v.enablerKey = locatorKey(cfg.Locator, cfg.Name, "write-enabler key")
+	}
+	if g, ok := cfg.Store.(domain.WriteGuard); ok {
+		if len(cfg.Locator) == 0 {
+			return nil, fmt.Errorf("%w: a store shared with other clients needs a Config.Locator", domain.ErrInvalidInput)
+		}
+		v.store = g.Guarded(v.enabler)
+		v.shared = true
 	}
 	if v.policy == nil {
 		v.policy = domain.DefaultBuckets()
@@ -112,7 +178,32 @@ func newVault(cfg Config) (*Vault, error) {
 	if v.parallelism <= 0 {
 		v.parallelism = 8
 	}
+	if _, err := io.ReadFull(v.random, v.owner[:]); err != nil {
+		return nil, fmt.Errorf("aegis: randomness: %w", err)
+	}
 	return v, nil
+}
+
+// errStop ends a listing early.
+var errStop = errors.New("stop")
+
+// checkEmpty fails with ErrNotEmpty when the store holds any object, unless the
+// store is shared or cannot list.
+func (v *Vault) checkEmpty(ctx context.Context) error {
+	if v.shared {
+		return nil
+	}
+	n := 0
+	err := v.store.List(ctx, func(domain.ObjectID) error { n++; return errStop })
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		return nil
+	case err != nil && !errors.Is(err, errStop):
+		return err
+	case n > 0:
+		return fmt.Errorf("%w: it may hold the remains of a vault whose header was lost; use an empty store, or set SharedStore to keep several named vaults in one", domain.ErrNotEmpty)
+	}
+	return nil
 }
 
 // Create makes a new, empty vault in the store. It fails with ErrExists if the store
@@ -135,6 +226,9 @@ func Create(ctx context.Context, cfg Config, passphrase []byte) (*Vault, error) 
 	} else if !errors.Is(err, domain.ErrNotFound) {
 		return nil, fmt.Errorf("aegis: create: %w", err)
 	}
+	if err := v.checkEmpty(ctx); err != nil {
+		return nil, fmt.Errorf("aegis: create: %w", err)
+	}
 	spec, err := v.crypto.NewKDFSpec(cfg.KDF)
 	if err != nil {
 		return nil, err
@@ -153,16 +247,21 @@ func Create(ctx context.Context, cfg Config, passphrase []byte) (*Vault, error) 
 		kek.Destroy()
 		return nil, fmt.Errorf("aegis: create: randomness: %w", err)
 	}
-	m := &manifest{epoch: 1, categories: map[string]*entry{}}
-	ver, r, size, err := v.commit(ctx, kek, fields, vaultID, m, "")
+	m := &manifest{categories: map[string]*entry{}}
+	w, err := v.newWrite(vaultID)
 	if err != nil {
 		kek.Destroy()
-		if errors.Is(err, domain.ErrConflict) {
+		return nil, err
+	}
+	c, err := v.commit(ctx, kek, fields, vaultID, m, w, "")
+	if err != nil {
+		kek.Destroy()
+		if errors.Is(err, errMoved) {
 			return nil, fmt.Errorf("aegis: create: %w", domain.ErrExists)
 		}
 		return nil, fmt.Errorf("aegis: create: %w", err)
 	}
-	v.kek, v.spec, v.fields, v.version, v.hdrSize, v.root, v.man = kek, spec, fields, ver, size, r, m
+	v.kek, v.spec, v.fields, v.version, v.hdrSize, v.root, v.man = kek, spec, fields, c.version, c.size, c.root, m
 	return v, nil
 }
 
@@ -235,78 +334,102 @@ func (v *Vault) load(ctx context.Context, h *header, ver domain.Version, size in
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(r.size))
-	if err := v.openStream(ctx, v.kek, manifestAD(r.vaultID, r.epoch), r.manifest, r.size, "manifest", &buf); err != nil {
+	if err := v.openStream(ctx, v.kek, manifestAD(r.vaultID, r.manifestEpoch), r.manifest, r.size, "manifest", &buf); err != nil {
 		return err
 	}
 	m, err := decodeManifest(buf.Bytes())
 	if err != nil {
 		return err
 	}
-	if m.epoch != r.epoch {
-		return fmt.Errorf("manifest epoch %d does not match the root's %d: %w", m.epoch, r.epoch, domain.ErrIntegrity)
+	if m.epoch != r.manifestEpoch {
+		return fmt.Errorf("manifest epoch %d does not match the root's %d: %w", m.epoch, r.manifestEpoch, domain.ErrIntegrity)
 	}
 	v.version, v.hdrSize, v.root, v.man = ver, size, r, m
 	v.pruneDEKs()
 	return nil
 }
 
-// commit seals m as the new manifest under kek, then swaps the header from the
-// expected version to one pointing at it. Nothing is visible to readers until the
-// swap succeeds; on failure the new manifest objects are deleted again.
-func (v *Vault) commit(ctx context.Context, kek domain.KEK, fields []byte, vaultID [32]byte, m *manifest, expected domain.Version) (domain.Version, *root, int, error) {
+// committed is the outcome of a successful commit.
+type committed struct {
+	version domain.Version
+	root    *root
+	size    int
+	dropped []intent // stale intents the new root no longer lists: collect them
+	// descendant: the header was read back holding a later writer's header built
+	// on this commit; the Vault's state is already that header's (refresh).
+	descendant bool
+}
+
+// commit seals m as the new manifest under kek (its ids from w), then swaps the
+// header from the expected version to one pointing at it. The new root lists the
+// current root's intents except w's own and the stale ones. Nothing is visible to
+// readers until the swap succeeds. commit deletes nothing: on errMoved the new
+// objects are unreferenced and the caller may rebase or discard them; on
+// ErrOutcomeUnknown they must stay.
+func (v *Vault) commit(ctx context.Context, kek domain.KEK, fields []byte, vaultID [32]byte, m *manifest, w *write, expected domain.Version) (committed, error) {
+	r := &root{vaultID: vaultID, epoch: 1}
+	var dropped []intent
+	if v.root != nil {
+		r.epoch = v.root.epoch + 1
+		if v.root.vaultID == vaultID {
+			r.pending, dropped = v.prunePending(v.root.pending, w, true)
+		} else {
+			// A new vault id (Rekey): every intent is of the old vault, and no writer
+			// of the old vault can commit into the new one.
+			dropped = v.root.pending
+		}
+	}
+	m.epoch = r.epoch
+	r.manifestEpoch = r.epoch
 	plain := m.encode()
 	var objs []pending
-	var refs []chunkRef
-	_, err := v.sealStream(ctx, kek, manifestAD(vaultID, m.epoch), bytes.NewReader(plain), func(ref chunkRef, obj []byte) error {
-		refs = append(refs, ref)
+	w.manifest = 0
+	_, err := v.sealStream(ctx, kek, manifestAD(vaultID, m.epoch), w.nextManifest, bytes.NewReader(plain), func(ref chunkRef, obj []byte) error {
+		r.manifest = append(r.manifest, ref)
 		objs = append(objs, pending{ref.id, obj})
 		return nil
 	})
 	if err != nil {
-		return "", nil, 0, err
+		return committed{}, err
 	}
-	r := &root{vaultID: vaultID, epoch: m.epoch, size: uint64(len(plain)), manifest: refs}
-	sealed := kek.Seal(nil, r.encode(), rootAD(v.headerID, fields))
-	hdr, err := encodeHeader(fields, sealed, v.policy)
+	r.size = uint64(len(plain))
+	hdr, err := v.sealHeader(kek, fields, r)
 	if err != nil {
-		return "", nil, 0, err
+		return committed{}, err
 	}
-	ids := idsOf(refs)
-	if err := domain.Shuffle(v.random, len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] }); err != nil {
-		return "", nil, 0, err
+	if w.registered {
+		// One after another, so that whoever collects an abandoned intent finds
+		// them all by probing.
+		for _, p := range objs {
+			if err = v.store.Put(ctx, p.id, p.obj); err != nil {
+				break
+			}
+		}
+	} else {
+		err = v.putAll(ctx, objs)
 	}
-	if err := v.putAll(ctx, objs); err != nil {
-		v.discard(ids)
-		return "", nil, 0, err
+	if err != nil {
+		// The header was not sent: nothing references the manifest objects.
+		v.discard(idsOf(r.manifest))
+		return committed{}, err
 	}
-	ver, err := v.store.CompareAndSwap(ctx, v.headerID, expected, hdr)
+	ver, err := v.writeHeader(ctx, expected, hdr)
 	if err == nil {
-		return ver, r, len(hdr), nil
+		return committed{version: ver, root: r, size: len(hdr), dropped: dropped}, nil
 	}
-	if errors.Is(err, domain.ErrConflict) {
-		// A clean refusal: nothing points at the new objects.
-		v.discard(ids)
-		return "", nil, 0, err
+	if !errors.Is(err, errMoved) || v.root == nil || v.kek == nil {
+		return committed{}, err
 	}
-	// Any other error may have come after the swap took effect (a directory sync
-	// that failed after the rename, a request that timed out after it was
-	// applied). Look at the header before deleting anything it may point to.
-	cur, curVer, gerr := v.store.GetVersioned(ctx, v.headerID)
-	if gerr == nil && bytes.Equal(cur, hdr) {
-		return curVer, r, len(hdr), nil
+	// Another header is current. Read it: if it references what this commit wrote,
+	// this commit took effect and a later write built on it.
+	if rerr := v.refresh(ctx); rerr != nil {
+		return committed{}, fmt.Errorf("%w: %w (reading the new header: %v)", domain.ErrOutcomeUnknown, err, rerr)
 	}
-	if gerr == nil {
-		// The swap did not happen: the new objects are unreferenced.
-		v.discard(ids)
-		return "", nil, 0, err
+	if v.references(idsOf(r.manifest)) || v.references(w.written()) {
+		return committed{descendant: true}, nil
 	}
-	// Outcome unknown: keep every object; Sweep collects them if unreferenced.
-	return "", nil, 0, fmt.Errorf("%w: %w (the header could not be read back: %v)", errOutcomeUnknown, err, gerr)
+	return committed{}, err
 }
-
-// errOutcomeUnknown marks a commit whose header swap may or may not have taken
-// effect. Nothing the commit wrote is deleted after it.
-var errOutcomeUnknown = errors.New("aegis: the outcome of the commit is unknown")
 
 func idsOf(refs []chunkRef) []domain.ObjectID {
 	ids := make([]domain.ObjectID, len(refs))
@@ -406,11 +529,14 @@ func sameEntry(a, b *entry) bool {
 }
 
 // mutate runs op under the writer lock against the current manifest and commits
-// its changes in one header swap. op returns the objects it wrote; if the commit
-// fails they are deleted, so a failed operation leaves the store as it was. A swap
-// lost to a writer that does not share the lock is retried when the categories op
-// touched are unchanged; otherwise it fails with ErrConflict.
-func (v *Vault) mutate(ctx context.Context, op func(m *manifest) ([]change, []domain.ObjectID, error)) error {
+// its changes in one header swap. op gets the write its object ids come from; on a
+// store without a writer lock it must call v.register before it puts its first
+// object (mutate registers before calling op when early is set, for ops that
+// stream). op returns the objects it wrote. A swap lost to another writer is
+// retried when the categories op touched are unchanged; otherwise it fails with
+// ErrConflict. The objects a failed operation wrote are deleted once they are
+// proven unreferenced, and kept when the outcome is unknown.
+func (v *Vault) mutate(ctx context.Context, early bool, op func(m *manifest, w *write) ([]change, []domain.ObjectID, error)) error {
 	unlock, err := v.lock(ctx)
 	if err != nil {
 		return err
@@ -419,14 +545,26 @@ func (v *Vault) mutate(ctx context.Context, op func(m *manifest) ([]change, []do
 	if err := v.refresh(ctx); err != nil {
 		return err
 	}
-	changes, written, err := op(v.man)
+	w, err := v.newWrite(v.root.vaultID)
 	if err != nil {
+		return err
+	}
+	if early {
+		if err := v.register(ctx, w, probeCount); err != nil {
+			return err
+		}
+	}
+	changes, written, err := op(v.man, w)
+	if err != nil {
+		v.discard(written)
+		return err
+	}
+	if err := v.register(ctx, w, probeCount); err != nil {
 		v.discard(written)
 		return err
 	}
 	for attempt := 0; ; attempt++ {
 		next := v.man.clone()
-		next.epoch++
 		var obsolete []domain.ObjectID
 		for _, c := range changes {
 			if !sameEntry(next.categories[c.name], c.base) {
@@ -442,23 +580,40 @@ func (v *Vault) mutate(ctx context.Context, op func(m *manifest) ([]change, []do
 				next.categories[c.name] = c.next
 			}
 		}
-		ver, r, size, err := v.commit(ctx, v.kek, v.fields, v.root.vaultID, next, v.version)
+		obsolete = append(obsolete, idsOf(v.root.manifest)...)
+		next.garbage = obsolete
+		// What the previous commit made obsolete: its writer deleted it, unless it
+		// could not.
+		leftover := v.man.garbage
+		res, err := v.commit(ctx, v.kek, v.fields, v.root.vaultID, next, w, v.version)
 		if err == nil {
-			obsolete = append(obsolete, idsOf(v.root.manifest)...)
+			if !res.descendant {
+				v.version, v.hdrSize, v.root, v.man = res.version, res.size, res.root, next
+				v.pruneDEKs()
+			}
 			// Delete in a random order: grouped by category, the deletions would tell
 			// an observer which replaced objects belonged together.
 			if err := domain.Shuffle(v.random, len(obsolete), func(i, j int) { obsolete[i], obsolete[j] = obsolete[j], obsolete[i] }); err != nil {
 				obsolete = nil // keep them as debris for Sweep rather than leak the grouping
 			}
-			v.version, v.hdrSize, v.root, v.man = ver, size, r, next
-			v.pruneDEKs()
-			v.discard(obsolete)
+			v.discard(append(obsolete, leftover...))
+			v.collect(res.dropped)
 			return nil
 		}
-		if errors.Is(err, errOutcomeUnknown) {
-			return err // the data objects may be referenced now: keep them
+		if errors.Is(err, domain.ErrOutcomeUnknown) {
+			// The objects may be referenced now (or by a request still on its way),
+			// so they stay. The intent stays listed; a later write collects them
+			// once it is stale.
+			return err
 		}
-		if !errors.Is(err, domain.ErrConflict) || attempt >= maxCommitAttempts {
+		if !errors.Is(err, errMoved) {
+			// The header write was not sent.
+			v.discard(written)
+			return err
+		}
+		// The header moved past every version this write's requests expected, and
+		// does not reference its objects: they can never become referenced.
+		if attempt >= maxCommitAttempts {
 			v.discard(written)
 			return err
 		}
@@ -469,6 +624,10 @@ func (v *Vault) mutate(ctx context.Context, op func(m *manifest) ([]change, []do
 		if err := v.refresh(ctx); err != nil {
 			v.discard(written)
 			return err
+		}
+		if w.registered && !v.listed(w) {
+			// Collected by another writer as abandoned: its collection deletes them.
+			return errIntentDropped
 		}
 	}
 }

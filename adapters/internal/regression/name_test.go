@@ -13,6 +13,7 @@ func TestHeaderOfAnotherVaultNameIsRefused(t *testing.T) {
 	st := memblob.Open()
 	ca, cb := cfg(st), cfg(st)
 	ca.Name, cb.Name = "work", "personal"
+	cb.SharedStore = true // two named vaults in one store
 	va, err := vault.Create(ctx, ca, []byte("pw"))
 	if err != nil {
 		t.Fatal(err)

@@ -174,7 +174,8 @@ func (r *Remote) config(ctx context.Context, kdf string) (vault.Config, error) {
 	if err != nil {
 		return vault.Config{}, err
 	}
-	return vault.Config{Store: store, Crypto: r.Crypto, Name: r.Name, KDF: kdf}, nil
+	// The server holds other clients' vaults: Create does not expect it empty.
+	return vault.Config{Store: store, Crypto: r.Crypto, Name: r.Name, KDF: kdf, SharedStore: true}, nil
 }
 
 // Create implements Backend.
