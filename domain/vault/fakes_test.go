@@ -22,11 +22,11 @@ import (
 // AES-256-GCM whose keys the tests can look at, and a map-backed domain.BlobStore
 // that records every write and can fail or freeze at a given write.
 
-// testCrypto implements domain.Crypto with PBKDF2-SHA256 (cheap parameters) and
+// keyedCrypto implements domain.Crypto with PBKDF2-SHA256 (cheap parameters) and
 // plain AES-256-GCM. It is not key-committing; the tests do not need it to be.
-type testCrypto struct{}
+type keyedCrypto struct{}
 
-func (testCrypto) NewKDFSpec(name string) (domain.KDFSpec, error) {
+func (keyedCrypto) NewKDFSpec(name string) (domain.KDFSpec, error) {
 	if name == "" {
 		name = domain.KDFPBKDF2SHA256
 	}
@@ -44,9 +44,9 @@ func (testCrypto) NewKDFSpec(name string) (domain.KDFSpec, error) {
 	return s, nil
 }
 
-func (testCrypto) CheckKDF(domain.KDFSpec) error { return nil }
+func (keyedCrypto) CheckKDF(domain.KDFSpec) error { return nil }
 
-func (testCrypto) DeriveKEK(passphrase []byte, spec domain.KDFSpec) (domain.KEK, error) {
+func (keyedCrypto) DeriveKEK(passphrase []byte, spec domain.KDFSpec) (domain.KEK, error) {
 	salt := append([]byte(spec.Name), spec.Salt...)
 	key, err := pbkdf2.Key(sha256.New, string(passphrase), salt, 10, 32)
 	if err != nil {
@@ -55,7 +55,7 @@ func (testCrypto) DeriveKEK(passphrase []byte, spec domain.KDFSpec) (domain.KEK,
 	return newTestKey(key), nil
 }
 
-func (testCrypto) NewDEK() (domain.DEK, error) {
+func (keyedCrypto) NewDEK() (domain.DEK, error) {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	return newTestKey(key), nil
@@ -235,7 +235,7 @@ func (s *memStore) restore(snap map[domain.ObjectID][]byte) {
 
 func sameObjects(a, b map[domain.ObjectID][]byte) bool { return maps.EqualFunc(a, b, bytes.Equal) }
 
-func version(b []byte) domain.Version {
+func contentHash(b []byte) domain.Version {
 	sum := sha256.Sum256(b)
 	return domain.Version(hex.EncodeToString(sum[:]))
 }
@@ -271,7 +271,7 @@ func (s *memStore) GetVersioned(ctx context.Context, id domain.ObjectID) ([]byte
 	if !ok {
 		return nil, "", fmt.Errorf("object %s: %w", id, domain.ErrNotFound)
 	}
-	return bytes.Clone(b), version(b), nil
+	return bytes.Clone(b), contentHash(b), nil
 }
 
 func (s *memStore) del(id domain.ObjectID) error {
@@ -312,7 +312,7 @@ func (s *memStore) CompareAndSwap(ctx context.Context, id domain.ObjectID, expec
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, ok := s.objs[id]
-	if (ok && version(cur) != expected) || (!ok && expected != "") {
+	if (ok && contentHash(cur) != expected) || (!ok && expected != "") {
 		return "", fmt.Errorf("object %s: %w", id, domain.ErrConflict)
 	}
 	err := s.write(opCAS, func() {
@@ -322,7 +322,7 @@ func (s *memStore) CompareAndSwap(ctx context.Context, id domain.ObjectID, expec
 	if err != nil {
 		return "", err
 	}
-	return version(data), nil
+	return contentHash(data), nil
 }
 
 func (s *memStore) PutBatch(ctx context.Context, objs []domain.Object) error {

@@ -70,38 +70,85 @@ func (v *Vault) Rekey(ctx context.Context, newPassphrase []byte, kdf string) err
 		rk.destroy()
 		return err
 	}
-	if _, err := io.ReadFull(v.random, rk.vaultID[:]); err != nil {
+	// The new vault id derives from the seed of the write that makes the new
+	// objects, data and manifest, whose ids carry the new vault's ownership tag.
+	// The seed is listed in the old root first (an intent, on every store), so
+	// that what a crash before the swap leaves can be told and collected: by Sweep,
+	// and by the writer that drops the intent.
+	if rk.w, err = v.newWrite(v.root.vaultID); err != nil {
 		rk.destroy()
-		return fmt.Errorf("aegis: rekey: randomness: %w", err)
+		return err
 	}
+	rk.vaultID = rekeyVaultID(rk.w.seed)
+	rk.w.own = ownershipKey(rk.vaultID)
 	if rk.vaultID == v.root.vaultID {
 		rk.destroy()
-		return fmt.Errorf("aegis: rekey: randomness: the new vault id equals the old one")
+		return fmt.Errorf("aegis: rekey: the new vault id equals the old one")
 	}
+	count := rk.count()
+	if count >= rekeyIntent {
+		rk.destroy()
+		return fmt.Errorf("%w: %d objects to re-encrypt", domain.ErrInvalidInput, count)
+	}
+	if err := v.listIntent(ctx, rk.w, count|rekeyIntent); err != nil {
+		rk.destroy()
+		return fmt.Errorf("aegis: rekey: %w", err)
+	}
+	rk.w.registered = v.needsIntents() // on a locked store, commit writes as usual
 
 	next, err := rk.reencrypt(ctx)
+	if err == nil && rk.w.data != count {
+		err = fmt.Errorf("wrote %d objects, %d planned", rk.w.data, count)
+	}
 	if err != nil {
 		rk.abort()
 		return fmt.Errorf("aegis: rekey: %w", err)
 	}
-	ver, r, size, err := v.commit(ctx, kek, fields, rk.vaultID, next, v.version)
-	if err != nil {
-		if errors.Is(err, errOutcomeUnknown) {
-			// The header may point at the new objects now: keep them.
-			rk.destroy()
-		} else {
-			rk.abort()
-		}
-		return fmt.Errorf("aegis: rekey: %w", err)
-	}
-
+	// The old objects, and what the last commit left to delete: the new manifest
+	// lists them, so that if the deletions below do not happen, the next writer of
+	// the new vault deletes them.
 	obsolete := idsOf(v.root.manifest)
 	for _, e := range v.man.categories {
 		obsolete = append(obsolete, idsOf(e.chunks)...)
 	}
+	obsolete = append(obsolete, v.man.garbage...)
 	// As in mutate: a random order, so the deletions do not group objects by category.
 	if err := domain.Shuffle(v.random, len(obsolete), func(i, j int) { obsolete[i], obsolete[j] = obsolete[j], obsolete[i] }); err != nil {
-		obsolete = nil // left for Sweep
+		rk.abort()
+		return err
+	}
+	next.garbage = obsolete
+	c, err := v.commit(ctx, kek, fields, rk.vaultID, next, rk.w, v.version)
+	if err != nil {
+		if errors.Is(err, domain.ErrOutcomeUnknown) {
+			// The header may point at the new objects now: keep them.
+			rk.destroy()
+		} else {
+			// The header was not written, or another writer's replaced the one this
+			// commit expected: nothing references the new objects.
+			rk.abort()
+		}
+		return fmt.Errorf("aegis: rekey: %w", err)
+	}
+	// The old root's intents are the old vault's (apart from this Rekey's own):
+	// collect them under its id.
+	dropped := c.dropped[:0:0]
+	for _, p := range c.dropped {
+		if p.seed != rk.w.seed {
+			dropped = append(dropped, p)
+		}
+	}
+	v.collect(dropped)
+	if c.descendant {
+		// The new header took effect and a writer with the new passphrase already
+		// replaced it (and deleted the old objects, from the garbage list).
+		for _, d := range rk.deks {
+			d.Destroy()
+		}
+		kek.Destroy()
+		v.destroyKeys()
+		v.closed = true
+		return fmt.Errorf("aegis: rekey: the new passphrase is set and another writer changed the vault since; open it again: %w", domain.ErrConflict)
 	}
 	for k, d := range v.deks {
 		d.Destroy()
@@ -109,7 +156,7 @@ func (v *Vault) Rekey(ctx context.Context, newPassphrase []byte, kdf string) err
 	}
 	v.kek.Destroy()
 	v.kek, v.spec, v.fields = kek, spec, fields
-	v.version, v.hdrSize, v.root, v.man = ver, size, r, next
+	v.version, v.hdrSize, v.root, v.man = c.version, c.size, c.root, next
 	v.deks = rk.deks
 	v.discard(obsolete)
 	return nil
@@ -120,12 +167,13 @@ type rekeying struct {
 	v       *Vault
 	kek     domain.KEK
 	vaultID [32]byte
+	w       *write                // the new objects' ids
 	deks    map[dekKey]domain.DEK // the new DEKs, by the new slots
-	written []domain.ObjectID     // every object handed to the store (or about to be)
+	written []domain.ObjectID     // every data object handed to the store (or about to be)
 }
 
 // reencrypt copies every category into a new entry under a new DEK and returns
-// the manifest of the new state: the epoch continues from the current one.
+// the manifest of the new state (commit sets its epoch: the old one plus one).
 //
 // A category that fits one object is small: its new object is sealed in memory
 // and handed to the store with others, as one batch (one PutBatch where the store
@@ -139,7 +187,7 @@ type rekeying struct {
 // a random order.
 func (rk *rekeying) reencrypt(ctx context.Context) (*manifest, error) {
 	v := rk.v
-	next := &manifest{epoch: v.man.epoch + 1, categories: make(map[string]*entry, len(v.man.categories))}
+	next := &manifest{categories: make(map[string]*entry, len(v.man.categories))}
 	names := v.man.sortedNames()
 	if err := domain.Shuffle(v.random, len(names), func(i, j int) { names[i], names[j] = names[j], names[i] }); err != nil {
 		return nil, err
@@ -198,6 +246,21 @@ func (rk *rekeying) reencrypt(ctx context.Context) (*manifest, error) {
 	return next, nil
 }
 
+// count is the number of data objects the re-encryption writes.
+func (rk *rekeying) count() uint32 {
+	capMax := uint64(domain.FrameCapacity(rk.v.policy.Max(), rk.kek.Overhead()))
+	var n uint64
+	for _, e := range rk.v.man.categories {
+		if _, ok := rk.oneObject(e.size); ok {
+			n++
+			continue
+		}
+		k := int((e.size + capMax - 1) / capMax)
+		n += uint64(max(rk.v.policy.Chunks(k), k))
+	}
+	return uint32(min(n, uint64(rekeyIntent)))
+}
+
 // oneObject reports whether a payload of n bytes becomes one object under a new
 // DEK, and that object's size (what sealStream makes of it).
 func (rk *rekeying) oneObject(n uint64) (int, bool) {
@@ -235,7 +298,7 @@ func (rk *rekeying) category(ctx context.Context, base *entry, put func(domain.O
 		defer close(done)
 		pw.CloseWithError(v.openStream(ctx, oldDEK, dataAD(v.root.vaultID, base), base.chunks, base.size, "old chunks", pw))
 	}()
-	e.size, err = v.sealStream(ctx, newDEK, dataAD(rk.vaultID, e), pr, func(ref chunkRef, obj []byte) error {
+	e.size, err = v.sealStream(ctx, newDEK, dataAD(rk.vaultID, e), rk.w.nextData, pr, func(ref chunkRef, obj []byte) error {
 		e.chunks = append(e.chunks, ref)
 		rk.written = append(rk.written, ref.id)
 		return put(ref.id, obj)
@@ -251,9 +314,15 @@ func (rk *rekeying) category(ctx context.Context, base *entry, put func(domain.O
 	return e, nil
 }
 
-// abort deletes what the rekeying wrote and destroys its keys.
+// abort deletes what the rekeying wrote, data and manifest, and destroys its keys.
 func (rk *rekeying) abort() {
-	rk.v.discard(rk.written)
+	ids := rk.written
+	if rk.w != nil {
+		for i := range rk.w.manifest {
+			ids = append(ids, rk.w.id(labelManifest, i))
+		}
+	}
+	rk.v.discard(ids)
 	rk.destroy()
 }
 

@@ -50,7 +50,7 @@ func newRekeyFixture(t *testing.T, batched bool) *rekeyFixture {
 	if !batched {
 		bs = plainStore{s, s}
 	}
-	f := &rekeyFixture{store: s, cfg: Config{Store: bs, Crypto: testCrypto{}, Padding: testPolicy(t)}}
+	f := &rekeyFixture{store: s, cfg: Config{Store: bs, Crypto: keyedCrypto{}, Padding: testPolicy(t)}}
 	ctx := context.Background()
 	v, err := Create(ctx, f.cfg, []byte(oldPass))
 	if err != nil {
@@ -92,7 +92,7 @@ func loadAllOf(t *testing.T, v *Vault) map[string][]byte {
 func sameContent(a, b map[string][]byte) bool { return maps.EqualFunc(a, b, bytes.Equal) }
 
 // referenced is every object id the handle's state references, the header included.
-func referenced(v *Vault) map[domain.ObjectID]bool {
+func liveIDs(v *Vault) map[domain.ObjectID]bool {
 	ids := map[domain.ObjectID]bool{v.headerID: true}
 	for _, c := range v.root.manifest {
 		ids[c.id] = true
@@ -136,8 +136,8 @@ func TestRekeyKeepsContentAndReplacesEveryKey(t *testing.T) {
 			if v.root.vaultID == oldID {
 				t.Fatal("the vault id did not change")
 			}
-			if v.root.epoch != oldEpoch+1 {
-				t.Fatalf("epoch %d after %d, want one more", v.root.epoch, oldEpoch)
+			if v.root.epoch != oldEpoch+2 {
+				t.Fatalf("epoch %d after %d, want two more (the intent, the swap)", v.root.epoch, oldEpoch)
 			}
 			if oldKeys[keyOf(v.kek)] {
 				t.Fatal("the KEK is an old key")
@@ -158,7 +158,7 @@ func TestRekeyKeepsContentAndReplacesEveryKey(t *testing.T) {
 			}
 			// The store holds the new state and nothing else: every old object is gone.
 			now := f.store.snapshot()
-			live := referenced(v)
+			live := liveIDs(v)
 			if len(now) != len(live) {
 				t.Fatalf("the store holds %d objects, the vault references %d", len(now), len(live))
 			}
@@ -208,7 +208,7 @@ func TestRekeyKeepsContentAndReplacesEveryKey(t *testing.T) {
 func TestRekeyOnEmptyVaultAndBadInput(t *testing.T) {
 	ctx := context.Background()
 	s := newMemStore()
-	cfg := Config{Store: s, Crypto: testCrypto{}, Padding: testPolicy(t)}
+	cfg := Config{Store: s, Crypto: keyedCrypto{}, Padding: testPolicy(t)}
 	v, err := Create(ctx, cfg, []byte(oldPass))
 	if err != nil {
 		t.Fatal(err)
@@ -514,11 +514,31 @@ func TestRekeyFailedWriteLeavesVaultUnchanged(t *testing.T) {
 				if failedOp == "" {
 					continue // write n was a deletion of an old object: not failed
 				}
-				tally[failedOp]++
+				if err == nil {
+					// A refused header write is read back and sent again.
+					tally[failedOp+", sent again, succeeded"]++
+					nv, err := f.open(t, f.cfg.Store, newPass)
+					if err != nil {
+						t.Fatalf("write %d (%s) failed, Rekey succeeded: the new passphrase: %v", n, failedOp, err)
+					}
+					if got := loadAllOf(t, nv); !sameContent(got, f.content) {
+						t.Fatalf("write %d (%s) failed, Rekey succeeded: other content", n, failedOp)
+					}
+					if _, err := f.open(t, f.cfg.Store, oldPass); !errors.Is(err, domain.ErrWrongPassphrase) {
+						t.Fatalf("write %d (%s) failed, Rekey succeeded: the old passphrase: %v", n, failedOp, err)
+					}
+					continue
+				}
+				tally[failedOp+", failed"]++
 				if !errors.Is(err, errInjected) {
 					t.Fatalf("write %d (%s) failed: Rekey returned %v", n, failedOp, err)
 				}
-				if !sameObjects(f.store.snapshot(), before) {
+				// Every object as it was; the header only lists the Rekey's intent
+				// (the next write drops it).
+				after := f.store.snapshot()
+				delete(after, f.v.headerID)
+				delete(before, f.v.headerID)
+				if !sameObjects(after, before) {
 					t.Fatalf("write %d (%s) failed: the store changed", n, failedOp)
 				}
 				if got := loadAllOf(t, f.v); !sameContent(got, f.content) {
@@ -537,10 +557,13 @@ func TestRekeyFailedWriteLeavesVaultUnchanged(t *testing.T) {
 				if err := f.v.Rekey(ctx, []byte(newPass), ""); err != nil {
 					t.Fatalf("write %d (%s) failed: the next Rekey: %v", n, failedOp, err)
 				}
+				if got, live := len(f.store.snapshot()), len(liveIDs(f.v)); got != live {
+					t.Fatalf("write %d (%s) failed: after the next Rekey the store holds %d objects, the vault references %d", n, failedOp, got, live)
+				}
 			}
-			t.Logf("%d writes in a clean Rekey; failed: %v", total, tally)
-			if tally[opCAS] != 1 || tally[opPut] < 4 {
-				t.Fatalf("tally %v: want every put and the header swap failed once", tally)
+			t.Logf("%d writes in a clean Rekey; outcomes: %v", total, tally)
+			if tally[opCAS+", sent again, succeeded"] != 2 || tally[opPut+", failed"] != 7 {
+				t.Fatalf("tally %v: want the 7 puts failed once each, and both header writes (intent, swap) sent again", tally)
 			}
 		})
 	}
@@ -607,15 +630,23 @@ func TestRekeyCrashAtEveryWrite(t *testing.T) {
 		if got := loadAllOf(t, v); !sameContent(got, f.content) {
 			t.Fatalf("crash at write %d: other content", n)
 		}
+		// Sweep removes what a crash before the swap left (objects tagged for the
+		// vault the listed Rekey was creating); the next write deletes what a crash
+		// after it left (the old objects, in the new manifest's garbage list).
 		swept, err := v.Sweep(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(crashed.snapshot()) != len(referenced(v)) {
-			t.Fatalf("crash at write %d: after Sweep (%d removed) the store holds %d objects, the vault references %d", n, swept, len(crashed.snapshot()), len(referenced(v)))
+		if err := v.Store(ctx, "later", []byte("after the crash")); err != nil {
+			t.Fatal(err)
 		}
-		if got := loadAllOf(t, v); !sameContent(got, f.content) {
-			t.Fatalf("crash at write %d: other content after Sweep", n)
+		if len(crashed.snapshot()) != len(liveIDs(v)) {
+			t.Fatalf("crash at write %d: after Sweep (%d removed) and a write the store holds %d objects, the vault references %d", n, swept, len(crashed.snapshot()), len(liveIDs(v)))
+		}
+		want := maps.Clone(f.content)
+		want["later"] = []byte("after the crash")
+		if got := loadAllOf(t, v); !sameContent(got, want) {
+			t.Fatalf("crash at write %d: other content after Sweep and a write", n)
 		}
 	}
 	t.Logf("%d writes in a clean Rekey; after a crash before each: %v", total, outcome)
