@@ -11,7 +11,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/ai-pantheon/aegis/adapters/internal/fsdir"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -22,9 +21,22 @@ var _ domain.Batcher = (*Store)(nil)
 // few journal commits instead of one per object.
 const batchWorkers = 16
 
-// PutBatch writes every object to a temp file and syncs it (concurrently), renames
-// them all into place under the commit lock, then syncs each shard directory once.
-// When it returns nil every object is durable.
+// PutBatch writes every object to a temp file (concurrently) and, under the
+// commit lock, renames into place every object whose name is free; then it syncs
+// every one of those files, every shard directory it touched and, if it created
+// shard directories, the objects directory, all at once (concurrent fsyncs, which
+// a journaling file system commits together). An object that replaces an existing
+// file is synced before its rename instead, so that a crash never leaves a torn
+// replacement of an object that was whole. When PutBatch returns nil every object
+// is durable: its contents, its directory entry and its shard directory's entry
+// have been synced.
+//
+// A new object is renamed into place before its contents are synced, so after a
+// power cut during a PutBatch that did not return, an object of the batch may
+// exist with incomplete contents. Nothing can reference it: the Vault writes the
+// header that references a batch only after PutBatch returned, and Vault.Sweep
+// removes it. Readers never see a partial object while the system runs: the file
+// is complete before its rename.
 func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) {
 	defer func() {
 		if err != nil {
@@ -40,12 +52,19 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 	if _, err := s.mkdir(s.objects, s.dir); err != nil {
 		return err
 	}
-	shards := map[string]bool{}
+	// Shard directories that do not exist yet are created here; the objects
+	// directory that now lists them is synced at the end, together with the shard
+	// directories, rather than once per new shard.
+	dirs := map[string]bool{}
 	for _, o := range objs {
 		shard, _ := s.paths(o.ID)
-		if !shards[shard] {
-			shards[shard] = true
-			if _, err := s.mkdir(shard, s.objects); err != nil {
+		if !dirs[shard] {
+			dirs[shard] = true
+			err := os.Mkdir(shard, dirPerm)
+			switch {
+			case err == nil:
+				dirs[s.objects] = true
+			case !errors.Is(err, fs.ErrExist):
 				return err
 			}
 		}
@@ -75,9 +94,6 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 		}
 		tmps[i] = tmp.Name()
 		_, err = tmp.Write(objs[i].Data)
-		if err == nil {
-			err = tmp.Sync()
-		}
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
@@ -86,12 +102,21 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 	if err != nil {
 		return err
 	}
+	// Every rename happens under the commit lock, in any process, so a name found
+	// free here stays free until the rename.
 	release, err := s.commit.lock(ctx)
 	if err != nil {
 		return err
 	}
+	var replace []int
 	for i, o := range objs {
 		_, file := s.paths(o.ID)
+		if _, err = os.Lstat(file); err == nil {
+			replace = append(replace, i)
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
 		if err = os.Rename(tmps[i], file); err != nil {
 			break
 		}
@@ -101,7 +126,59 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 	if err != nil {
 		return err
 	}
-	return s.syncDirs(shards)
+	if len(replace) > 0 {
+		if err := parallel(len(replace), func(k int) error { return syncFile(tmps[replace[k]]) }); err != nil {
+			return err
+		}
+		release, err := s.commit.lock(ctx)
+		if err != nil {
+			return err
+		}
+		for _, i := range replace {
+			_, file := s.paths(objs[i].ID)
+			if err = os.Rename(tmps[i], file); err != nil {
+				break
+			}
+			tmps[i] = ""
+		}
+		release()
+		if err != nil {
+			return err
+		}
+	}
+	// One round of syncs: the files renamed before they were synced, and the
+	// directories.
+	var paths []string
+	replaced := make(map[int]bool, len(replace))
+	for _, i := range replace {
+		replaced[i] = true
+	}
+	for i, o := range objs {
+		if !replaced[i] {
+			_, file := s.paths(o.ID)
+			paths = append(paths, file)
+		}
+	}
+	for d := range dirs {
+		paths = append(paths, d)
+	}
+	return parallel(len(paths), func(i int) error { return syncFile(paths[i]) })
+}
+
+// syncFile fsyncs the file or directory at path.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	return nil
 }
 
 // DeleteBatch unlinks the objects that exist under the commit lock, 16 at a time. It does not
@@ -129,14 +206,6 @@ func (s *Store) DeleteBatch(ctx context.Context, ids []domain.ObjectID) (err err
 		}
 		return nil
 	})
-}
-
-func (s *Store) syncDirs(dirs map[string]bool) error {
-	list := make([]string, 0, len(dirs))
-	for d := range dirs {
-		list = append(list, d)
-	}
-	return parallel(len(list), func(i int) error { return fsdir.Sync(list[i]) })
 }
 
 // parallel runs fn(0..n-1) on up to batchWorkers goroutines and returns the first error.
