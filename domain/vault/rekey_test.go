@@ -690,6 +690,7 @@ func TestRekeyBatchesAreBounded(t *testing.T) {
 type batchRecorder struct {
 	*memStore
 	batches []int
+	ids     [][]domain.ObjectID
 	puts    int
 }
 
@@ -704,5 +705,10 @@ func (r *batchRecorder) PutBatch(ctx context.Context, objs []domain.Object) erro
 		n += len(o.Data)
 	}
 	r.batches = append(r.batches, n)
+	var ids []domain.ObjectID
+	for _, o := range objs {
+		ids = append(ids, o.ID)
+	}
+	r.ids = append(r.ids, ids)
 	return r.memStore.PutBatch(ctx, objs)
 }

@@ -400,13 +400,24 @@ func (v *Vault) commit(ctx context.Context, kek domain.KEK, fields []byte, vault
 	if w.registered {
 		// One after another, so that whoever collects an abandoned intent finds
 		// them all by probing.
+		if err = v.putAll(ctx, w.deferred); err == nil {
+			w.deferred = nil
+		}
 		for _, p := range objs {
-			if err = v.store.Put(ctx, p.id, p.obj); err != nil {
+			if err != nil {
 				break
 			}
+			err = v.store.Put(ctx, p.id, p.obj)
 		}
 	} else {
-		err = v.putAll(ctx, objs)
+		// The op's data objects (if it left them to the commit) and the manifest's
+		// in one batch, the data first: one round of syncs instead of two.
+		if len(w.deferred) > 0 {
+			objs = append(w.deferred, objs...)
+		}
+		if err = v.putAll(ctx, objs); err == nil {
+			w.deferred = nil
+		}
 	}
 	if err != nil {
 		// The header was not sent: nothing references the manifest objects.

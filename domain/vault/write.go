@@ -116,6 +116,9 @@ type write struct {
 	data       uint32   // next data index
 	manifest   uint32   // next manifest index (restarts at every commit attempt)
 	registered bool     // the intent is listed in the root
+	// deferred are data objects sealed but not yet put: the commit writes them
+	// before (or with) the manifest objects, and the header write after both.
+	deferred []pending
 }
 
 // ownershipKey derives the key that tags a vault's object ids from its vault id.
