@@ -14,7 +14,10 @@ import (
 	"github.com/ai-pantheon/aegis/domain"
 )
 
-var _ domain.Batcher = (*Store)(nil)
+var (
+	_ domain.Batcher      = (*Store)(nil)
+	_ domain.BatchSwapper = (*Store)(nil)
+)
 
 // batchWorkers is the number of temp files written and synced concurrently. A
 // journaling file system commits concurrent fsyncs together, so a batch costs a
@@ -43,35 +46,93 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 			err = fmt.Errorf("aegis/fsblob: put batch of %d: %w", len(objs), err)
 		}
 	}()
-	if err := ctx.Err(); err != nil {
+	if len(objs) == 0 {
+		return ctx.Err()
+	}
+	_, err = s.putBatch(ctx, objs, nil)
+	return err
+}
+
+// PutBatchThenSwap is PutBatch(objs) followed by CompareAndSwap(id, expected,
+// data), in fewer rounds of syncs: the swap's temp file is written and synced
+// together with the batch, and renamed over id (after the compare, under the
+// commit lock) once every object of the batch is durable. Then id's directory is
+// synced. When it returns nil the batch and the swap are durable. A refused
+// compare is an error wrapping domain.ErrConflict: the swap did not happen (the
+// batch may or may not have been written); after any other error either may or
+// may not have happened.
+func (s *Store) PutBatchThenSwap(ctx context.Context, objs []domain.Object, id domain.ObjectID, expected domain.Version, data []byte) (v domain.Version, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("aegis/fsblob: put batch of %d, then compare-and-swap %s: %w", len(objs), id, err)
+		}
+	}()
+	return s.putBatch(ctx, objs, &swap{id: id, expected: expected, data: data})
+}
+
+// swap is the compare-and-swap that follows a batch.
+type swap struct {
+	id       domain.ObjectID
+	expected domain.Version
+	data     []byte
+}
+
+// check fails with ErrConflict unless file holds version sw.expected.
+func (sw *swap) check(file string) error {
+	_, cur, err := readObject(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		cur, err = "", nil
+	}
+	if err != nil {
 		return err
 	}
-	if len(objs) == 0 {
-		return nil
+	if cur != sw.expected {
+		return fmt.Errorf("expected version %q, found %q: %w", sw.expected, cur, domain.ErrConflict)
+	}
+	return nil
+}
+
+func (s *Store) putBatch(ctx context.Context, objs []domain.Object, sw *swap) (domain.Version, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	n := len(objs) // the batch: objs[:n]; objs[n] is the swap's, if any
+	var swapShard, swapFile string
+	if sw != nil {
+		swapShard, swapFile = s.paths(sw.id)
+		// A writer that has already lost fails here, before it writes anything.
+		if err := sw.check(swapFile); err != nil {
+			return "", err
+		}
+		objs = append(objs[:n:n], domain.Object{ID: sw.id, Data: sw.data})
 	}
 	if _, err := s.mkdir(s.objects, s.dir); err != nil {
-		return err
+		return "", err
 	}
-	// Shard directories that do not exist yet are created here; the objects
-	// directory that now lists them is synced at the end, together with the shard
-	// directories, rather than once per new shard.
+	// dirs are synced in one round with the batch's files: the shard directories of
+	// the batch and, if a shard directory was created here, the objects directory
+	// (rather than once per new shard). The swap's shard is synced after its rename.
 	dirs := map[string]bool{}
-	for _, o := range objs {
+	made := map[string]bool{}
+	for i, o := range objs {
 		shard, _ := s.paths(o.ID)
-		if !dirs[shard] {
+		if i < n {
 			dirs[shard] = true
-			err := os.Mkdir(shard, dirPerm)
-			switch {
-			case err == nil:
-				dirs[s.objects] = true
-			case !errors.Is(err, fs.ErrExist):
-				return err
-			}
+		}
+		if made[shard] {
+			continue
+		}
+		made[shard] = true
+		switch err := os.Mkdir(shard, dirPerm); {
+		case err == nil:
+			dirs[s.objects] = true
+		case !errors.Is(err, fs.ErrExist):
+			return "", err
 		}
 	}
 	tmpLock, err := flock(ctx, s.tmpLock, syscall.LOCK_SH)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer unflock(tmpLock)
 
@@ -100,16 +161,16 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 		return err
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	// Every rename happens under the commit lock, in any process, so a name found
 	// free here stays free until the rename.
 	release, err := s.commit.lock(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var replace []int
-	for i, o := range objs {
+	for i, o := range objs[:n] {
 		_, file := s.paths(o.ID)
 		if _, err = os.Lstat(file); err == nil {
 			replace = append(replace, i)
@@ -124,15 +185,15 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 	}
 	release()
 	if err != nil {
-		return err
+		return "", err
 	}
 	if len(replace) > 0 {
 		if err := parallel(len(replace), func(k int) error { return syncFile(tmps[replace[k]]) }); err != nil {
-			return err
+			return "", err
 		}
 		release, err := s.commit.lock(ctx)
 		if err != nil {
-			return err
+			return "", err
 		}
 		for _, i := range replace {
 			_, file := s.paths(objs[i].ID)
@@ -143,17 +204,17 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 		}
 		release()
 		if err != nil {
-			return err
+			return "", err
 		}
 	}
-	// One round of syncs: the files renamed before they were synced, and the
-	// directories.
+	// One round of syncs: the files renamed before they were synced, the
+	// directories, and the swap's temp file.
 	var paths []string
 	replaced := make(map[int]bool, len(replace))
 	for _, i := range replace {
 		replaced[i] = true
 	}
-	for i, o := range objs {
+	for i, o := range objs[:n] {
 		if !replaced[i] {
 			_, file := s.paths(o.ID)
 			paths = append(paths, file)
@@ -162,7 +223,32 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 	for d := range dirs {
 		paths = append(paths, d)
 	}
-	return parallel(len(paths), func(i int) error { return syncFile(paths[i]) })
+	if sw != nil {
+		paths = append(paths, tmps[n])
+	}
+	if err := parallel(len(paths), func(i int) error { return syncFile(paths[i]) }); err != nil {
+		return "", err
+	}
+	if sw == nil {
+		return "", nil
+	}
+	// The batch is durable: now the compare and the rename, as in write.
+	release, err = s.commit.lock(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	if err := sw.check(swapFile); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmps[n], swapFile); err != nil {
+		return "", err
+	}
+	tmps[n] = ""
+	if err := syncFile(swapShard); err != nil {
+		return "", err
+	}
+	return contentVersion(sw.data), nil
 }
 
 // syncFile fsyncs the file or directory at path.

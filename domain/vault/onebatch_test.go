@@ -3,6 +3,8 @@ package vault
 import (
 	"context"
 	"testing"
+
+	"github.com/ai-pantheon/aegis/domain"
 )
 
 // On a store with a writer lock and a Batcher, a StoreBatch puts its data objects
@@ -42,5 +44,87 @@ func TestStoreBatchWritesDataAndManifestInOneBatch(t *testing.T) {
 	}
 	if got, err := v.Load(ctx, "b"); err != nil || len(got) != 3000 {
 		t.Fatalf("Load: %d bytes, %v", len(got), err)
+	}
+}
+
+// swapStore is a memStore that is also a domain.BatchSwapper; fail, when set,
+// decides the fate of each PutBatchThenSwap: whether it runs, and its error.
+type swapStore struct {
+	*memStore
+	calls, batches, swaps int
+	fail                  func(call int) (apply bool, err error)
+}
+
+func (s *swapStore) PutBatch(ctx context.Context, objs []domain.Object) error {
+	s.batches++
+	return s.memStore.PutBatch(ctx, objs)
+}
+
+func (s *swapStore) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
+	s.swaps++
+	return s.memStore.CompareAndSwap(ctx, id, expected, data)
+}
+
+func (s *swapStore) PutBatchThenSwap(ctx context.Context, objs []domain.Object, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
+	s.calls++
+	apply, ferr := true, error(nil)
+	if s.fail != nil {
+		apply, ferr = s.fail(s.calls)
+	}
+	if !apply {
+		return "", ferr
+	}
+	if err := s.memStore.PutBatch(ctx, objs); err != nil {
+		return "", err
+	}
+	ver, err := s.memStore.CompareAndSwap(ctx, id, expected, data)
+	if err != nil {
+		return "", err
+	}
+	return ver, ferr
+}
+
+// On a BatchSwapper with a writer lock, a Store is one PutBatchThenSwap; when it
+// fails, the outcome is read back: a swap that took effect is a success, one that
+// did not is done again the two-step way.
+func TestStoreUsesPutBatchThenSwap(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name                  string
+		fail                  func(int) (bool, error)
+		calls, batches, swaps int
+	}{
+		{"clean", nil, 1, 0, 0},
+		{"failed before anything", func(int) (bool, error) { return false, errInjected }, 1, 1, 1},
+		{"failed after the swap", func(int) (bool, error) { return true, errInjected }, 1, 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &swapStore{memStore: newMemStore()}
+			cfg := Config{Store: s, Crypto: keyedCrypto{}, Padding: testPolicy(t)}
+			v, err := Create(ctx, cfg, []byte(oldPass))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			s.calls, s.batches, s.swaps, s.fail = 0, 0, 0, c.fail
+			if err := v.Store(ctx, "a", []byte("content")); err != nil {
+				t.Fatal(err)
+			}
+			if s.calls != c.calls || s.batches != c.batches || s.swaps != c.swaps {
+				t.Fatalf("%d PutBatchThenSwap, %d PutBatch, %d CompareAndSwap; want %d, %d, %d", s.calls, s.batches, s.swaps, c.calls, c.batches, c.swaps)
+			}
+			s.fail = nil
+			o, err := Open(ctx, cfg, []byte(oldPass))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			if got, err := o.Load(ctx, "a"); err != nil || string(got) != "content" {
+				t.Fatalf("Load: %q, %v", got, err)
+			}
+			if n, err := o.Sweep(ctx); err != nil || n != 0 {
+				t.Fatalf("Sweep: %d, %v: garbage left", n, err)
+			}
+		})
 	}
 }
