@@ -145,7 +145,7 @@ func (k *testKey) Unwrap(wrapped, ad []byte) (domain.DEK, error) {
 
 func (k *testKey) Destroy() { k.dead = true; k.key = [32]byte{} }
 
-// Kinds of write a memStore counts.
+// Kinds of write a mapStore counts.
 const (
 	opPut    = "put" // Put, or one object of a PutBatch
 	opCAS    = "cas"
@@ -178,9 +178,9 @@ func crashAt(n int) fault {
 	}
 }
 
-// memStore is a map-backed domain.BlobStore and domain.Batcher. Versions are
+// mapStore is a map-backed domain.BlobStore and domain.Batcher. Versions are
 // content hashes. It keeps every object ever put in history, deleted or not.
-type memStore struct {
+type mapStore struct {
 	mu      sync.Mutex
 	objs    map[domain.ObjectID][]byte
 	history map[domain.ObjectID][]byte
@@ -189,8 +189,8 @@ type memStore struct {
 	lock    chan struct{}
 }
 
-func newMemStore() *memStore {
-	return &memStore{objs: map[domain.ObjectID][]byte{}, history: map[domain.ObjectID][]byte{}}
+func newMapStore() *mapStore {
+	return &mapStore{objs: map[domain.ObjectID][]byte{}, history: map[domain.ObjectID][]byte{}}
 }
 
 // plainStore hides the Batcher of the store it wraps, and keeps its Locker.
@@ -200,7 +200,7 @@ type plainStore struct {
 }
 
 // write runs one counted write under s.mu.
-func (s *memStore) write(op string, apply func()) error {
+func (s *mapStore) write(op string, apply func()) error {
 	s.writes++
 	ok, err := true, error(nil)
 	if s.fault != nil {
@@ -213,7 +213,7 @@ func (s *memStore) write(op string, apply func()) error {
 }
 
 // snapshot returns a copy of what the store holds.
-func (s *memStore) snapshot() map[domain.ObjectID][]byte {
+func (s *mapStore) snapshot() map[domain.ObjectID][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[domain.ObjectID][]byte, len(s.objs))
@@ -224,7 +224,7 @@ func (s *memStore) snapshot() map[domain.ObjectID][]byte {
 }
 
 // restore replaces the store's content (not its history) with snap.
-func (s *memStore) restore(snap map[domain.ObjectID][]byte) {
+func (s *mapStore) restore(snap map[domain.ObjectID][]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.objs = make(map[domain.ObjectID][]byte, len(snap))
@@ -240,14 +240,14 @@ func contentHash(b []byte) domain.Version {
 	return domain.Version(hex.EncodeToString(sum[:]))
 }
 
-func (s *memStore) put(id domain.ObjectID, data []byte) error {
+func (s *mapStore) put(id domain.ObjectID, data []byte) error {
 	return s.write(opPut, func() {
 		s.objs[id] = bytes.Clone(data)
 		s.history[id] = bytes.Clone(data)
 	})
 }
 
-func (s *memStore) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
+func (s *mapStore) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -256,12 +256,12 @@ func (s *memStore) Put(ctx context.Context, id domain.ObjectID, data []byte) err
 	return s.put(id, data)
 }
 
-func (s *memStore) Get(ctx context.Context, id domain.ObjectID) ([]byte, error) {
+func (s *mapStore) Get(ctx context.Context, id domain.ObjectID) ([]byte, error) {
 	b, _, err := s.GetVersioned(ctx, id)
 	return b, err
 }
 
-func (s *memStore) GetVersioned(ctx context.Context, id domain.ObjectID) ([]byte, domain.Version, error) {
+func (s *mapStore) GetVersioned(ctx context.Context, id domain.ObjectID) ([]byte, domain.Version, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
@@ -274,11 +274,11 @@ func (s *memStore) GetVersioned(ctx context.Context, id domain.ObjectID) ([]byte
 	return bytes.Clone(b), contentHash(b), nil
 }
 
-func (s *memStore) del(id domain.ObjectID) error {
+func (s *mapStore) del(id domain.ObjectID) error {
 	return s.write(opDelete, func() { delete(s.objs, id) })
 }
 
-func (s *memStore) Delete(ctx context.Context, id domain.ObjectID) error {
+func (s *mapStore) Delete(ctx context.Context, id domain.ObjectID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func (s *memStore) Delete(ctx context.Context, id domain.ObjectID) error {
 	return s.del(id)
 }
 
-func (s *memStore) List(ctx context.Context, fn func(domain.ObjectID) error) error {
+func (s *mapStore) List(ctx context.Context, fn func(domain.ObjectID) error) error {
 	s.mu.Lock()
 	ids := make([]domain.ObjectID, 0, len(s.objs))
 	for id := range s.objs {
@@ -305,7 +305,7 @@ func (s *memStore) List(ctx context.Context, fn func(domain.ObjectID) error) err
 	return nil
 }
 
-func (s *memStore) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
+func (s *mapStore) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
@@ -325,7 +325,7 @@ func (s *memStore) CompareAndSwap(ctx context.Context, id domain.ObjectID, expec
 	return contentHash(data), nil
 }
 
-func (s *memStore) PutBatch(ctx context.Context, objs []domain.Object) error {
+func (s *mapStore) PutBatch(ctx context.Context, objs []domain.Object) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -339,7 +339,7 @@ func (s *memStore) PutBatch(ctx context.Context, objs []domain.Object) error {
 	return nil
 }
 
-func (s *memStore) DeleteBatch(ctx context.Context, ids []domain.ObjectID) error {
+func (s *mapStore) DeleteBatch(ctx context.Context, ids []domain.ObjectID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var first error
@@ -354,7 +354,7 @@ func (s *memStore) DeleteBatch(ctx context.Context, ids []domain.ObjectID) error
 }
 
 // Lock implements domain.Locker with a channel semaphore (one process).
-func (s *memStore) Lock(ctx context.Context) (func() error, error) {
+func (s *mapStore) Lock(ctx context.Context) (func() error, error) {
 	s.mu.Lock()
 	if s.lock == nil {
 		s.lock = make(chan struct{}, 1)
@@ -375,7 +375,7 @@ func (s *memStore) Lock(ctx context.Context) (func() error, error) {
 }
 
 var (
-	_ domain.BlobStore = (*memStore)(nil)
-	_ domain.Batcher   = (*memStore)(nil)
-	_ domain.Locker    = (*memStore)(nil)
+	_ domain.BlobStore = (*mapStore)(nil)
+	_ domain.Batcher   = (*mapStore)(nil)
+	_ domain.Locker    = (*mapStore)(nil)
 )

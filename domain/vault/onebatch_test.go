@@ -12,7 +12,7 @@ import (
 // one round of syncs on fsblob instead of two.
 func TestStoreBatchWritesDataAndManifestInOneBatch(t *testing.T) {
 	ctx := context.Background()
-	rec := &batchRecorder{memStore: newMemStore()}
+	rec := &batchRecorder{mapStore: newMapStore()}
 	v, err := Create(ctx, Config{Store: rec, Crypto: keyedCrypto{}, Padding: testPolicy(t)}, []byte(oldPass))
 	if err != nil {
 		t.Fatal(err)
@@ -47,22 +47,22 @@ func TestStoreBatchWritesDataAndManifestInOneBatch(t *testing.T) {
 	}
 }
 
-// swapStore is a memStore that is also a domain.BatchSwapper; fail, when set,
+// swapStore is a mapStore that is also a domain.BatchSwapper; fail, when set,
 // decides the fate of each PutBatchThenSwap: whether it runs, and its error.
 type swapStore struct {
-	*memStore
+	*mapStore
 	calls, batches, swaps int
 	fail                  func(call int) (apply bool, err error)
 }
 
 func (s *swapStore) PutBatch(ctx context.Context, objs []domain.Object) error {
 	s.batches++
-	return s.memStore.PutBatch(ctx, objs)
+	return s.mapStore.PutBatch(ctx, objs)
 }
 
 func (s *swapStore) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
 	s.swaps++
-	return s.memStore.CompareAndSwap(ctx, id, expected, data)
+	return s.mapStore.CompareAndSwap(ctx, id, expected, data)
 }
 
 func (s *swapStore) PutBatchThenSwap(ctx context.Context, objs []domain.Object, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
@@ -74,10 +74,10 @@ func (s *swapStore) PutBatchThenSwap(ctx context.Context, objs []domain.Object, 
 	if !apply {
 		return "", ferr
 	}
-	if err := s.memStore.PutBatch(ctx, objs); err != nil {
+	if err := s.mapStore.PutBatch(ctx, objs); err != nil {
 		return "", err
 	}
-	ver, err := s.memStore.CompareAndSwap(ctx, id, expected, data)
+	ver, err := s.mapStore.CompareAndSwap(ctx, id, expected, data)
 	if err != nil {
 		return "", err
 	}
@@ -99,7 +99,7 @@ func TestStoreUsesPutBatchThenSwap(t *testing.T) {
 		{"failed after the swap", func(int) (bool, error) { return true, errInjected }, 1, 0, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := &swapStore{memStore: newMemStore()}
+			s := &swapStore{mapStore: newMapStore()}
 			cfg := Config{Store: s, Crypto: keyedCrypto{}, Padding: testPolicy(t)}
 			v, err := Create(ctx, cfg, []byte(oldPass))
 			if err != nil {

@@ -35,7 +35,7 @@ func randomBytes(n int) []byte {
 }
 
 type rekeyFixture struct {
-	store   *memStore
+	store   *mapStore
 	cfg     Config
 	v       *Vault
 	content map[string][]byte
@@ -45,7 +45,7 @@ type rekeyFixture struct {
 // empty, two of one object, one of three chunks.
 func newRekeyFixture(t *testing.T, batched bool) *rekeyFixture {
 	t.Helper()
-	s := newMemStore()
+	s := newMapStore()
 	var bs domain.BlobStore = s
 	if !batched {
 		bs = plainStore{s, s}
@@ -207,7 +207,7 @@ func TestRekeyKeepsContentAndReplacesEveryKey(t *testing.T) {
 
 func TestRekeyOnEmptyVaultAndBadInput(t *testing.T) {
 	ctx := context.Background()
-	s := newMemStore()
+	s := newMapStore()
 	cfg := Config{Store: s, Crypto: keyedCrypto{}, Padding: testPolicy(t)}
 	v, err := Create(ctx, cfg, []byte(oldPass))
 	if err != nil {
@@ -352,7 +352,7 @@ func oldCopyAgainstLaterWrites(t *testing.T, change func(v *Vault) error) oldCop
 	recordSealings(t, v, sealings, roots)
 
 	// The attacker's store: the old copy plus every object written since.
-	attacker := newMemStore()
+	attacker := newMapStore()
 	attacker.restore(snap)
 	f.store.mu.Lock()
 	var newIDs []domain.ObjectID
@@ -608,7 +608,7 @@ func TestRekeyCrashAtEveryWrite(t *testing.T) {
 		f.store.mu.Unlock()
 		err := f.v.Rekey(ctx, []byte(newPass), "")
 		// The crash: the process is gone, the store keeps what reached it.
-		crashed := newMemStore()
+		crashed := newMapStore()
 		crashed.restore(f.store.snapshot())
 
 		ov, oerr := f.open(t, crashed, oldPass)
@@ -665,7 +665,7 @@ func TestRekeyBatchesAreBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rec := &batchRecorder{memStore: f.store}
+	rec := &batchRecorder{mapStore: f.store}
 	f.v.store = rec
 	if err := f.v.Rekey(ctx, []byte(newPass), ""); err != nil {
 		t.Fatal(err)
@@ -688,7 +688,7 @@ func TestRekeyBatchesAreBounded(t *testing.T) {
 }
 
 type batchRecorder struct {
-	*memStore
+	*mapStore
 	batches []int
 	ids     [][]domain.ObjectID
 	puts    int
@@ -696,7 +696,7 @@ type batchRecorder struct {
 
 func (r *batchRecorder) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
 	r.puts++
-	return r.memStore.Put(ctx, id, data)
+	return r.mapStore.Put(ctx, id, data)
 }
 
 func (r *batchRecorder) PutBatch(ctx context.Context, objs []domain.Object) error {
@@ -710,5 +710,5 @@ func (r *batchRecorder) PutBatch(ctx context.Context, objs []domain.Object) erro
 		ids = append(ids, o.ID)
 	}
 	r.ids = append(r.ids, ids)
-	return r.memStore.PutBatch(ctx, objs)
+	return r.mapStore.PutBatch(ctx, objs)
 }

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/ai-pantheon/aegis/apps/internal/cli"
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
 
@@ -40,8 +41,12 @@ var _ = Describe("aegis on a remote vault (aegisd on 127.0.0.1)", func() {
 		user.fails(5, "run `aegis init`", "ls")
 		Expect(user.ok("init")).To(BeEmpty())
 		user.fails(1, "already exists", "init")
-		// The header object's name is SHA-256 of a label and the vault name.
-		Expect(files(serverData)).To(HaveKey(ContainSubstring(vault.HeaderID(name).String())))
+		// The header object's name derives from the vault key in the client's
+		// configuration directory: the name alone finds nothing.
+		key, err := cli.ParseVaultKey(user.ok("vault-key", "export"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files(serverData)).To(HaveKey(ContainSubstring(vault.LocatedHeaderID(key, name).String())))
+		Expect(files(serverData)).NotTo(HaveKey(ContainSubstring(vault.HeaderID(name).String())))
 
 		Expect(user.ok("store", "data.json")).To(ContainSubstring("stored 3 categories"))
 		Expect(user.ok("ls")).To(Equal("bookmarks\njournal\nsettings\n"))
@@ -106,9 +111,26 @@ var _ = Describe("aegis on a remote vault (aegisd on 127.0.0.1)", func() {
 		user.fails(2, "--count", "tokens", "fetch", "--count", "0")
 	})
 
+	It("reaches the same vault from a second machine once its key is imported there", func() {
+		user.ok("init")
+		user.ok("store", "data.json")
+		second := runner{Dir: GinkgoT().TempDir(), Env: user.Env}
+		second.fails(5, "vault-key import", "ls")
+		second.fails(2, "not a vault key", "vault-key", "import", "aegis-vault-key-1:short")
+		key := user.ok("vault-key", "export")
+		Expect(key).To(HavePrefix(cli.VaultKeyPrefix))
+		second.input([]byte(key)).ok("vault-key", "import")
+		Expect(second.ok("load")).To(MatchJSON(sample))
+		// Another vault's key is refused for this name.
+		second.fails(2, "another key", "vault-key", "import", cli.FormatVaultKey(cli.NewVaultKey()))
+	})
+
 	It("fails cleanly with a wrong attestation secret or an unreachable server", func() {
+		user.ok("init")
 		bad := writeFile(dir, "bad-secret", "this is not the secret at all\n")
 		user.with("AEGIS_ATTEST_SECRET_FILE="+bad).fails(1, "token", "ls")
-		user.with("AEGIS_REMOTE=http://127.0.0.1:1").fails(1, "open", "ls")
+		unreachable := user.with("AEGIS_REMOTE=http://127.0.0.1:1")
+		unreachable.input([]byte(user.ok("vault-key", "export"))).ok("vault-key", "import")
+		unreachable.fails(1, "open", "ls")
 	})
 })

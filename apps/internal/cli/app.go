@@ -24,6 +24,7 @@ const (
 	EnvNewPassphraseFile = "AEGIS_NEW_PASSPHRASE_FILE"
 	EnvNewPassphrase     = "AEGIS_NEW_PASSPHRASE"
 	EnvAttestSecretFile  = "AEGIS_ATTEST_SECRET_FILE"
+	EnvConfigDir         = "AEGIS_CONFIG_DIR"
 	// Passphrase of the legacy vault of import-legacy (legacy.go).
 	EnvLegacyPassphraseFile = "AEGIS_LEGACY_PASSPHRASE_FILE"
 	EnvLegacyPassphrase     = "AEGIS_LEGACY_PASSPHRASE"
@@ -70,6 +71,7 @@ func (a *app) command() *ucli.Command {
 			&ucli.StringFlag{Name: "passphrase-file", Usage: "file holding the passphrase (else " + EnvPassphrase + ", else a prompt)", Sources: ucli.EnvVars(EnvPassphraseFile)},
 			&ucli.StringFlag{Name: "new-passphrase-file", Usage: "file holding the new passphrase of passwd (else " + EnvNewPassphrase + ", else a prompt)", Sources: ucli.EnvVars(EnvNewPassphraseFile)},
 			&ucli.StringFlag{Name: "attest-secret-file", Usage: "file holding the token-issuance secret of the --remote server", Sources: ucli.EnvVars(EnvAttestSecretFile)},
+			&ucli.StringFlag{Name: "config-dir", Usage: "configuration directory: the keys of --remote vaults (default: the user configuration directory's aegis)", Sources: ucli.EnvVars(EnvConfigDir)},
 			&ucli.BoolFlag{Name: "json", Usage: "machine-readable (JSON) output"},
 		},
 		Commands:        a.commands(),
@@ -108,11 +110,18 @@ func (a *app) commands() []*ucli.Command {
 		{Name: "rm", Usage: "delete a category", ArgsUsage: "CATEGORY", Action: a.cmdRm},
 		{Name: "verify", Usage: "check the vault against a JSON object {category: value}: PASS or FAIL each", ArgsUsage: "FILE.json|-", Action: a.cmdVerify},
 		{Name: "stats", Usage: "what the vault holds and what the store sees", Action: a.cmdStats},
+		a.checkCommand(),
 		{Name: "passwd", Usage: "change the passphrase (re-wraps the keys only; --rotate: new keys, all data re-encrypted)", Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "rotate", Usage: "also replace every key and the vault id and re-encrypt all data, so an old copy of the store opened with the old passphrase reads nothing written afterwards (takes time in proportion to the vault's size)"},
 		}, Action: a.cmdPasswd},
 		{Name: "rotate", Usage: "give categories new data keys and re-encrypt them (all if none named)", ArgsUsage: "[CATEGORY...]", Action: a.cmdRotate},
 		a.importLegacyCommand(),
+		{Name: "vault-key", Usage: "the key of a --remote vault, kept in the configuration directory: copy it to reach the vault from another machine", Commands: []*ucli.Command{
+			{Name: "export", Usage: "print the key of the --remote vault (keep it secret)", Action: a.cmdVaultKeyExport},
+			{Name: "import", Usage: "record the key of the --remote vault, as printed by export on another machine", ArgsUsage: "[KEY|-]", Action: a.cmdVaultKeyImport},
+		}, Action: func(_ context.Context, cmd *ucli.Command) error {
+			return usageErrorf("vault-key: give a command: export or import")
+		}},
 		{Name: "tokens", Usage: "Privacy Pass tokens of the --remote server", Commands: []*ucli.Command{
 			{Name: "fetch", Usage: "fetch tokens, one per line, base64url (RFC 9577)", Flags: []ucli.Flag{
 				&ucli.IntFlag{Name: "count", Usage: "number of tokens (1 to 10000)", Required: true},
@@ -144,6 +153,7 @@ func (a *app) backend(cmd *ucli.Command) (Backend, error) {
 		Remote:           cmd.String("remote"),
 		VaultName:        cmd.String("vault-name"),
 		AttestSecretFile: cmd.String("attest-secret-file"),
+		ConfigDir:        cmd.String("config-dir"),
 	})
 }
 

@@ -77,6 +77,11 @@ func clean(err error) string {
 		return "wrong passphrase"
 	case errors.Is(err, domain.ErrExists):
 		return "a vault already exists there"
+	case errors.Is(err, domain.ErrNotEmpty):
+		return "the store already holds objects (perhaps of a vault whose header was lost): refusing to create a vault over them; use an empty directory"
+	case errors.Is(err, domain.ErrOutcomeUnknown):
+		return "the store did not answer whether the write took effect (" + libPrefix.ReplaceAllString(err.Error(), "") +
+			"); nothing was deleted, and the next write settles it: check with `aegis ls` or `aegis get`, and write again if needed"
 	}
 	s := libPrefix.ReplaceAllString(err.Error(), "")
 	if errors.Is(err, domain.ErrIntegrity) && !strings.Contains(s, "integrity") {

@@ -38,6 +38,9 @@ type Options struct {
 	VaultName string
 	// AttestSecretFile holds the bearer secret of the server's token issuer.
 	AttestSecretFile string
+	// ConfigDir is the client's configuration directory ("" means
+	// DefaultConfigDir()): the keys of remote vaults.
+	ConfigDir string
 }
 
 // Backend opens vaults and the Cloak in front of them.
@@ -87,6 +90,7 @@ type Remote struct {
 	URL              string
 	Name             string
 	AttestSecretFile string
+	Config           ConfigDir
 	Crypto           domain.Crypto
 }
 
@@ -96,7 +100,7 @@ func ProvideRemote(o Options, c domain.Crypto) *Remote {
 	if name == "" {
 		name = DefaultVaultName
 	}
-	return &Remote{URL: o.Remote, Name: name, AttestSecretFile: o.AttestSecretFile, Crypto: c}
+	return &Remote{URL: strings.TrimRight(o.Remote, "/"), Name: name, AttestSecretFile: o.AttestSecretFile, Config: ConfigDir{Dir: o.ConfigDir}, Crypto: c}
 }
 
 // ProvideBackend picks the remote back end when o.Remote is set, else the local one.
@@ -106,6 +110,13 @@ func ProvideBackend(o Options, l *Local, r *Remote) (Backend, error) {
 	}
 	if r.AttestSecretFile == "" {
 		return nil, usageErrorf("--remote needs --attest-secret-file (or AEGIS_ATTEST_SECRET_FILE)")
+	}
+	if r.Config.Dir == "" {
+		d, err := DefaultConfigDir()
+		if err != nil {
+			return nil, err
+		}
+		r.Config.Dir = d
 	}
 	return r, nil
 }
@@ -165,7 +176,31 @@ func (r *Remote) TokenPool(ctx context.Context, batch int) (*privacypass.Pool, e
 	return httpblob.NewTokenPool(ctx, r.URL, s, &httpblob.PoolOptions{Batch: batch})
 }
 
-func (r *Remote) config(ctx context.Context, kdf string) (vault.Config, error) {
+// VaultKey returns the key of the vault (its vault.Config.Locator) from the
+// configuration directory; with create set, a vault without one gets a new key,
+// recorded before anything is sent.
+func (r *Remote) VaultKey(create bool) ([]byte, error) {
+	k, err := r.Config.VaultKey(r.URL, r.Name)
+	if errors.Is(err, domain.ErrNotFound) && create {
+		k = NewVaultKey()
+		err = r.Config.SaveVaultKey(r.URL, r.Name, k)
+	}
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, fmt.Errorf("no key for vault %q at %s in %s (%w; or, if it exists, copy its key from a machine that has it: `aegis vault-key export` there, `aegis vault-key import` here): %w",
+			r.Name, r.URL, r.Config.Dir, errNoVault, domain.ErrNotFound)
+	}
+	return k, err
+}
+
+func (r *Remote) config(ctx context.Context, kdf string, create bool) (vault.Config, error) {
+	key, err := r.VaultKey(create)
+	if err != nil {
+		return vault.Config{}, err
+	}
+	host, err := r.Config.HostID()
+	if err != nil {
+		return vault.Config{}, err
+	}
 	pool, err := r.TokenPool(ctx, 64)
 	if err != nil {
 		return vault.Config{}, err
@@ -175,12 +210,15 @@ func (r *Remote) config(ctx context.Context, kdf string) (vault.Config, error) {
 		return vault.Config{}, err
 	}
 	// The server holds other clients' vaults: Create does not expect it empty.
-	return vault.Config{Store: store, Crypto: r.Crypto, Name: r.Name, KDF: kdf, SharedStore: true}, nil
+	return vault.Config{
+		Store: store, Crypto: r.Crypto, Name: r.Name, KDF: kdf, SharedStore: true,
+		Locator: key, Holder: Holder(host), HolderGone: HolderGone(host),
+	}, nil
 }
 
 // Create implements Backend.
 func (r *Remote) Create(ctx context.Context, passphrase []byte, kdf string) (*vault.Vault, error) {
-	cfg, err := r.config(ctx, kdf)
+	cfg, err := r.config(ctx, kdf, true)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +227,7 @@ func (r *Remote) Create(ctx context.Context, passphrase []byte, kdf string) (*va
 
 // Open implements Backend.
 func (r *Remote) Open(ctx context.Context, passphrase []byte) (*vault.Vault, error) {
-	cfg, err := r.config(ctx, "")
+	cfg, err := r.config(ctx, "", false)
 	if err != nil {
 		return nil, err
 	}
