@@ -1,7 +1,8 @@
 // Package benchmarks holds the cross-module benchmarks of Aegis's hot paths:
 // padding and sealing of chunks against a plain AES-256-GCM ceiling, Vault
 // Store and Load on the memory and directory stores, batched durable writes
-// against a naive one-file-at-a-time writer, and ChangePassphrase at two vault
+// against a naive one-file-at-a-time writer, one durable commit against one new
+// durable file (BenchmarkDurableCommit), and ChangePassphrase at two vault
 // sizes. Everything is in _test.go files; run
 //
 //	go test -run='^$' -bench=. -benchmem .

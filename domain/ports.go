@@ -92,6 +92,20 @@ type Object struct {
 	Data []byte
 }
 
+// BatchSwapper is implemented by stores that write a batch of objects and then
+// swap one object in fewer rounds of syncs together than with PutBatch followed
+// by CompareAndSwap (fsblob syncs the swapped object's new contents together with
+// the batch). The Vault uses it, on a store with a writer lock, for the objects of
+// a commit and its header swap.
+type BatchSwapper interface {
+	// PutBatchThenSwap stores objs as PutBatch does and then, only once they are all
+	// durable, does CompareAndSwap(id, expected, data). When it returns nil both are
+	// durable. An error wrapping ErrConflict means that the swap was refused and
+	// did not happen; after any other error the batch and the swap may or may not
+	// have happened.
+	PutBatchThenSwap(ctx context.Context, objs []Object, id ObjectID, expected Version, data []byte) (Version, error)
+}
+
 // Batcher is implemented by stores that write or delete many objects more cheaply
 // together than one at a time (fsblob syncs each directory once per batch instead
 // of once per object). The Vault uses it when present.

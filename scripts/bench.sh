@@ -30,6 +30,7 @@ FULL_JOBS=(
   "benchmarks .                  ^Benchmark(RawGCM|Pad|PadSeal|OpenChunk)$                                  200ms"
   "benchmarks .                  ^BenchmarkVault(Store|Load)$                                               300ms"
   "benchmarks .                  ^Benchmark(StoreAll100x1KiB|OneByOneFsync100x1KiB|OneByOneAtomic100x1KiB)$ 1s"
+  "benchmarks .                  ^BenchmarkDurableCommit$                                                   1s"
   "benchmarks .                  ^BenchmarkChangePassphrase$                                                1s"
   "benchmarks .                  ^BenchmarkChangePassphraseDefaultKDF$                                      5x"
   "anonymize  .                  ^BenchmarkCloakStore100x1300B$                                             1s"

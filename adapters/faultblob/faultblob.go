@@ -49,11 +49,13 @@ const (
 	OpPutBatch     Op = "put-batch"
 	OpDeleteBatch  Op = "delete-batch"
 	OpLock         Op = "lock"
+	// OpPutBatchSwap is domain.BatchSwapper's PutBatchThenSwap: one operation.
+	OpPutBatchSwap Op = "put-batch-then-swap"
 )
 
 // Ops lists every operation kind (OpAny excluded).
 func Ops() []Op {
-	return []Op{OpPut, OpGet, OpGetVersioned, OpDelete, OpList, OpCAS, OpPutBatch, OpDeleteBatch, OpLock}
+	return []Op{OpPut, OpGet, OpGetVersioned, OpDelete, OpList, OpCAS, OpPutBatch, OpDeleteBatch, OpLock, OpPutBatchSwap}
 }
 
 // Kind is what an armed fault does.
@@ -102,8 +104,9 @@ type Options struct {
 	// HideLocker makes the wrapper not implement domain.Locker even if the inner
 	// store does.
 	HideLocker bool
-	// HideBatcher makes the wrapper not implement domain.Batcher even if the inner
-	// store does: the Vault then writes and deletes one object per call.
+	// HideBatcher makes the wrapper not implement domain.Batcher (nor
+	// domain.BatchSwapper) even if the inner store does: the Vault then writes and
+	// deletes one object per call.
 	HideBatcher bool
 	// Seed seeds the shuffle of reordered List results (0 is a fixed seed).
 	Seed uint64
@@ -267,6 +270,9 @@ func Wrap(inner domain.BlobStore, opts *Options) (domain.BlobStore, *Controller)
 	isBatcher = isBatcher && !opts.HideBatcher
 	switch {
 	case isLocker && isBatcher:
+		if bs, ok := inner.(domain.BatchSwapper); ok {
+			return &lockerBatchSwapper{lockerBatcher{s, locker{s, l}, batcher{s, b}}, swapper{s, bs}}, c
+		}
 		return &lockerBatcher{s, locker{s, l}, batcher{s, b}}, c
 	case isLocker:
 		return &lockerOnly{s, locker{s, l}}, c
@@ -463,8 +469,37 @@ func (b batcher) DeleteBatch(ctx context.Context, ids []domain.ObjectID) error {
 	return nil
 }
 
-// The four shapes Wrap can return.
+type swapper struct {
+	s     *Store
+	inner domain.BatchSwapper
+}
+
+// PutBatchThenSwap implements domain.BatchSwapper, as one operation.
+func (w swapper) PutBatchThenSwap(ctx context.Context, objs []domain.Object, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
+	k := w.s.c.hit(OpPutBatchSwap, id)
+	if k == Fail {
+		return "", injected(OpPutBatchSwap, id, k)
+	}
+	if w.s.c.reordering() {
+		objs = slices.Clone(objs)
+		slices.Reverse(objs)
+	}
+	v, err := w.inner.PutBatchThenSwap(ctx, objs, id, expected, data)
+	if err != nil {
+		return "", err
+	}
+	if k == FailAfterApply {
+		return "", injected(OpPutBatchSwap, id, k)
+	}
+	return v, nil
+}
+
+// The shapes Wrap can return.
 type (
+	lockerBatchSwapper struct {
+		lockerBatcher
+		swapper
+	}
 	lockerBatcher struct {
 		*Store
 		locker
@@ -481,8 +516,11 @@ type (
 )
 
 var (
-	_ domain.Locker  = (*lockerBatcher)(nil)
-	_ domain.Batcher = (*lockerBatcher)(nil)
-	_ domain.Locker  = (*lockerOnly)(nil)
-	_ domain.Batcher = (*batcherOnly)(nil)
+	_ domain.Locker       = (*lockerBatchSwapper)(nil)
+	_ domain.Batcher      = (*lockerBatchSwapper)(nil)
+	_ domain.BatchSwapper = (*lockerBatchSwapper)(nil)
+	_ domain.Locker       = (*lockerBatcher)(nil)
+	_ domain.Batcher      = (*lockerBatcher)(nil)
+	_ domain.Locker       = (*lockerOnly)(nil)
+	_ domain.Batcher      = (*batcherOnly)(nil)
 )

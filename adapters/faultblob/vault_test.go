@@ -125,6 +125,9 @@ func scenarios() []scenario {
 		{name: "ChangePassphrase", run: func(ctx context.Context, v *vault.Vault) error {
 			return v.ChangePassphrase(ctx, []byte(newPass))
 		}, after: same, pass: newPass},
+		{name: "Rekey", run: func(ctx context.Context, v *vault.Vault) error {
+			return v.Rekey(ctx, []byte(newPass), "")
+		}, after: same, pass: newPass},
 		{name: "Cloak.StoreBatch", run: func(ctx context.Context, v *vault.Vault) error {
 			c, err := local.NewCloak(v, anonymize.Config{})
 			if err != nil {

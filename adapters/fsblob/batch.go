@@ -11,48 +11,128 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/ai-pantheon/aegis/adapters/internal/fsdir"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
-var _ domain.Batcher = (*Store)(nil)
+var (
+	_ domain.Batcher      = (*Store)(nil)
+	_ domain.BatchSwapper = (*Store)(nil)
+)
 
 // batchWorkers is the number of temp files written and synced concurrently. A
 // journaling file system commits concurrent fsyncs together, so a batch costs a
 // few journal commits instead of one per object.
 const batchWorkers = 16
 
-// PutBatch writes every object to a temp file and syncs it (concurrently), renames
-// them all into place under the commit lock, then syncs each shard directory once.
-// When it returns nil every object is durable.
+// PutBatch writes every object to a temp file (concurrently) and, under the
+// commit lock, renames into place every object whose name is free; then it syncs
+// every one of those files, every shard directory it touched and, if it created
+// shard directories, the objects directory, all at once (concurrent fsyncs, which
+// a journaling file system commits together). An object that replaces an existing
+// file is synced before its rename instead, so that a crash never leaves a torn
+// replacement of an object that was whole. When PutBatch returns nil every object
+// is durable: its contents, its directory entry and its shard directory's entry
+// have been synced.
+//
+// A new object is renamed into place before its contents are synced, so after a
+// power cut during a PutBatch that did not return, an object of the batch may
+// exist with incomplete contents. Nothing can reference it: the Vault writes the
+// header that references a batch only after PutBatch returned, and Vault.Sweep
+// removes it. Readers never see a partial object while the system runs: the file
+// is complete before its rename.
 func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("aegis/fsblob: put batch of %d: %w", len(objs), err)
 		}
 	}()
-	if err := ctx.Err(); err != nil {
+	if len(objs) == 0 {
+		return ctx.Err()
+	}
+	_, err = s.putBatch(ctx, objs, nil)
+	return err
+}
+
+// PutBatchThenSwap is PutBatch(objs) followed by CompareAndSwap(id, expected,
+// data), in fewer rounds of syncs: the swap's temp file is written and synced
+// together with the batch, and renamed over id (after the compare, under the
+// commit lock) once every object of the batch is durable. Then id's directory is
+// synced. When it returns nil the batch and the swap are durable. A refused
+// compare is an error wrapping domain.ErrConflict: the swap did not happen (the
+// batch may or may not have been written); after any other error either may or
+// may not have happened.
+func (s *Store) PutBatchThenSwap(ctx context.Context, objs []domain.Object, id domain.ObjectID, expected domain.Version, data []byte) (v domain.Version, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("aegis/fsblob: put batch of %d, then compare-and-swap %s: %w", len(objs), id, err)
+		}
+	}()
+	return s.putBatch(ctx, objs, &swap{id: id, expected: expected, data: data})
+}
+
+// swap is the compare-and-swap that follows a batch.
+type swap struct {
+	id       domain.ObjectID
+	expected domain.Version
+	data     []byte
+}
+
+// check fails with ErrConflict unless file holds version sw.expected.
+func (sw *swap) check(file string) error {
+	_, cur, err := readObject(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		cur, err = "", nil
+	}
+	if err != nil {
 		return err
 	}
-	if len(objs) == 0 {
-		return nil
+	if cur != sw.expected {
+		return fmt.Errorf("expected version %q, found %q: %w", sw.expected, cur, domain.ErrConflict)
+	}
+	return nil
+}
+
+func (s *Store) putBatch(ctx context.Context, objs []domain.Object, sw *swap) (domain.Version, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	n := len(objs) // the batch: objs[:n]; objs[n] is the swap's, if any
+	var swapShard, swapFile string
+	if sw != nil {
+		swapShard, swapFile = s.paths(sw.id)
+		// A writer that has already lost fails here, before it writes anything.
+		if err := sw.check(swapFile); err != nil {
+			return "", err
+		}
+		objs = append(objs[:n:n], domain.Object{ID: sw.id, Data: sw.data})
 	}
 	if _, err := s.mkdir(s.objects, s.dir); err != nil {
-		return err
+		return "", err
 	}
-	shards := map[string]bool{}
-	for _, o := range objs {
+	// dirs are synced in one round with the batch's files: the shard directories of
+	// the batch and, if a shard directory was created here, the objects directory
+	// (rather than once per new shard). The swap's shard is synced after its rename.
+	dirs := map[string]bool{}
+	made := map[string]bool{}
+	for i, o := range objs {
 		shard, _ := s.paths(o.ID)
-		if !shards[shard] {
-			shards[shard] = true
-			if _, err := s.mkdir(shard, s.objects); err != nil {
-				return err
-			}
+		if i < n {
+			dirs[shard] = true
+		}
+		if made[shard] {
+			continue
+		}
+		made[shard] = true
+		switch err := os.Mkdir(shard, dirPerm); {
+		case err == nil:
+			dirs[s.objects] = true
+		case !errors.Is(err, fs.ErrExist):
+			return "", err
 		}
 	}
 	tmpLock, err := flock(ctx, s.tmpLock, syscall.LOCK_SH)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer unflock(tmpLock)
 
@@ -75,23 +155,29 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 		}
 		tmps[i] = tmp.Name()
 		_, err = tmp.Write(objs[i].Data)
-		if err == nil {
-			err = tmp.Sync()
-		}
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
 		return err
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
+	// Every rename happens under the commit lock, in any process, so a name found
+	// free here stays free until the rename.
 	release, err := s.commit.lock(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
-	for i, o := range objs {
+	var replace []int
+	for i, o := range objs[:n] {
 		_, file := s.paths(o.ID)
+		if _, err = os.Lstat(file); err == nil {
+			replace = append(replace, i)
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
 		if err = os.Rename(tmps[i], file); err != nil {
 			break
 		}
@@ -99,9 +185,86 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 	}
 	release()
 	if err != nil {
+		return "", err
+	}
+	if len(replace) > 0 {
+		if err := parallel(len(replace), func(k int) error { return syncFile(tmps[replace[k]]) }); err != nil {
+			return "", err
+		}
+		release, err := s.commit.lock(ctx)
+		if err != nil {
+			return "", err
+		}
+		for _, i := range replace {
+			_, file := s.paths(objs[i].ID)
+			if err = os.Rename(tmps[i], file); err != nil {
+				break
+			}
+			tmps[i] = ""
+		}
+		release()
+		if err != nil {
+			return "", err
+		}
+	}
+	// One round of syncs: the files renamed before they were synced, the
+	// directories, and the swap's temp file.
+	var paths []string
+	replaced := make(map[int]bool, len(replace))
+	for _, i := range replace {
+		replaced[i] = true
+	}
+	for i, o := range objs[:n] {
+		if !replaced[i] {
+			_, file := s.paths(o.ID)
+			paths = append(paths, file)
+		}
+	}
+	for d := range dirs {
+		paths = append(paths, d)
+	}
+	if sw != nil {
+		paths = append(paths, tmps[n])
+	}
+	if err := parallel(len(paths), func(i int) error { return syncFile(paths[i]) }); err != nil {
+		return "", err
+	}
+	if sw == nil {
+		return "", nil
+	}
+	// The batch is durable: now the compare and the rename, as in write.
+	release, err = s.commit.lock(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	if err := sw.check(swapFile); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmps[n], swapFile); err != nil {
+		return "", err
+	}
+	tmps[n] = ""
+	if err := syncFile(swapShard); err != nil {
+		return "", err
+	}
+	return contentVersion(sw.data), nil
+}
+
+// syncFile fsyncs the file or directory at path.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
 		return err
 	}
-	return s.syncDirs(shards)
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	return nil
 }
 
 // DeleteBatch unlinks the objects that exist under the commit lock, 16 at a time. It does not
@@ -129,14 +292,6 @@ func (s *Store) DeleteBatch(ctx context.Context, ids []domain.ObjectID) (err err
 		}
 		return nil
 	})
-}
-
-func (s *Store) syncDirs(dirs map[string]bool) error {
-	list := make([]string, 0, len(dirs))
-	for d := range dirs {
-		list = append(list, d)
-	}
-	return parallel(len(list), func(i int) error { return fsdir.Sync(list[i]) })
 }
 
 // parallel runs fn(0..n-1) on up to batchWorkers goroutines and returns the first error.

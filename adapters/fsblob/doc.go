@@ -13,6 +13,10 @@
 // caller-supplied text. An object is written to a ".tmp-" file in its shard
 // directory, fsynced, renamed over its final name and the directory is fsynced, so
 // readers see the old or the new object in full and a returned Put is durable.
+// PutBatch saves a round of syncs for objects whose names are free: it renames
+// the complete temp files into place first, then fsyncs the files and their
+// directories all at once; an object of a batch that did not return may then be
+// incomplete after a power cut (see PutBatch).
 //
 // The version used by CompareAndSwap is the lowercase hex SHA-256 of the object's
 // contents, which every process computes alike. The compare and the rename happen

@@ -36,9 +36,11 @@ type BatchResult struct {
 // StoreBatch stores items with one manifest commit: all of them become visible
 // together, or none does. The data objects of all items are put in a random order
 // (a uniform permutation drawn with domain.Shuffle from the vault's Random source)
-// and handed to the store in that order: as one PutBatch when the store is a
-// domain.Batcher, else by concurrent Puts. WriteOrder reports that order. Manifest
-// objects and the header follow the data objects.
+// and handed to the store in that order: on a store with a writer lock, as one
+// PutBatch together with the manifest objects, which follow them, when the store
+// is a domain.Batcher (else by concurrent Puts); on a store without one, after the
+// write's intent is listed, before the manifest objects. WriteOrder reports that
+// order. The header follows.
 //
 // Item categories must be valid and distinct; otherwise nothing is written and
 // the error wraps domain.ErrInvalidInput. If any write or the commit fails, the
@@ -105,9 +107,8 @@ func (v *Vault) StoreBatch(ctx context.Context, items []BatchItem) (BatchResult,
 		if err := v.register(ctx, w, uint32(len(objs))); err != nil {
 			return nil, nil, err
 		}
-		if err := v.putAll(ctx, objs); err != nil {
-			return nil, written, fmt.Errorf("aegis: store batch: %w", err)
-		}
+		// The commit puts them, in this order, in one batch with the manifest.
+		w.deferred = objs
 		res.WriteOrder = owner
 		return changes, written, nil
 	})

@@ -488,8 +488,9 @@ func CanonicalJSON(b []byte) ([]byte, error) {
 }
 
 // Sweep deletes objects in the store that this vault does not reference and can
-// prove are its own (their ids carry the vault's tag): leftovers of writes
-// interrupted by a crash. Objects of other vaults in the same store, and objects
+// prove are its own (their ids carry the vault's tag, or the tag of the vault a
+// Rekey listed in the root was creating, or the manifest lists them as garbage of
+// its commit): leftovers of writes interrupted by a crash. Objects of other vaults in the same store, and objects
 // written before ids carried tags, are left alone. It holds the writer lock, so it
 // never races a writer of a store that has one. It returns the number of objects
 // deleted.
@@ -518,11 +519,27 @@ func (v *Vault) Sweep(ctx context.Context) (int, error) {
 			live[c.id] = true
 		}
 	}
-	own := ownershipKey(v.root.vaultID)
+	owners := v.ownerKeys() // the vault's, and those of Rekeys that did not finish
+	// What the last commit made obsolete is this vault's whatever its tag (a
+	// Rekey's garbage list holds the old vault's objects).
+	listed := make(map[domain.ObjectID]bool, len(v.man.garbage))
+	for _, id := range v.man.garbage {
+		listed[id] = true
+	}
 	var dead []domain.ObjectID
 	if err := v.store.List(ctx, func(id domain.ObjectID) error {
-		if !live[id] && owns(&own, id) {
+		if live[id] {
+			return nil
+		}
+		if listed[id] {
 			dead = append(dead, id)
+			return nil
+		}
+		for i := range owners {
+			if owns(&owners[i], id) {
+				dead = append(dead, id)
+				break
+			}
 		}
 		return nil
 	}); err != nil {

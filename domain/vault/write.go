@@ -55,6 +55,32 @@ type intent struct {
 // probeCount marks an intent whose data objects are written one after another.
 const probeCount = ^uint32(0)
 
+// rekeyIntent, set in an intent's data count (below probeCount), marks the intent
+// of a Rekey (rekey.go): its objects belong to the vault it is creating, whose id
+// is rekeyVaultID(seed), and carry that vault's ownership tag.
+const rekeyIntent = uint32(1) << 31
+
+// rekeyVaultID is the id of the vault that the Rekey with write seed seed creates.
+func rekeyVaultID(seed [32]byte) [32]byte {
+	k, err := hkdf.Key(sha256.New, seed[:], nil, "aegis/v1 rekey vault id", 32)
+	if err != nil {
+		panic(err)
+	}
+	return [32]byte(k)
+}
+
+// ownerKeys returns the ownership keys of the objects this vault may have to
+// collect: its own, and those of the Rekeys listed in its root.
+func (v *Vault) ownerKeys() [][32]byte {
+	keys := [][32]byte{ownershipKey(v.root.vaultID)}
+	for _, p := range v.root.pending {
+		if p.data != probeCount && p.data&rekeyIntent != 0 {
+			keys = append(keys, ownershipKey(rekeyVaultID(p.seed)))
+		}
+	}
+	return keys
+}
+
 func (p *intent) append(b []byte) []byte {
 	b = append(b, p.seed[:]...)
 	b = binary.BigEndian.AppendUint32(b, p.data)
@@ -90,6 +116,9 @@ type write struct {
 	data       uint32   // next data index
 	manifest   uint32   // next manifest index (restarts at every commit attempt)
 	registered bool     // the intent is listed in the root
+	// deferred are data objects sealed but not yet put: the commit writes them
+	// before (or with) the manifest objects, and the header write after both.
+	deferred []pending
 }
 
 // ownershipKey derives the key that tags a vault's object ids from its vault id.
@@ -218,6 +247,11 @@ func (v *Vault) register(ctx context.Context, w *write, count uint32) error {
 	if w.registered || !v.needsIntents() {
 		return nil
 	}
+	return v.listIntent(ctx, w, count)
+}
+
+// listIntent lists w's intent in the root with one header write, on any store.
+func (v *Vault) listIntent(ctx context.Context, w *write, count uint32) error {
 	it := intent{seed: w.seed, data: count, owner: v.owner, time: time.Now().Unix(), holder: []byte(v.holder)}
 	for attempt := 0; ; attempt++ {
 		next := *v.root
@@ -347,6 +381,10 @@ func (v *Vault) collect(dropped []intent) {
 	defer cancel()
 	for _, p := range dropped {
 		w := &write{seed: p.seed, own: ownershipKey(v.root.vaultID)}
+		if p.data != probeCount && p.data&rekeyIntent != 0 {
+			w.own = ownershipKey(rekeyVaultID(p.seed))
+			p.data &^= rekeyIntent
+		}
 		if p.data != probeCount {
 			ids := make([]domain.ObjectID, p.data)
 			for i := range ids {

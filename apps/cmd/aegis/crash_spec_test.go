@@ -514,7 +514,7 @@ var _ = Describe("aegis killed with SIGKILL", Label("crash"), func() {
 	It("keeps the vault open to exactly one of the old and the new passphrase through killed passwd runs", func(ctx SpecContext) {
 		iterations := max(crashIterations()/4, 1)
 		rng := seeded(2)
-		GinkgoWriter.Printf("crash seed %d, %d killed passwd runs\n", GinkgoRandomSeed(), iterations)
+		GinkgoWriter.Printf("crash seed %d, %d killed passwd runs (plain and --rotate, drawn at random)\n", GinkgoRandomSeed(), iterations)
 
 		// Content: three JSON categories and a 2 MiB binary one (3 data objects).
 		writeFile(dir, "data.json", sample)
@@ -548,36 +548,44 @@ var _ = Describe("aegis killed with SIGKILL", Label("crash"), func() {
 		// has opened the vault, so the test knows when the run reaches the new key
 		// derivation and the commit.
 		fifoN := 0
-		passwd := func(from, to string) *proc {
+		passwd := func(from, to string, rotate bool) *proc {
 			fifoN++
 			fifo := filepath.Join(dir, fmt.Sprintf("new-pass-%d.fifo", fifoN))
 			Expect(syscall.Mkfifo(fifo, 0o600)).To(Succeed())
-			p := as(from).with("AEGIS_NEW_PASSPHRASE_FILE=" + fifo).start("passwd")
+			args := []string{"passwd"}
+			if rotate {
+				args = append(args, "--rotate") // new keys, every object rewritten
+			}
+			p := as(from).with("AEGIS_NEW_PASSPHRASE_FILE=" + fifo).start(args...)
 			_ = p.stdin.Close()
 			p.fifo, p.fifoData = fifo, []byte(to+"\n")
 			return p
 		}
 
-		// Measure passwd: in full, and from the moment it starts writing to the
-		// store (the new manifest object) to its exit.
+		// Measure passwd, plain and --rotate: in full, and from the moment it
+		// starts writing to the store (the new manifest object; with --rotate the
+		// first re-encrypted data object) to its exit.
 		cur := "crash test passphrase"
-		var tPasswd, tWrite []time.Duration
-		for k := range 3 {
-			next := fmt.Sprintf("calibration passphrase %d", k)
-			w := watchStore(vaultDir)
-			st := time.Now()
-			p := passwd(cur, next)
-			go p.feedFIFO()
-			Expect(w.wait(p)).To(BeTrue())
-			wrote := time.Now()
-			res := p.killAfter(time.Minute)
-			w.close()
-			Expect(res.Code).To(Equal(0), res.Stderr)
-			tPasswd, tWrite = append(tPasswd, time.Since(st)), append(tWrite, time.Since(wrote))
-			cur = next
+		tp, tw := map[bool]time.Duration{}, map[bool]time.Duration{}
+		for _, rotate := range []bool{false, true} {
+			var tPasswd, tWrite []time.Duration
+			for k := range 3 {
+				next := fmt.Sprintf("calibration passphrase %v %d", rotate, k)
+				w := watchStore(vaultDir)
+				st := time.Now()
+				p := passwd(cur, next, rotate)
+				go p.feedFIFO()
+				Expect(w.wait(p)).To(BeTrue())
+				wrote := time.Now()
+				res := p.killAfter(time.Minute)
+				w.close()
+				Expect(res.Code).To(Equal(0), res.Stderr)
+				tPasswd, tWrite = append(tPasswd, time.Since(st)), append(tWrite, time.Since(wrote))
+				cur = next
+			}
+			tp[rotate], tw[rotate] = median(tPasswd), median(tWrite)
 		}
-		tp, tw := median(tPasswd), median(tWrite)
-		GinkgoWriter.Printf("measured: passwd %v (writing %v)\n", tp, tw)
+		GinkgoWriter.Printf("measured: passwd %v (writing %v), passwd --rotate %v (writing %v)\n", tp[false], tw[false], tp[true], tw[true])
 
 		outcomes := map[string]int{}
 		orphans := len(scanStore(vaultDir).Objects) - stats(as(cur))
@@ -588,19 +596,28 @@ var _ = Describe("aegis killed with SIGKILL", Label("crash"), func() {
 			// A third of the kills anywhere in the run, the others once it has
 			// started writing (the new manifest, the header swap, the deletion).
 			mode := []string{"anywhere", "while writing", "while writing"}[rng.IntN(3)]
+			rotate := rng.IntN(2) == 1
+			kind := "passwd"
+			if rotate {
+				kind = "passwd --rotate"
+			}
+			objects := stats(as(cur)) // header, manifest and data
 			w := watchStore(vaultDir)
-			p := passwd(cur, next)
+			p := passwd(cur, next, rotate)
 			go p.feedFIFO()
 			var res killed
 			if mode == "anywhere" || !w.wait(p) {
-				res = p.killAfter(time.Duration(rng.Int64N(int64(tp*13/10) + 1)))
+				res = p.killAfter(time.Duration(rng.Int64N(int64(tp[rotate]*13/10) + 1)))
 			} else {
-				res = p.killAfter(time.Duration(rng.Int64N(int64(tw*7/10) + 1)))
+				// A rotate commits at the end of its writing: reach past it too.
+				frac := map[bool]time.Duration{false: 7, true: 9}[rotate]
+				res = p.killAfter(time.Duration(rng.Int64N(int64(tw[rotate]*frac/10) + 1)))
 			}
 			w.close()
 			outcomes["mode: "+mode]++
+			outcomes["kind: "+kind]++
 			if res.Code > 0 {
-				Fail(fmt.Sprintf("iteration %d: passwd exited %d by itself: %s", i, res.Code, res.Stderr))
+				Fail(fmt.Sprintf("iteration %d: %s exited %d by itself: %s", i, kind, res.Code, res.Stderr))
 			}
 			after := scanStore(vaultDir)
 			touched := after.Temps > 0 || !after.sameObjects(before)
@@ -616,7 +633,7 @@ var _ = Describe("aegis killed with SIGKILL", Label("crash"), func() {
 			Expect(wrong.Stderr).To(ContainSubstring("wrong passphrase"))
 			switched := newRes.Code == 0
 			if res.Acked {
-				Expect(switched).To(BeTrue(), "iteration %d: an acknowledged passwd did not take", i)
+				Expect(switched).To(BeTrue(), "iteration %d: an acknowledged %s did not take", i, kind)
 			}
 			Expect(oldRes.Stdout + newRes.Stdout).To(Equal("bookmarks\njournal\nphotos\nsettings\n"))
 			class := "before the write (nothing touched)"
@@ -628,21 +645,29 @@ var _ = Describe("aegis killed with SIGKILL", Label("crash"), func() {
 			case touched:
 				class = "mid-write, not committed"
 			}
-			outcomes[class]++
-			GinkgoWriter.Printf("passwd %d: %s: %s\n", i, mode, class)
+			outcomes[kind+": "+class]++
+			GinkgoWriter.Printf("%s %d: %s: %s\n", kind, i, mode, class)
 			if switched {
 				cur = next
 			}
 			check(as(cur), i)
 
 			// A killed passwd leaves at most one manifest object behind (the new one
-			// if it did not commit, the old one if it did); never a data object.
-			// Every passwd first sweeps what the previous kill left, so what is
-			// left now is this kill's only.
+			// if it did not commit, the old one if it did); never a data object. A
+			// killed passwd --rotate leaves at most one vault's worth of objects
+			// (the new ones if it did not commit, the old ones if it did). Every
+			// passwd first sweeps what the previous kill left, so what is left now
+			// is this kill's only, unless the kill came before that sweep finished:
+			// then it is at most what the previous kill left.
 			now := len(scanStore(vaultDir).Objects) - stats(as(cur))
-			Expect(now).To(BeNumerically("<=", 1), "iteration %d (%s)", i, class)
+			bound := 1
+			if rotate {
+				bound = objects - 1
+			}
+			bound = max(bound, orphans)
+			Expect(now).To(BeNumerically("<=", bound), "iteration %d (%s, %s)", i, kind, class)
 			if res.Acked {
-				Expect(now).To(BeZero(), "iteration %d (%s): garbage after a completed passwd", i, class)
+				Expect(now).To(BeZero(), "iteration %d (%s, %s): garbage after a completed run", i, kind, class)
 			}
 			orphans = now
 		}
@@ -655,8 +680,8 @@ var _ = Describe("aegis killed with SIGKILL", Label("crash"), func() {
 		Expect(orphanCount(ctx, v, vaultDir)).To(BeZero())
 		check(as(cur), iterations)
 
-		report := fmt.Sprintf("%d killed passwd runs (seed %d): measured passwd %v (writing %v)\n%s  unreferenced manifest objects swept at the end: %d\n",
-			iterations, GinkgoRandomSeed(), tp, tw, tally(outcomes), orphans)
+		report := fmt.Sprintf("%d killed passwd runs (seed %d): measured passwd %v (writing %v), passwd --rotate %v (writing %v)\n%s  unreferenced objects swept at the end: %d\n",
+			iterations, GinkgoRandomSeed(), tp[false], tw[false], tp[true], tw[true], tally(outcomes), orphans)
 		AddReportEntry("crash tally: passwd", report)
 		GinkgoWriter.Print(report)
 	})

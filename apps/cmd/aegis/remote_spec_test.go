@@ -63,6 +63,10 @@ var _ = Describe("aegis on a remote vault (aegisd on 127.0.0.1)", func() {
 		writeFile(dir, "new", "new remote passphrase\n")
 		Expect(user.ok("passwd", "--new-passphrase-file", filepath.Join(dir, "new"))).To(BeEmpty())
 		Expect(user.ok("--passphrase-file", filepath.Join(dir, "new"), "load")).To(MatchJSON(sample))
+		writeFile(dir, "third", "rotated remote passphrase\n")
+		Expect(user.ok("--passphrase-file", filepath.Join(dir, "new"), "passwd", "--rotate", "--new-passphrase-file", filepath.Join(dir, "third"))).To(BeEmpty())
+		user.fails(3, "wrong passphrase", "--passphrase-file", filepath.Join(dir, "new"), "ls")
+		Expect(user.ok("--passphrase-file", filepath.Join(dir, "third"), "load")).To(MatchJSON(sample))
 
 		entries, err := os.ReadDir(dir)
 		Expect(err).NotTo(HaveOccurred())

@@ -111,7 +111,9 @@ func (a *app) commands() []*ucli.Command {
 		{Name: "verify", Usage: "check the vault against a JSON object {category: value}: PASS or FAIL each", ArgsUsage: "FILE.json|-", Action: a.cmdVerify},
 		{Name: "stats", Usage: "what the vault holds and what the store sees", Action: a.cmdStats},
 		a.checkCommand(),
-		{Name: "passwd", Usage: "change the passphrase (re-wraps the keys only)", Action: a.cmdPasswd},
+		{Name: "passwd", Usage: "change the passphrase (re-wraps the keys only; --rotate: new keys, all data re-encrypted)", Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "rotate", Usage: "also replace every key and the vault id and re-encrypt all data, so an old copy of the store opened with the old passphrase reads nothing written afterwards (takes time in proportion to the vault's size)"},
+		}, Action: a.cmdPasswd},
 		{Name: "rotate", Usage: "give categories new data keys and re-encrypt them (all if none named)", ArgsUsage: "[CATEGORY...]", Action: a.cmdRotate},
 		a.importLegacyCommand(),
 		{Name: "vault-key", Usage: "the key of a --remote vault, kept in the configuration directory: copy it to reach the vault from another machine", Commands: []*ucli.Command{

@@ -453,7 +453,11 @@ func (a *app) cmdPasswd(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	err = s.v.ChangePassphrase(ctx, np)
+	if cmd.Bool("rotate") {
+		err = s.v.Rekey(ctx, np, "")
+	} else {
+		err = s.v.ChangePassphrase(ctx, np)
+	}
 	clear(np)
 	return wrapErr("passwd", err)
 }

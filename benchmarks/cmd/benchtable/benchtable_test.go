@@ -122,7 +122,7 @@ func fullResults(t *testing.T) string {
 		for k := range keys {
 			i := strings.LastIndex(k, ".Benchmark")
 			ns := 1000.0 * float64(round)
-			fmt.Fprintf(&b, "pkg: %s\n%s-2 100 %g ns/op 10 MB/s 5 B/op 1 allocs/op 3 ops/s 4 req/s 6 ns/token 7 tokens/s 2.5 stored-MiB\n", k[:i], k[i+1:], ns)
+			fmt.Fprintf(&b, "pkg: %s\n%s-2 100 %g ns/op 10 MB/s 5 B/op 1 allocs/op 3 ops/s 4 req/s 6 ns/token 7 tokens/s 2.5 stored-MiB 1.5 x-newfile\n", k[:i], k[i+1:], ns)
 		}
 	}
 	b.WriteString("# loadavg-end: 0.70\n")
@@ -141,7 +141,7 @@ func TestGenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := out.String()
-	for _, want := range []string{"FIGURE", "pad+seal 1KiB", "pad+seal 256KiB", "StoreAll vs one-by-one write+fsync", "PUT 64KiB aegisd", "ChangePassphrase 100 MiB vault", "type 0x0001 VOPRF: origin verify", "1.00×", "wrote " + doc} {
+	for _, want := range []string{"FIGURE", "pad+seal 1KiB", "pad+seal 256KiB", "StoreAll vs one-by-one write+fsync", "vault Store of a new 1 KiB category", "PUT 64KiB aegisd", "ChangePassphrase 100 MiB vault", "type 0x0001 VOPRF: origin verify", "1.00×", "wrote " + doc} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}

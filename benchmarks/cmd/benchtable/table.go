@@ -53,6 +53,7 @@ func Build(res *Results) *Report {
 	r.chunk(f)
 	r.vault(f)
 	r.storeAll(f)
+	r.durableCommit(f)
 	r.cloak(f)
 	r.tokens(f)
 	r.aegisd(f)
@@ -178,6 +179,27 @@ func (r *Report) storeAll(f *fig) {
 	})
 	r.F["storeall_vs_fsync"] = fmtRatio(rF.Med) + "×"
 	r.F["storeall_vs_atomic"] = fmtRatio(rA.Med) + "×"
+}
+
+func (r *Report) durableCommit(f *fig) {
+	vault := key(pkgBench, "BenchmarkDurableCommit/path=vault")
+	floor := key(pkgBench, "BenchmarkDurableCommit/path=newfile")
+	vS, fS := f.stat(vault, "ns/op"), f.stat(floor, "ns/op")
+	vA, fA := f.stat(vault, "allocs/op"), f.stat(floor, "allocs/op")
+	round := f.ratio(vault, floor, "ns/op")
+	inter := f.stat(vault, "x-newfile")
+	r.Rows = append(r.Rows,
+		Row{Section: "Durable commit: one Store of a new 1 KiB category on fsblob against one new durable file (time per op)", Figure: "new file: temp, fsync, rename, dir fsync", Value: fmtDur(fS.Med), Spread: fS.SpreadString()},
+		Row{Figure: "vault Store of a new 1 KiB category", Value: fmt.Sprintf("%s, %s allocs", fmtDur(vS.Med), fmtInt(vA.Med)), Spread: vS.SpreadString(),
+			Baseline: "new file " + fmtDur(fS.Med), Ratio: round.RatioString(), Of: "vault / new file"},
+		Row{Figure: "the same, interleaved in one run (x-newfile)", Value: inter.RatioString(), Spread: inter.SpreadString()},
+	)
+	r.MD["durable"] = md([]string{"Path", "Time per op (median)", "Spread", "Allocs/op"}, [][]string{
+		{"`path=newfile`: a new 1 KiB file (temp file, `fsync`, rename, directory `fsync`)", fmtDur(fS.Med), fS.SpreadString(), fmtInt(fA.Med)},
+		{"`path=vault`: `Store` of a new 1 KiB category on `fsblob`", bold(fmtDur(vS.Med)), vS.SpreadString(), fmtInt(vA.Med)},
+	})
+	r.F["durable_round"] = round.RatioString()
+	r.F["durable_interleaved"] = inter.RatioString()
 }
 
 func (r *Report) cloak(f *fig) {
