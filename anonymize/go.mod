@@ -3,7 +3,6 @@ module github.com/ai-pantheon/aegis/anonymize
 go 1.26.8
 
 require (
-	github.com/ai-pantheon/aegis/adapters v0.0.0
 	github.com/ai-pantheon/aegis/crypto v0.0.0
 	github.com/ai-pantheon/aegis/domain v0.0.0
 	github.com/onsi/ginkgo/v2 v2.34.0
@@ -27,7 +26,6 @@ require (
 )
 
 replace (
-	github.com/ai-pantheon/aegis/adapters => ../adapters
 	github.com/ai-pantheon/aegis/crypto => ../crypto
 	github.com/ai-pantheon/aegis/domain => ../domain
 )

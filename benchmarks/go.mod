@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/ai-pantheon/aegis/adapters v0.0.0
+	github.com/ai-pantheon/aegis/anonymize v0.0.0
 	github.com/ai-pantheon/aegis/crypto v0.0.0
 	github.com/ai-pantheon/aegis/domain v0.0.0
 )
@@ -15,6 +16,7 @@ require (
 
 replace (
 	github.com/ai-pantheon/aegis/adapters => ../adapters
+	github.com/ai-pantheon/aegis/anonymize => ../anonymize
 	github.com/ai-pantheon/aegis/crypto => ../crypto
 	github.com/ai-pantheon/aegis/domain => ../domain
 )
