@@ -3,14 +3,15 @@
 #   make [build]      go build every module; commands apps/cmd/* into ./bin
 #   make test         every module's tests, race detector on, through the pinned Ginkgo CLI
 #   make test-services  the service suites against a real Redis and S3 server it installs, starts and stops
-#   make lint         gofmt, go vet, go mod tidy drift, dependency rule, workspace consistency, wire diff
+#   make lint         gofmt, go vet, go mod tidy drift, dependency rule, workspace consistency, wire diff,
+#                     module zips valid
 #   make fuzz         every fuzz target for FUZZTIME (default 10s) each, one at a time
 #   make bench        the figures of docs/performance.md: BENCHCOUNT rounds (default 5), one table, doc regenerated
 #                     (BENCHTIME optional); bench-smoke: every benchmark once
 #   make load         aegis-load against a real aegisd on loopback (LOAD_CLIENTS, LOAD_DURATION), scripts/load.sh
 #   make run          the demo: aegis (CLI) against aegisd on loopback, scripts/run-demo.sh
 #   make ci           what .ci/run runs: lint + test, then fuzz (5s each), then bench-smoke
-#   make tools        build the pinned ginkgo and wire (scripts/tools/go.mod) into bin/tools
+#   make tools        build the pinned ginkgo and wire (scripts/tools/go.mod), and modtool, into bin/tools
 #   make wire         regenerate wire_gen.go of every injector under apps
 #   make clean        remove bin/ and stray test binaries and coverage files
 #
@@ -43,7 +44,7 @@ ARGS ?=
 
 export GO MODULES FUZZTIME BENCHTIME BENCHCOUNT GINKGO_FLAGS TAGS
 
-LINT_CHECKS := fmt vet tidy deps workspace wire
+LINT_CHECKS := fmt vet tidy deps workspace wire zip
 
 .PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) fuzz bench bench-smoke load run ci tools wire clean help
 
@@ -79,6 +80,8 @@ lint-workspace:
 	@bash scripts/workspace-check.sh
 lint-wire:
 	@bash scripts/wire.sh diff
+lint-zip:
+	@bash scripts/zip-check.sh
 
 fuzz:
 	@bash scripts/fuzz.sh
