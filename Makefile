@@ -5,6 +5,7 @@
 #   make test-services  the service suites against a real Redis and S3 server it installs, starts and stops
 #   make lint         gofmt, go vet, go mod tidy drift, dependency rule, workspace consistency, wire diff,
 #                     module zips valid
+#   make tidy         go mod tidy of every module (siblings from the working tree; scripts/tidy-check.sh --write)
 #   make fuzz         every fuzz target for FUZZTIME (default 10s) each, one at a time
 #   make bench        the figures of docs/performance.md: BENCHCOUNT rounds (default 5), one table, doc regenerated
 #                     (BENCHTIME optional); bench-smoke: every benchmark once
@@ -46,7 +47,7 @@ export GO MODULES FUZZTIME BENCHTIME BENCHCOUNT GINKGO_FLAGS TAGS
 
 LINT_CHECKS := fmt vet tidy deps workspace wire zip
 
-.PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) fuzz bench bench-smoke load run ci tools wire clean help
+.PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) tidy fuzz bench bench-smoke load run ci tools wire clean help
 
 build:
 	@bash scripts/build.sh
@@ -82,6 +83,9 @@ lint-wire:
 	@bash scripts/wire.sh diff
 lint-zip:
 	@bash scripts/zip-check.sh
+
+tidy:
+	@bash scripts/tidy-check.sh --write
 
 fuzz:
 	@bash scripts/fuzz.sh
