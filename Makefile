@@ -8,6 +8,8 @@
 #   make tidy         go mod tidy of every module (siblings from the working tree; scripts/tidy-check.sh --write)
 #   make consumer-check  the binaries and libraries as a team gets them from a module proxy: the working tree
 #                     published into a file GOPROXY, go install / go get of it outside the workspace
+#   make release VERSION=vX.Y.Z  sets the version the modules require of each other, checks, prints the tags
+#                     to push (pushes nothing); docs/releasing.md
 #   make fuzz         every fuzz target for FUZZTIME (default 10s) each, one at a time
 #   make bench        the figures of docs/performance.md: BENCHCOUNT rounds (default 5), one table, doc regenerated
 #                     (BENCHTIME optional); bench-smoke: every benchmark once
@@ -48,9 +50,10 @@ ARGS ?=
 export GO MODULES FUZZTIME BENCHTIME BENCHCOUNT GINKGO_FLAGS TAGS
 
 LINT_CHECKS := fmt vet tidy deps workspace wire zip
+VERSION ?=
 
-.PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) tidy consumer-check fuzz bench bench-smoke \
-        load run ci tools wire clean help
+.PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) tidy consumer-check release fuzz bench \
+        bench-smoke load run ci tools wire clean help
 
 build:
 	@bash scripts/build.sh
@@ -92,6 +95,9 @@ tidy:
 
 consumer-check:
 	@bash scripts/consumer-check.sh
+
+release:
+	@bash scripts/release.sh "$(VERSION)"
 
 fuzz:
 	@bash scripts/fuzz.sh
