@@ -5,7 +5,7 @@
 # (docs/releasing.md). With VERSION, this script:
 #   1. refuses a work tree with changes (tracked or untracked), a VERSION that is not a canonical semantic
 #      version of major 0 or 1 (vX.Y.Z or vX.Y.Z-pre), or one not above the last version tagged <module>/v...;
-#   2. refuses a module whose zip would be invalid (scripts/zip-check.sh);
+#   2. refuses a module whose zip would be invalid or lacks the LICENSE (scripts/zip-check.sh);
 #   3. sets VERSION in every go.mod requirement of a module of the repository and in go.work's replace lines,
 #      and checks the result: go.mod files tidy (scripts/tidy-check.sh), the workspace consistent
 #      (scripts/workspace-check.sh) and the consumer check at VERSION (scripts/consumer-check.sh);
@@ -38,7 +38,7 @@ say "release: $out"
 current=$(release_version) || refuse "the modules do not require each other at one version"
 
 # 2. valid zips
-bash scripts/zip-check.sh || refuse "a module's zip would be invalid (above)"
+bash scripts/zip-check.sh || refuse "a module's zip would be invalid, or it lacks the LICENSE (above)"
 
 # 3. set the version, then check
 gofiles=(go.work)
