@@ -3,14 +3,20 @@
 #   make [build]      go build every module; commands apps/cmd/* into ./bin
 #   make test         every module's tests, race detector on, through the pinned Ginkgo CLI
 #   make test-services  the service suites against a real Redis and S3 server it installs, starts and stops
-#   make lint         gofmt, go vet, go mod tidy drift, dependency rule, workspace consistency, wire diff
+#   make lint         gofmt, go vet, go mod tidy drift, dependency rule, workspace consistency, wire diff,
+#                     module zips valid
+#   make tidy         go mod tidy of every module (siblings from the working tree; scripts/tidy-check.sh --write)
+#   make consumer-check  the binaries and libraries as a team gets them from a module proxy: the working tree
+#                     published into a file GOPROXY, go install / go get of it outside the workspace
+#   make release VERSION=vX.Y.Z  sets the version the modules require of each other, checks, prints the tags
+#                     to push (pushes nothing); docs/releasing.md
 #   make fuzz         every fuzz target for FUZZTIME (default 10s) each, one at a time
 #   make bench        the figures of docs/performance.md: BENCHCOUNT rounds (default 5), one table, doc regenerated
 #                     (BENCHTIME optional); bench-smoke: every benchmark once
 #   make load         aegis-load against a real aegisd on loopback (LOAD_CLIENTS, LOAD_DURATION), scripts/load.sh
 #   make run          the demo: aegis (CLI) against aegisd on loopback, scripts/run-demo.sh
-#   make ci           what .ci/run runs: lint + test, then fuzz (5s each), then bench-smoke
-#   make tools        build the pinned ginkgo and wire (scripts/tools/go.mod) into bin/tools
+#   make ci           what .ci/run runs: lint + test + consumer-check, then fuzz (5s each), then bench-smoke
+#   make tools        build the pinned ginkgo and wire (scripts/tools/go.mod), and modtool, into bin/tools
 #   make wire         regenerate wire_gen.go of every injector under apps
 #   make clean        remove bin/ and stray test binaries and coverage files
 #
@@ -43,9 +49,11 @@ ARGS ?=
 
 export GO MODULES FUZZTIME BENCHTIME BENCHCOUNT GINKGO_FLAGS TAGS
 
-LINT_CHECKS := fmt vet tidy deps workspace wire
+LINT_CHECKS := fmt vet tidy deps workspace wire zip
+VERSION ?=
 
-.PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) fuzz bench bench-smoke load run ci tools wire clean help
+.PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) tidy consumer-check release fuzz bench \
+        bench-smoke load run ci tools wire clean help
 
 build:
 	@bash scripts/build.sh
@@ -79,6 +87,17 @@ lint-workspace:
 	@bash scripts/workspace-check.sh
 lint-wire:
 	@bash scripts/wire.sh diff
+lint-zip:
+	@bash scripts/zip-check.sh
+
+tidy:
+	@bash scripts/tidy-check.sh --write
+
+consumer-check:
+	@bash scripts/consumer-check.sh
+
+release:
+	@bash scripts/release.sh "$(VERSION)"
 
 fuzz:
 	@bash scripts/fuzz.sh
@@ -96,12 +115,13 @@ load:
 run:
 	@bash scripts/run-demo.sh
 
-# lint and test both run (so one report shows both), then fuzz and bench-smoke when they passed.
+# lint, test and consumer-check all run (so one report shows all), then fuzz and bench-smoke when they passed.
 ci:
 	@start=$$(date +%s); rc=0; \
 	$(MAKE) lint || rc=1; \
 	$(MAKE) test || rc=1; \
-	if [ $$rc -ne 0 ]; then echo "ci: FAILED (lint or test), fuzz and bench-smoke not run"; exit 1; fi; \
+	$(MAKE) consumer-check || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "ci: FAILED (lint, test or consumer-check), fuzz and bench-smoke not run"; exit 1; fi; \
 	$(MAKE) fuzz FUZZTIME=5s; \
 	$(MAKE) bench-smoke; \
 	echo "ci: all stages passed in $$(( $$(date +%s) - start ))s"

@@ -3,7 +3,7 @@ module github.com/ai-pantheon/aegis/adapters
 go 1.26.8
 
 require (
-	github.com/ai-pantheon/aegis/domain v0.0.0
+	github.com/ai-pantheon/aegis/domain v0.2.0
 	github.com/minio/minio-go/v7 v7.4.1
 	github.com/redis/go-redis/v9 v9.23.0
 )
@@ -30,8 +30,8 @@ require (
 
 require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
-	github.com/ai-pantheon/aegis/anonymize v0.0.0
-	github.com/ai-pantheon/aegis/crypto v0.0.0
+	github.com/ai-pantheon/aegis/anonymize v0.2.0
+	github.com/ai-pantheon/aegis/crypto v0.2.0
 	github.com/go-logr/logr v1.4.3 // indirect
 	github.com/go-task/slim-sprig/v3 v3.0.0 // indirect
 	github.com/google/go-cmp v0.7.0 // indirect
@@ -47,10 +47,4 @@ require (
 	golang.org/x/tools v0.52.0 // indirect
 )
 
-replace github.com/ai-pantheon/aegis/domain => ../domain
-
 tool github.com/onsi/ginkgo/v2/ginkgo
-
-replace github.com/ai-pantheon/aegis/crypto => ../crypto
-
-replace github.com/ai-pantheon/aegis/anonymize => ../anonymize

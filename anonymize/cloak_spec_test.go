@@ -16,8 +16,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/ai-pantheon/aegis/adapters/memblob"
 	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/anonymize/internal/fakes"
 	"github.com/ai-pantheon/aegis/anonymize/observertest"
 	"github.com/ai-pantheon/aegis/crypto/hmactoken"
 	"github.com/ai-pantheon/aegis/crypto/kdf"
@@ -359,7 +359,7 @@ var _ = Describe("Cloak", func() {
 		)
 
 		It("leaves the store as it was when a write fails half-way through a batch", func() {
-			store := &flaky{BlobStore: memblob.Open(), failAt: -1}
+			store := &flaky{BlobStore: fakes.NewStore(), failAt: -1}
 			obs := observertest.Wrap(store)
 			v, err := vault.Create(ctx, vault.Config{Store: obs, Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("pass"))
 			Expect(err).NotTo(HaveOccurred())

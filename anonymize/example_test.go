@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ai-pantheon/aegis/adapters/memblob"
-	"github.com/ai-pantheon/aegis/adapters/memledger"
 	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/anonymize/internal/fakes"
 	"github.com/ai-pantheon/aegis/crypto/hmactoken"
 	"github.com/ai-pantheon/aegis/crypto/kdf"
 	"github.com/ai-pantheon/aegis/crypto/secret"
@@ -17,14 +16,16 @@ import (
 
 func ExampleCloak_Store() {
 	ctx := context.Background()
-	v, err := vault.Create(ctx, vault.Config{Store: memblob.Open(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("example passphrase"))
+	// A vault in memory (in a program: adapters/memblob, or adapters/local for a
+	// directory; the anonymize module's own examples use a fake of the same kind).
+	v, err := vault.Create(ctx, vault.Config{Store: fakes.NewStore(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("example passphrase"))
 	if err != nil {
 		panic(err)
 	}
 	defer v.Close()
 	// On a local store the Cloak is its own token issuer and origin: HMAC tokens
-	// (crypto/hmactoken) spent in a ledger (here in memory; fileledger on disk).
-	tokens, err := hmactoken.New(secret.Random(32), memledger.Open())
+	// (crypto/hmactoken) spent in a ledger (here in memory; adapters/fileledger on disk).
+	tokens, err := hmactoken.New(secret.Random(32), fakes.NewLedger())
 	if err != nil {
 		panic(err)
 	}
@@ -46,12 +47,12 @@ func ExampleCloak_Store() {
 
 func ExampleShuffleBuffer() {
 	ctx := context.Background()
-	v, err := vault.Create(ctx, vault.Config{Store: memblob.Open(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("example passphrase"))
+	v, err := vault.Create(ctx, vault.Config{Store: fakes.NewStore(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("example passphrase"))
 	if err != nil {
 		panic(err)
 	}
 	defer v.Close()
-	tokens, err := hmactoken.New(secret.Random(32), memledger.Open())
+	tokens, err := hmactoken.New(secret.Random(32), fakes.NewLedger())
 	if err != nil {
 		panic(err)
 	}

@@ -3,9 +3,8 @@ module github.com/ai-pantheon/aegis/anonymize
 go 1.26.8
 
 require (
-	github.com/ai-pantheon/aegis/adapters v0.0.0
-	github.com/ai-pantheon/aegis/crypto v0.0.0
-	github.com/ai-pantheon/aegis/domain v0.0.0
+	github.com/ai-pantheon/aegis/crypto v0.2.0
+	github.com/ai-pantheon/aegis/domain v0.2.0
 	github.com/onsi/ginkgo/v2 v2.34.0
 	github.com/onsi/gomega v1.44.0
 )
@@ -24,10 +23,4 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
-)
-
-replace (
-	github.com/ai-pantheon/aegis/adapters => ../adapters
-	github.com/ai-pantheon/aegis/crypto => ../crypto
-	github.com/ai-pantheon/aegis/domain => ../domain
 )

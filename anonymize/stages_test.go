@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ai-pantheon/aegis/adapters/memblob"
 	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/anonymize/internal/fakes"
 	"github.com/ai-pantheon/aegis/crypto/kdf"
 	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain"
@@ -360,7 +360,7 @@ func TestPipelineComposes(t *testing.T) {
 
 func TestNewNeedsVaultAndTokenSource(t *testing.T) {
 	ctx := context.Background()
-	v, err := vault.Create(ctx, vault.Config{Store: memblob.Open(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("p"))
+	v, err := vault.Create(ctx, vault.Config{Store: fakes.NewStore(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("p"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +384,7 @@ func (markChaff) Apply(_ context.Context, b anonymize.Batch) (anonymize.Batch, e
 
 func TestCloakRefusesChaffUnderARealName(t *testing.T) {
 	ctx := context.Background()
-	v, err := vault.Create(ctx, vault.Config{Store: memblob.Open(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("p"))
+	v, err := vault.Create(ctx, vault.Config{Store: fakes.NewStore(), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("p"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/ai-pantheon/aegis/adapters/memblob"
 	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/anonymize/internal/fakes"
 	"github.com/ai-pantheon/aegis/anonymize/observertest"
 	"github.com/ai-pantheon/aegis/crypto/kdf"
 	"github.com/ai-pantheon/aegis/crypto/suite"
@@ -32,7 +32,7 @@ type fixture struct {
 }
 
 func newFixture(ctx context.Context, policy domain.PaddingPolicy, cfg anonymize.Config) fixture {
-	obs := observertest.Wrap(memblob.Open())
+	obs := observertest.Wrap(fakes.NewStore())
 	v, err := vault.Create(ctx, vault.Config{Store: obs, Crypto: suite.New(kdf.InsecureTestPolicy()), Padding: policy}, []byte("correct horse battery staple"))
 	if err != nil {
 		panic(err)

@@ -3,8 +3,8 @@ module github.com/ai-pantheon/aegis/apps
 go 1.26.8
 
 require (
-	github.com/ai-pantheon/aegis/adapters v0.0.0
-	github.com/ai-pantheon/aegis/domain v0.0.0
+	github.com/ai-pantheon/aegis/adapters v0.2.0
+	github.com/ai-pantheon/aegis/domain v0.2.0
 	github.com/creack/pty v1.1.24
 	github.com/google/wire v0.7.0
 	github.com/labstack/echo/v4 v4.16.0
@@ -52,16 +52,8 @@ require (
 )
 
 require (
-	github.com/ai-pantheon/aegis/anonymize v0.0.0
-	github.com/ai-pantheon/aegis/crypto v0.0.0
+	github.com/ai-pantheon/aegis/anonymize v0.2.0
+	github.com/ai-pantheon/aegis/crypto v0.2.0
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/sys v0.50.0
 )
-
-replace github.com/ai-pantheon/aegis/crypto => ../crypto
-
-replace github.com/ai-pantheon/aegis/domain => ../domain
-
-replace github.com/ai-pantheon/aegis/adapters => ../adapters
-
-replace github.com/ai-pantheon/aegis/anonymize => ../anonymize

@@ -2,7 +2,7 @@ module github.com/ai-pantheon/aegis/crypto
 
 go 1.26.8
 
-require github.com/ai-pantheon/aegis/domain v0.0.0
+require github.com/ai-pantheon/aegis/domain v0.2.0
 
 require (
 	github.com/bwesterb/go-ristretto v1.2.4 // indirect
@@ -13,5 +13,3 @@ require (
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sys v0.50.0 // indirect
 )
-
-replace github.com/ai-pantheon/aegis/domain => ../domain

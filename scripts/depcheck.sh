@@ -12,6 +12,12 @@
 # too: if adapters imported a third-party library that imports Echo, that is reported.
 # Each violation names the importing package, so the offending import is easy to find.
 #
+# Between modules, the go.mod requirements (tests included) follow the same layers, with one addition: anonymize
+# may require crypto, whose token and crypto suites its tests use for a real vault behind the Cloak (its code may
+# still import only domain, above). The requirements must form no cycle. A module that requires another one makes every program
+# that uses it download that module and its dependencies, so anonymize, whose tests once used adapters, made
+# a program that wanted only the Cloak fetch the object-storage and Redis clients.
+#
 # usage: scripts/depcheck.sh      (normally via `make lint-deps`)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -29,6 +35,14 @@ allowed_siblings() {
     apps) echo "all" ;;
     benchmarks|fuzz) echo "*" ;;
     *) echo "unknown" ;;
+  esac
+}
+
+# allowed_requires MODULE: the siblings MODULE's go.mod may require (same notation as allowed_siblings).
+allowed_requires() {
+  case $1 in
+    anonymize) echo "domain crypto" ;;
+    *) allowed_siblings "$1" ;;
   esac
 }
 
@@ -84,4 +98,28 @@ for mod in "${MODULE_LIST[@]}"; do
     say "depcheck: $mod ok"
   fi
 done
+# Module level: the go.mod requirements between the repository's modules.
+ensure_modtool
+edges=$(module_directives | awk -v p="$AEGIS/" '$1 == "require" && index($3, p) == 1 { print $2, substr($3, length(p) + 1) }')
+bad_edges=""
+while read -r from to; do
+  [ -n "$from" ] || continue
+  siblings=$(allowed_requires "$from")
+  case $siblings in
+    all) continue ;;
+    "*") [ "$to" != apps ] && continue ;;
+    *) [[ " $siblings " == *" $to "* ]] && continue ;;
+  esac
+  bad_edges+="   $from/go.mod requires $to, which the rule does not allow"$'\n'
+done <<<"$edges"
+# tsort reports a loop on its standard error.
+loop=$(printf '%s\n' "$edges" | tsort 2>&1 >/dev/null | sed -n 's/^tsort: \([^ -][^ ]*\)$/\1/p' | paste -sd' ' || true)
+if [ -n "$bad_edges" ] || [ -n "$loop" ]; then
+  say "depcheck: the requirements between modules VIOLATE the dependency rule:"
+  printf '%s' "$bad_edges"
+  if [ -n "$loop" ]; then say "   the requirements form a cycle among: $loop"; fi
+  violations=$((violations + 1))
+else
+  say "depcheck: module requirements ok ($(wc -l <<<"$edges") between modules, no cycle)"
+fi
 if [ "$violations" -gt 0 ]; then say "depcheck: FAILED (see DESIGN.md, dependency rule)"; exit 1; fi

@@ -9,12 +9,22 @@
 #   module_dirs M EXPR
 #                   the directories (relative to the module, "./x") of M's packages for which the go list
 #                   template condition EXPR holds, e.g. 'or .TestGoFiles .XTestGoFiles'
-#   ensure_tools    builds ginkgo and wire at the versions pinned in scripts/tools/go.mod into $TOOLS_BIN
+#   ensure_tools    builds ginkgo and wire at the versions pinned in scripts/tools/go.mod, and modtool, into $TOOLS_BIN
+#   AEGIS           the module path prefix, github.com/ai-pantheon/aegis
+#   MODTOOL         $TOOLS_BIN/modtool (scripts/tools/modtool: module zips, file GOPROXY, versions, go.mod directives)
+#   ensure_modtool  builds modtool alone
+#   module_directives
+#                   the require and replace directives of every module's go.mod and of go.work, one a line:
+#                   "require MOD PATH VERSION", "replace MOD|go.work OLD[@V] NEW[@V]"
+#   release_version prints the one version at which the modules require each other (docs/releasing.md);
+#                   fails, saying why, when they require each other at different versions
 #   say/ok/bad/hdr  log helpers; elapsed START prints seconds since START
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS_BIN=$ROOT/bin/tools
+MODTOOL=$TOOLS_BIN/modtool
+AEGIS=github.com/ai-pantheon/aegis
 GO=${GO:-go}
 
 if [ -z "${MODULES:-}" ]; then
@@ -52,7 +62,29 @@ module_dirs() {
 ensure_tools() {
   mkdir -p "$TOOLS_BIN"
   (cd "$ROOT/scripts/tools" &&
-    GOWORK=off "$GO" build -o "$TOOLS_BIN/" github.com/onsi/ginkgo/v2/ginkgo github.com/google/wire/cmd/wire)
+    GOWORK=off "$GO" build -o "$TOOLS_BIN/" github.com/onsi/ginkgo/v2/ginkgo github.com/google/wire/cmd/wire ./modtool)
+}
+
+ensure_modtool() {
+  mkdir -p "$TOOLS_BIN"
+  (cd "$ROOT/scripts/tools" && GOWORK=off "$GO" build -o "$TOOLS_BIN/" ./modtool)
+}
+
+# module_directives: see above (needs modtool: call ensure_modtool first).
+module_directives() {
+  (cd "$ROOT" && "$MODTOOL" gomod "${MODULE_LIST[@]}" go.work)
+}
+
+# release_version: see above (needs modtool).
+release_version() {
+  local versions
+  versions=$(module_directives | awk -v p="$AEGIS/" '$1 == "require" && index($3, p) == 1 { print $4 }' | sort -u)
+  case $(printf '%s' "$versions" | grep -c .) in
+    1) printf '%s\n' "$versions" ;;
+    0) echo "no module requires another one: no release version to read" >&2; return 1 ;;
+    *) echo "the modules require each other at different versions: $(paste -sd' ' <<<"$versions")" \
+         "(make release VERSION=... sets one)" >&2; return 1 ;;
+  esac
 }
 
 # start_aegisd BIN SRVDIR LOG: start the aegisd binary BIN on 127.0.0.1 (a free port) with its file store,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# vet.sh — run `go vet ./...` in every module that holds packages; report all failing modules, exit non-zero.
+# vet.sh — run `go vet ./...` in every module that holds packages, and in the pinned-tools module (scripts/tools,
+# outside the workspace: GOWORK=off); report all failing modules, exit non-zero.
 #
 # usage: scripts/vet.sh      (normally via `make lint-vet`)
 set -euo pipefail
@@ -15,4 +16,9 @@ for mod in "${MODULE_LIST[@]}"; do
     say "vet: $mod FAILED"; failed+=("$mod")
   fi
 done
+if (cd "$ROOT/scripts/tools" && GOWORK=off "$GO" vet ./...); then
+  say "vet: scripts/tools ok"
+else
+  say "vet: scripts/tools FAILED"; failed+=("scripts/tools")
+fi
 if [ ${#failed[@]} -gt 0 ]; then say "vet: FAILED in: ${failed[*]}"; exit 1; fi

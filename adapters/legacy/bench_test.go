@@ -9,7 +9,7 @@ import (
 )
 
 // fixtureBytes is the size of the committed fixture's key and vault files.
-func fixtureBytes(b *testing.B) int64 {
+func fixtureBytes(b *testing.B, fixtureDir string) int64 {
 	entries, err := os.ReadDir(fixtureDir)
 	if err != nil {
 		b.Fatal(err)
@@ -28,7 +28,8 @@ func fixtureBytes(b *testing.B) int64 {
 // BenchmarkOpen reads and parses the committed fixture (12 categories, about
 // 170 KB of files): no cryptography.
 func BenchmarkOpen(b *testing.B) {
-	b.SetBytes(fixtureBytes(b))
+	fixtureDir := fixture(b)
+	b.SetBytes(fixtureBytes(b, fixtureDir))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := legacy.Open(fixtureDir); err != nil {
@@ -44,7 +45,7 @@ func BenchmarkDecrypt(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := legacy.Open(fixtureDir)
+	v, err := legacy.Open(fixture(b))
 	if err != nil {
 		b.Fatal(err)
 	}

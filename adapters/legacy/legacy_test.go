@@ -23,10 +23,22 @@ import (
 	"github.com/ai-pantheon/aegis/domain"
 )
 
-const (
-	fixtureDir = "testdata/py-vault"
-	passphrase = "an old passphrase"
-)
+const passphrase = "an old passphrase"
+
+// committedFixture is the vault the Python release wrote (testdata/make_fixture.py),
+// committed under file names valid in a module zip (legacytest.CopyFixture).
+const committedFixture = "testdata/py-vault"
+
+// fixture copies the committed fixture into a new directory of the test, under the
+// file names the Python release gave them, and returns that directory.
+func fixture(tb testing.TB) string {
+	tb.Helper()
+	dir := filepath.Join(tb.TempDir(), "py-vault")
+	if err := legacytest.CopyFixture(committedFixture, dir); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
 
 // decodeJSON decodes a JSON text with numbers kept as written, so that two
 // values compare equal only if every number has the same text.
@@ -76,6 +88,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 }
 
 func TestReadsTheCommittedPythonFixture(t *testing.T) {
+	fixtureDir := fixture(t)
 	before := snapshot(t, fixtureDir)
 	pass, err := os.ReadFile("testdata/py-vault.pass")
 	if err != nil {

@@ -21,7 +21,11 @@ var dekLayout = regexp.MustCompile(`^\{"nonce": "[A-Za-z0-9+/]{16}", "ciphertext
 // py-vault.expected.json: PythonJSON of those values must give the same bytes,
 // and re-indenting Python's vault files must give the files back.
 func TestGeneratorMatchesPython(t *testing.T) {
-	v, err := Open("testdata/py-vault")
+	fixture := filepath.Join(t.TempDir(), "py-vault")
+	if err := legacytest.CopyFixture("testdata/py-vault", fixture); err != nil {
+		t.Fatal(err)
+	}
+	v, err := Open(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +62,7 @@ func TestGeneratorMatchesPython(t *testing.T) {
 		if !bytes.Equal(gen, pt) {
 			t.Errorf("%s: PythonJSON differs from Python's json.dumps(indent=2):\n%.300s\n---\n%.300s", e.name, gen, pt)
 		}
-		file, err := os.ReadFile(filepath.Join("testdata/py-vault", e.name+VaultSuffix))
+		file, err := os.ReadFile(filepath.Join(fixture, e.name+VaultSuffix))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +70,7 @@ func TestGeneratorMatchesPython(t *testing.T) {
 			t.Errorf("%s: the vault file is not laid out as PythonJSON writes it (%v)", e.name, err)
 		}
 		// legacytest writes key files on one line, as json.dump(obj, f) does.
-		dekFile, err := os.ReadFile(filepath.Join("testdata/py-vault", DEKPrefix+e.name))
+		dekFile, err := os.ReadFile(filepath.Join(fixture, DEKPrefix+e.name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"testing"
 
-	"github.com/ai-pantheon/aegis/adapters/memblob"
+	"github.com/ai-pantheon/aegis/anonymize/internal/fakes"
 	"github.com/ai-pantheon/aegis/anonymize/observertest"
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -13,7 +13,7 @@ import (
 // The observer must catch what it is there to catch.
 func TestObserverCatchesViolations(t *testing.T) {
 	ctx := context.Background()
-	obs := observertest.Wrap(memblob.Open())
+	obs := observertest.Wrap(fakes.NewStore())
 	var a, b domain.ObjectID
 	a[0], b[0] = 1, 2
 	body := make([]byte, domain.KiB)
@@ -47,7 +47,7 @@ func TestObserverCatchesViolations(t *testing.T) {
 		"hex hash in body": []byte("xx" + domain.ObjectID(h).String()),
 	}
 	for what, data := range leaks {
-		o := observertest.Wrap(memblob.Open())
+		o := observertest.Wrap(fakes.NewStore())
 		if err := o.Put(ctx, a, data); err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func TestObserverCatchesViolations(t *testing.T) {
 			t.Errorf("%s: not caught", what)
 		}
 	}
-	o := observertest.Wrap(memblob.Open())
+	o := observertest.Wrap(fakes.NewStore())
 	if err := o.Put(ctx, domain.ObjectID(h), body); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestObserverCatchesViolations(t *testing.T) {
 	if e := obs.Events()[3]; e.Op != observertest.OpDelete || e.ID != b {
 		t.Fatalf("delete recorded as %+v", e)
 	}
-	o2 := observertest.Wrap(memblob.Open())
+	o2 := observertest.Wrap(fakes.NewStore())
 	if _, err := o2.CompareAndSwap(ctx, b, "", make([]byte, 512)); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ tool (
 	github.com/onsi/ginkgo/v2/ginkgo
 )
 
+require golang.org/x/mod v0.35.0
+
 require (
 	github.com/Masterminds/semver/v3 v3.4.0 // indirect
 	github.com/go-task/slim-sprig/v3 v3.0.0 // indirect
@@ -19,7 +21,6 @@ require (
 	github.com/google/wire v0.7.0 // indirect
 	github.com/onsi/ginkgo/v2 v2.34.0 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
-	golang.org/x/mod v0.35.0 // indirect
 	golang.org/x/sync v0.20.0 // indirect
 	golang.org/x/tools v0.44.0 // indirect
 )

@@ -1,5 +1,6 @@
 // Package legacytest writes vaults in the layout of the Python aegis-cloak 0.1,
-// for tests of the importer (package legacy, aegis import-legacy).
+// for tests of the importer (package legacy, aegis import-legacy), and copies the
+// committed fixture that Python wrote under its real file names (CopyFixture).
 //
 // It is written from the facts of the format alone (issue #9), not from the
 // reader, and shares no code with it:

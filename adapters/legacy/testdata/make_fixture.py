@@ -15,6 +15,13 @@ package (Debian: apt-get install python3-cryptography; run with /usr/bin/python3
 It also writes testdata/py-vault.expected.json (the values, as one JSON object
 {category: value}) and testdata/py-vault.pass (the passphrase, UTF-8, no newline).
 
+A Go module zip allows only letters, digits and some ASCII punctuation in file
+names, not an emoji, and the proxy refuses a whole module version with one such
+file. So a file whose name is not printable ASCII is committed under a stand-in
+name (non-ascii.vault and .dek-non-ascii, then non-ascii-1...), and testdata/py-vault.names.json maps
+each stand-in to the real name; the tests copy the fixture under the real names
+(legacytest.CopyFixture).
+
 The salt, keys and nonces are random, so every run writes different bytes; the
 committed copy is one run. Regenerate with:  /usr/bin/python3 testdata/make_fixture.py
 """
@@ -101,6 +108,19 @@ def main():
         envelope = {"category": category, "encrypted": seal(dek, plaintext), "plaintext_size": len(plaintext)}
         with open(os.path.join(VAULT, category + ".vault"), "w") as f:
             json.dump(envelope, f, indent=2)
+    # Stand-in names for the files whose names are not printable ASCII.
+    names = {}
+    for i, category in enumerate(c for c in DATA if not all(" " <= ch <= "~" for ch in c)):
+        stand_in = "non-ascii" if i == 0 else "non-ascii-%d" % i
+        if stand_in in DATA:
+            raise SystemExit("stand-in name %r is a category" % stand_in)
+        for real, stored in ((".dek-" + category, ".dek-" + stand_in),
+                             (category + ".vault", stand_in + ".vault")):
+            os.rename(os.path.join(VAULT, real), os.path.join(VAULT, stored))
+            names[stored] = real
+    with open(os.path.join(HERE, "py-vault.names.json"), "w", encoding="utf-8") as f:
+        f.write("{\n" + ",\n".join("  %s: %s" % (json.dumps(k), json.dumps(v, ensure_ascii=False))
+                                    for k, v in sorted(names.items())) + "\n}\n")
     with open(os.path.join(HERE, "py-vault.expected.json"), "w", encoding="utf-8") as f:
         # One line per category.
         f.write("{\n" + ",\n".join(json.dumps(k, ensure_ascii=False) + ": " + json.dumps(v, ensure_ascii=False)

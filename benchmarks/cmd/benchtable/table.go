@@ -11,7 +11,7 @@ import (
 // Import paths of the packages whose benchmarks the table reads.
 const (
 	pkgBench   = "github.com/ai-pantheon/aegis/benchmarks"
-	pkgCloak   = "github.com/ai-pantheon/aegis/anonymize"
+	pkgCloak   = "github.com/ai-pantheon/aegis/benchmarks"
 	pkgPP      = "github.com/ai-pantheon/aegis/crypto/privacypass"
 	pkgHMAC    = "github.com/ai-pantheon/aegis/crypto/hmactoken"
 	pkgMemLed  = "github.com/ai-pantheon/aegis/adapters/memledger"
