@@ -46,7 +46,8 @@ func putPhotos(user runner, objects string) []string {
 	user.input(payload).ok("put", "photos")
 	var chunks []string
 	for p, size := range files(objects) {
-		if _, old := before[p]; !old && size == 1<<20 {
+		// (On aegisd's store an object is the hash of its write-enabler and the body.)
+		if _, old := before[p]; !old && (size == 1<<20 || size == 32+1<<20) {
 			chunks = append(chunks, p)
 		}
 	}
@@ -233,7 +234,7 @@ var _ = Describe("aegis check", func() {
 		Expect(out).To(HaveSuffix("no damage found\n"))
 		rep := parseCheck(remote.ok("check", "--json"))
 		Expect(rep.Problems).To(BeEmpty())
-		Expect(rep.Unreferenced).NotTo(BeNil()) // the server's store lists (other vaults' objects count)
+		Expect(rep.Unreferenced).To(BeNil()) // aegisd lists nothing to clients: unknown
 
 		flipByte(chunks[0], 4242)
 		Expect(remote.ok("check")).To(ContainSubstring("no damage found"))
