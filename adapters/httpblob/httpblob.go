@@ -18,7 +18,9 @@
 //
 // Resends, each with a fresh token and exponential backoff: Get, GetVersioned
 // and Put (idempotent: same id, same bytes, same enabler) after transport
-// errors, unreadable answers and 429, 502, 503, 504. CompareAndSwap and Delete
+// errors, unreadable answers and 429, 502, 503, 504; a GET also after a 401
+// token_spent, since net/http resends a GET by itself, token and all, when a
+// reused connection closes before the answer. CompareAndSwap and Delete
 // are resent only when aegisd itself answered that it did nothing (429 or 503
 // with its error code busy or unavailable) or the connection could not be
 // made. Any other failure once the request may have reached the server (a
@@ -317,6 +319,15 @@ func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr ma
 		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			lastErr = fmt.Errorf("server unavailable (%s)", errorCode(r))
 			continue
+		case http.StatusUnauthorized:
+			// net/http resends a GET by itself, with the same token, when a
+			// reused connection closes before the answer (a proxy that drops it
+			// after forwarding): aegisd then refuses the spent token. A read is
+			// safe to send again with a fresh one.
+			if method == http.MethodGet && policy == retryIdempotent && errorCode(r) == "token_spent" {
+				lastErr = statusError(r)
+				continue
+			}
 		}
 		return r, nil
 	}

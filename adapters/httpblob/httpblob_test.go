@@ -206,3 +206,52 @@ func TestOpenChecksArguments(t *testing.T) {
 		t.Errorf("Open without tokens: %v", err)
 	}
 }
+
+// TestGetResentByTheTransport: a proxy forwards a GET and closes the client's
+// reused connection without an answer. net/http resends the GET by itself with
+// the same token, which aegisd refuses as spent; the Store sends it again with
+// a fresh token.
+func TestGetResentByTheTransport(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		seen = map[string]bool{}
+		n    int
+	)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err := privacypass.ParseAuthorization(r.Header.Get("Authorization"))
+		if err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		spent := seen[string(tok)]
+		seen[string(tok)] = true
+		n++
+		drop := n == 2
+		mu.Unlock()
+		switch {
+		case spent:
+			status(http.StatusUnauthorized, "token_spent")(w)
+		case drop:
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		default:
+			object(`"v1"`, "hello")(w)
+		}
+	}))
+	t.Cleanup(ts.Close)
+	s, err := Open(ts.URL, &Options{Tokens: &countingTokens{}, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := domain.NewObjectID(nil)
+	for i := range 2 { // the second GET reuses the first one's connection
+		if got, _, err := s.GetVersioned(t.Context(), id); err != nil || string(got) != "hello" {
+			t.Fatalf("GetVersioned %d = %q, %v", i, got, err)
+		}
+	}
+	if n < 3 {
+		t.Fatalf("%d requests: the dropped GET was not sent again", n)
+	}
+}
