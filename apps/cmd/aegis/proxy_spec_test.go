@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -220,4 +222,143 @@ var _ = Describe("aegis behind a proxy that loses aegisd's answers", Label("faul
 		GinkgoWriter.Print(report)
 	})
 
+	It("keeps every acknowledged write of two clients whose proxies lose answers at random, and a clean write then leaves exactly the referenced objects", func(ctx SpecContext) {
+		start := time.Now()
+		rounds := envInt("AEGIS_PROXY_ROUNDS", 10)
+		GinkgoWriter.Printf("proxy seed %d, 2 writers × %d rounds\n", GinkgoRandomSeed(), rounds)
+
+		srv := startOwnServer()
+		dir := GinkgoT().TempDir()
+		name := randomName("two-writers")
+		const passphrase = "two writers passphrase"
+		direct := remoteUser(dir, srv.URL, name, passphrase)
+		direct.ok("init")
+		key := vaultKey(direct)
+
+		// Two processes of one machine (one configuration directory, so one host
+		// id), each through a proxy of its own that turns about one object
+		// request in eight into a lost answer (mostly after forwarding it).
+		type attempt struct {
+			writer, round int
+			content       []byte
+			acked         bool
+		}
+		var (
+			mu       sync.Mutex
+			attempts = map[string][]attempt{} // per category, in each writer's order
+			outcomes = map[string]int{}
+			faults   = map[string]int{}
+		)
+		writers := []string{"a", "b"}
+		var wg sync.WaitGroup
+		for wi, w := range writers {
+			proxy := newFaultProxy(srv.URL)
+			proxy.headerID = vault.LocatedHeaderID(key, name).String()
+			rng := seeded(uint64(21 + wi))
+			proxy.arm(func(int, *http.Request) fault {
+				if rng.IntN(8) != 0 {
+					return pass
+				}
+				f := []fault{after503, after503, afterDrop, afterDrop, after502, before503}[rng.IntN(6)]
+				mu.Lock()
+				faults[f.String()]++
+				mu.Unlock()
+				return f
+			})
+			user := direct.at(proxy.URL)
+			wdir := filepath.Join(dir, "writer-"+w)
+			Expect(os.Mkdir(wdir, 0o700)).To(Succeed())
+			wg.Go(func() {
+				defer GinkgoRecover()
+				for r := range rounds {
+					var (
+						res  result
+						sent map[string][]byte
+					)
+					switch r % 3 {
+					case 0, 1:
+						cat := w + "-own"
+						if r%3 == 1 {
+							cat = "shared"
+						}
+						c := []byte(fmt.Sprintf("%s round %d ", w, r))
+						if r%4 == 3 {
+							c = append(c, bytes.Repeat([]byte{byte(r)}, 1<<20+1<<18)...) // two chunks
+						}
+						sent = map[string][]byte{cat: c}
+						res = user.input(c).run("put", cat)
+					default:
+						sent = map[string][]byte{
+							w + "-batch":   []byte(fmt.Sprintf(`{"writer":%q,"round":%d}`, w, r)),
+							"shared-batch": []byte(fmt.Sprintf(`{"writer":%q,"round":%d,"shared":true}`, w, r)),
+						}
+						file := filepath.Join(wdir, fmt.Sprintf("batch-%d.json", r))
+						Expect(os.WriteFile(file, []byte(fmt.Sprintf(`{%q:%s,"shared-batch":%s}`, w+"-batch", sent[w+"-batch"], sent["shared-batch"])), 0o600)).To(Succeed())
+						res = user.run("store", file)
+					}
+					class := "exit 0"
+					if res.Code != 0 {
+						Expect(res.Code).To(Equal(1), "writer %s round %d: %s", w, r, res.Stderr)
+						Expect(lastLine(res.Stderr)).To(HavePrefix("aegis: "))
+						msg := lastLine(res.Stderr)
+						switch {
+						case strings.Contains(msg, "did not answer whether the write took effect"):
+							class = "exit 1: outcome unknown"
+						case strings.Contains(msg, "changed by another writer"):
+							class = "exit 1: conflict"
+						default:
+							class = "exit 1: " + msg
+						}
+						GinkgoWriter.Printf("writer %s round %d: %s\n", w, r, msg)
+					}
+					mu.Lock()
+					outcomes[class]++
+					for cat, c := range sent {
+						attempts[cat] = append(attempts[cat], attempt{writer: wi, round: r, content: c, acked: res.Code == 0})
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+
+		// Straight at aegisd: every category holds one attempted content whole;
+		// one acknowledged at least once exists; one only this writer wrote holds
+		// its last acknowledged content or a later attempt of it.
+		v := openDirect(ctx, srv.URL, name, key, passphrase)
+		all, err := v.LoadAll(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		for cat, as := range attempts {
+			got, ok := all[cat]
+			acked := slices.ContainsFunc(as, func(a attempt) bool { return a.acked })
+			if !ok {
+				Expect(acked).To(BeFalse(), "category %s was acknowledged and is missing", cat)
+				continue
+			}
+			idx := slices.IndexFunc(as, func(a attempt) bool { return sameContent(got, a.content) })
+			Expect(idx).To(BeNumerically(">=", 0), "category %s holds %d bytes that no writer sent", cat, len(got))
+			if !strings.HasPrefix(cat, "shared") {
+				last := -1
+				for i, a := range as {
+					if a.acked {
+						last = i
+					}
+				}
+				Expect(idx).To(BeNumerically(">=", last), "category %s holds round %d, older than the acknowledged round %d", cat, as[idx].round, as[max(last, 0)].round)
+			}
+		}
+		for cat := range all {
+			Expect(attempts).To(HaveKey(cat))
+		}
+
+		// One more write, without faults: the server then holds exactly the
+		// objects the vault references.
+		direct.input([]byte("after the faults")).ok("put", "final")
+		Expect(serverObjectIDs(srv.Store)).To(HaveLen(statsObjects(direct)), "unreferenced objects on the server after a clean write")
+
+		report := fmt.Sprintf("two writers behind faulty proxies (seed %d): %d rounds each, %v\n  faults injected:\n%s  outcomes:\n%s",
+			GinkgoRandomSeed(), rounds, time.Since(start).Round(time.Second), tally(faults), tally(outcomes))
+		AddReportEntry("two writers, faulty proxies", report)
+		GinkgoWriter.Print(report)
+	})
 })
