@@ -224,6 +224,32 @@ func openDirect(ctx context.Context, url, name string, key []byte, passphrase st
 	return v
 }
 
+// unreferenced returns the objects on the server that vault name does not
+// reference: it opens the vault afresh through a proxy and reads every
+// category, and what it fetches is what the vault references.
+func unreferenced(ctx context.Context, srv *ownServer, name string, key []byte, passphrase string) []string {
+	GinkgoHelper()
+	p := newFaultProxy(srv.URL)
+	v := openDirect(ctx, p.URL, name, key, passphrase)
+	_, err := v.LoadAll(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	p.mu.Lock()
+	fetched := map[string]bool{}
+	for _, e := range p.log {
+		if e.method == http.MethodGet && e.status == http.StatusOK {
+			fetched[e.id] = true
+		}
+	}
+	p.mu.Unlock()
+	var out []string
+	for _, id := range serverObjectIDs(srv.Store) {
+		if !fetched[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // statsObjects is `aegis --json stats`'s "objects": what the vault references.
 func statsObjects(r runner) int {
 	GinkgoHelper()
@@ -268,8 +294,33 @@ type faultProxy struct {
 
 	mu     sync.Mutex
 	n      int
-	trace  []string
+	log    []*proxyEntry
 	decide func(n int, r *http.Request) fault
+}
+
+// proxyEntry is one object request through the proxy.
+type proxyEntry struct {
+	n            int
+	method, cond string
+	id           string
+	header       bool
+	fault        fault
+	status       int // aegisd's answer; 0: not forwarded (or no answer)
+}
+
+func (e *proxyEntry) String() string {
+	what := "object " + e.id[:min(8, len(e.id))]
+	if e.header {
+		what = "header"
+	}
+	s := fmt.Sprintf("%d %s%s %s", e.n, e.method, e.cond, what)
+	if e.fault != pass {
+		s += ": " + e.fault.String()
+	}
+	if e.status != 0 && e.status/100 != 2 {
+		s += fmt.Sprintf(" (aegisd %d)", e.status)
+	}
+	return s
 }
 
 func newFaultProxy(target string) *faultProxy {
@@ -290,14 +341,32 @@ func newFaultProxy(target string) *faultProxy {
 func (p *faultProxy) arm(decide func(n int, r *http.Request) fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.n, p.trace, p.decide = 0, nil, decide
+	p.n, p.log, p.decide = 0, nil, decide
 }
 
 // requests returns the number of object requests since arm, and their trace.
 func (p *faultProxy) requests() (int, []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.n, append([]string(nil), p.trace...)
+	trace := make([]string, len(p.log))
+	for i, e := range p.log {
+		trace[i] = e.String()
+	}
+	return p.n, trace
+}
+
+// about returns the requests since arm that concern objects whose id starts
+// with prefix.
+func (p *faultProxy) about(prefix string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, e := range p.log {
+		if strings.HasPrefix(e.id, prefix) {
+			out = append(out, e.String())
+		}
+	}
+	return out
 }
 
 // faultAt is a policy: fault f at the k-th object request.
@@ -318,29 +387,31 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := pass
-	if strings.HasPrefix(r.URL.Path, "/v1/objects/") {
+	var entry *proxyEntry
+	// Object requests carry a token; the token pool's challenge does not.
+	if strings.HasPrefix(r.URL.Path, "/v1/objects/") && r.Header.Get("Authorization") != "" {
 		p.mu.Lock()
 		p.n++
 		n, decide := p.n, p.decide
 		if decide != nil {
 			f = decide(n, r)
 		}
-		what := "object"
-		if p.headerID != "" && strings.HasSuffix(r.URL.Path, "/"+p.headerID) {
-			what = "header"
-		}
-		cond := ""
+		entry = &proxyEntry{n: n, method: r.Method, id: strings.TrimPrefix(r.URL.Path, "/v1/objects/"), fault: f}
 		if r.Header.Get("If-Match") != "" {
-			cond = " If-Match"
+			entry.cond = " If-Match"
 		} else if r.Header.Get("If-None-Match") != "" {
-			cond = " If-None-Match"
+			entry.cond = " If-None-Match"
 		}
-		line := fmt.Sprintf("%d %s%s %s", n, r.Method, cond, what)
-		if f != pass {
-			line += ": " + f.String()
-		}
-		p.trace = append(p.trace, line)
+		entry.header = p.headerID != "" && entry.id == p.headerID
+		p.log = append(p.log, entry)
 		p.mu.Unlock()
+	}
+	answered := func(status int) {
+		if entry != nil {
+			p.mu.Lock()
+			entry.status = status
+			p.mu.Unlock()
+		}
 	}
 	if f == before503 {
 		proxyPage(w, http.StatusServiceUnavailable)
@@ -362,6 +433,7 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		proxyPage(w, http.StatusBadGateway)
 		return
 	}
+	answered(resp.StatusCode)
 	answer, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	if err != nil {

@@ -250,9 +250,13 @@ var _ = Describe("aegis behind a proxy that loses aegisd's answers", Label("faul
 			faults   = map[string]int{}
 		)
 		writers := []string{"a", "b"}
-		var wg sync.WaitGroup
+		var (
+			wg      sync.WaitGroup
+			proxies []*faultProxy
+		)
 		for wi, w := range writers {
 			proxy := newFaultProxy(srv.URL)
+			proxies = append(proxies, proxy)
 			proxy.headerID = vault.LocatedHeaderID(key, name).String()
 			rng := seeded(uint64(21 + wi))
 			proxy.arm(func(int, *http.Request) fault {
@@ -354,7 +358,19 @@ var _ = Describe("aegis behind a proxy that loses aegisd's answers", Label("faul
 		// One more write, without faults: the server then holds exactly the
 		// objects the vault references.
 		direct.input([]byte("after the faults")).ok("put", "final")
-		Expect(serverObjectIDs(srv.Store)).To(HaveLen(statsObjects(direct)), "unreferenced objects on the server after a clean write")
+		if n, want := len(serverObjectIDs(srv.Store)), statsObjects(direct); n != want {
+			// Which objects, and what the writers did with them.
+			var b strings.Builder
+			for _, id := range unreferenced(ctx, srv, name, key, passphrase) {
+				fmt.Fprintf(&b, "object %s:\n", id[:8])
+				for wi, p := range proxies {
+					for _, line := range p.about(id[:8]) {
+						fmt.Fprintf(&b, "  writer %s: %s\n", writers[wi], line)
+					}
+				}
+			}
+			Fail(fmt.Sprintf("%d objects on the server after a clean write, the vault references %d; unreferenced:\n%s", n, want, b.String()))
+		}
 
 		report := fmt.Sprintf("two writers behind faulty proxies (seed %d): %d rounds each, %v\n  faults injected:\n%s  outcomes:\n%s",
 			GinkgoRandomSeed(), rounds, time.Since(start).Round(time.Second), tally(faults), tally(outcomes))
