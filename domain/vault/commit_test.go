@@ -28,6 +28,10 @@ type fakeStore struct {
 	getv    func(id domain.ObjectID) error
 	casN    int
 	deleted []domain.ObjectID
+	// delAnswer, when set, answers every Delete of an object that was there,
+	// after deleting it, numbered from 1 (delN).
+	delAnswer func(call int) error
+	delN      int
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{objs: map[domain.ObjectID][]byte{}} }
@@ -75,6 +79,10 @@ func (s *fakeStore) Delete(_ context.Context, id domain.ObjectID) error {
 	}
 	delete(s.objs, id)
 	s.deleted = append(s.deleted, id)
+	if s.delAnswer != nil {
+		s.delN++
+		return s.delAnswer(s.delN)
+	}
 	return nil
 }
 
@@ -315,6 +323,54 @@ func TestCommitOutcomeUnknownKeepsObjectsAndTheNextWriteCollects(t *testing.T) {
 			exactlyReferenced(t, cfg, fs)
 		})
 	}
+}
+
+// The collection of an abandoned intent goes on past a deletion whose answer was
+// lost (the object deleted, an error returned): the objects written after it
+// are deleted too. Before, the first failed deletion ended the probe, and
+// nothing listed the rest any more.
+func TestCollectionGoesOnAfterALostDeleteAnswer(t *testing.T) {
+	ctx := context.Background()
+	fs := newFakeStore()
+	cfg := newCfg(fs)
+	v := mustCreate(t, cfg)
+	if err := v.Store(ctx, "a", []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	// A streamed put of three chunks lists its intent (call 1), writes its
+	// objects, and its commit is lost with the store gone: the intent stays.
+	down := false
+	fs.hook(func(n int, apply func() (domain.Version, error)) (domain.Version, error) {
+		if n == 1 {
+			return apply()
+		}
+		down = true
+		return "", errAmbiguous
+	})
+	fs.getv = func(domain.ObjectID) error {
+		if down {
+			return errors.New("connection refused")
+		}
+		return nil
+	}
+	if err := v.Put(ctx, "big", bytes.NewReader(make([]byte, 5<<19))); !errors.Is(err, domain.ErrOutcomeUnknown) {
+		t.Fatalf("Put with a lost commit: %v, want ErrOutcomeUnknown", err)
+	}
+	fs.cas, fs.getv = nil, nil
+	// The next write collects the intent; the answer to its first deletion (the
+	// put's first chunk) is lost after the object was deleted.
+	fs.delAnswer = func(call int) error {
+		if call == 1 {
+			return errAmbiguous
+		}
+		return nil
+	}
+	if err := v.Store(ctx, "b", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	fs.delAnswer = nil
+	wantContent(t, cfg, map[string]string{"a": "first", "b": "x"})
+	exactlyReferenced(t, cfg, fs)
 }
 
 // After a lost header write another writer commits; the read-back shows its

@@ -398,13 +398,29 @@ func (v *Vault) collect(dropped []intent) {
 	}
 }
 
+// maxProbeFailures ends a probe after that many failed deletions in a row: the
+// store is not answering.
+const maxProbeFailures = 3
+
 // probe deletes the ids next yields until one is absent (objects written one
-// after another) or a delete fails.
+// after another). A failed deletion does not end it: the answer may have been
+// lost after the object was deleted, and the objects after it still have to go
+// (nothing lists them any more). maxProbeFailures failures in a row do.
 func (v *Vault) probe(ctx context.Context, next func() (domain.ObjectID, error)) {
+	failures := 0
 	for range 1 << 24 {
 		id, _ := next()
-		if err := v.store.Delete(ctx, id); err != nil {
+		err := v.store.Delete(ctx, id)
+		switch {
+		case err == nil:
+			failures = 0
+		case errors.Is(err, domain.ErrNotFound):
 			return
+		default:
+			failures++
+			if failures >= maxProbeFailures || ctx.Err() != nil {
+				return
+			}
 		}
 	}
 }

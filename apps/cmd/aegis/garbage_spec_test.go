@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -27,8 +28,9 @@ import (
 // one left (its intent, whose holder is gone, or the garbage list of its
 // manifest).
 //
-// AEGIS_REMOTE_KILLS sets the number of killed puts (default 4), and a third
-// as many aegisd stops (at least 2).
+// AEGIS_REMOTE_KILLS sets the number of killed puts (default 3) and two
+// thirds as many aegisd stops (at least 2); AEGIS_COLLECT_FAULTS=all loses the
+// answer to every deletion of the collecting write, not only the first.
 
 // isObjectRequest reports whether r is a GET, PUT or DELETE of one object.
 func isObjectRequest(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/v1/objects/") }
@@ -45,6 +47,7 @@ func randomPayload(rng interface{ Uint32() uint32 }, n int) []byte {
 var _ = Describe("a remote put interrupted mid-write", Label("faults", "crash"), func() {
 	var (
 		srv      *ownServer
+		name     string
 		user     runner
 		v        *vault.Vault
 		model    map[string][]byte
@@ -55,7 +58,7 @@ var _ = Describe("a remote put interrupted mid-write", Label("faults", "crash"),
 	BeforeEach(func(ctx SpecContext) {
 		srv = startOwnServer()
 		dir := GinkgoT().TempDir()
-		name := randomName("interrupted")
+		name = randomName("interrupted")
 		user = remoteUser(dir, srv.URL, name, passphrase)
 		user.ok("init")
 		writeFile(dir, "data.json", sample)
@@ -83,7 +86,7 @@ var _ = Describe("a remote put interrupted mid-write", Label("faults", "crash"),
 	// check is what must hold after the interruption of a put of cat with data
 	// (acked: it exited 0), and after the next write. It returns a label for the
 	// outcome.
-	check := func(ctx SpecContext, label, cat string, data []byte, acked bool) string {
+	check := func(ctx SpecContext, label, cat string, data []byte, acked bool) (string, int) {
 		GinkgoHelper()
 		all, err := v.LoadAll(ctx)
 		Expect(err).NotTo(HaveOccurred(), "%s: the vault does not open", label)
@@ -118,7 +121,7 @@ var _ = Describe("a remote put interrupted mid-write", Label("faults", "crash"),
 		model["marker"] = marker
 		st, err = v.Stats(ctx) // what aegis stats reports
 		Expect(err).NotTo(HaveOccurred())
-		Expect(serverObjectIDs(srv.Store)).To(HaveLen(st.Objects), "%s: unreferenced objects on the server after the next write (%d before it)", label, left)
+		leaked := len(serverObjectIDs(srv.Store)) - st.Objects
 		class := "not committed"
 		switch {
 		case acked:
@@ -126,12 +129,12 @@ var _ = Describe("a remote put interrupted mid-write", Label("faults", "crash"),
 		case committed:
 			class = "committed, not acknowledged"
 		}
-		return fmt.Sprintf("%s, %d unreferenced objects collected by the next write", class, left)
+		return fmt.Sprintf("%s, %d unreferenced objects collected by the next write", class, left), leaked
 	}
 
 	It("leaves no garbage after the next write when the client is killed with SIGKILL at a seeded object request", func(ctx SpecContext) {
 		start := time.Now()
-		kills := envInt("AEGIS_REMOTE_KILLS", 4)
+		kills := envInt("AEGIS_REMOTE_KILLS", 3)
 		rng := seeded(31)
 		// The object requests of a put that replaces 3 MiB with 3 MiB.
 		user.ok("put", "big", writeFile(user.Dir, "big.bin", string(randomPayload(rng, 3<<20))))
@@ -176,7 +179,8 @@ var _ = Describe("a remote put interrupted mid-write", Label("faults", "crash"),
 				Fail(fmt.Sprintf("kill %d: put exited %d by itself: %s", i, res.Code, res.Stderr))
 			}
 			label := fmt.Sprintf("kill %d (seed %d) at object request %d of about %d, %s", i, GinkgoRandomSeed(), k, n, mode)
-			class := check(ctx, label, "big", data, res.Acked)
+			class, leaked := check(ctx, label, "big", data, res.Acked)
+			Expect(leaked).To(BeZero(), "%s: unreferenced objects on the server after the next write", label)
 			GinkgoWriter.Printf("%s: %s\n", label, class)
 			outcomes[mode+": "+strings.Split(class, ",")[0]]++
 		}
@@ -188,7 +192,7 @@ var _ = Describe("a remote put interrupted mid-write", Label("faults", "crash"),
 
 	It("leaves no garbage after the next write when aegisd is stopped (SIGTERM) at a seeded object request and started again on the same data", func(ctx SpecContext) {
 		start := time.Now()
-		stops := max(envInt("AEGIS_REMOTE_KILLS", 4)/3, 2)
+		stops := max(envInt("AEGIS_REMOTE_KILLS", 3)*2/3, 2)
 		rng := seeded(32)
 		// The object requests of a put that replaces 3 MiB with 3 MiB.
 		user.ok("put", "big", writeFile(user.Dir, "big.bin", string(randomPayload(rng, 3<<20))))
@@ -223,13 +227,111 @@ var _ = Describe("a remote put interrupted mid-write", Label("faults", "crash"),
 				Expect(lastLine(res.Stderr)).To(HavePrefix("aegis: "))
 				label += ": " + lastLine(res.Stderr)
 			}
-			class := check(ctx, label, "big", data, res.Acked)
+			class, leaked := check(ctx, label, "big", data, res.Acked)
+			Expect(leaked).To(BeZero(), "%s: unreferenced objects on the server after the next write", label)
 			GinkgoWriter.Printf("%s: %s\n", label, class)
 			outcomes[strings.Split(class, ",")[0]]++
 		}
 		Expect(serverObjectIDs(srv.Store)).To(HaveLen(statsObjects(user)))
 		report := fmt.Sprintf("aegisd stopped mid-put (seed %d): %d stops, %v\n%s", GinkgoRandomSeed(), stops, time.Since(start).Round(time.Second), tally(outcomes))
 		AddReportEntry("aegisd SIGTERM", report)
+		GinkgoWriter.Print(report)
+	})
+
+	// The write that collects what a killed put left loses the answer to one of
+	// its deletions (the proxy forwards it, aegisd deletes, the connection is
+	// dropped). Lost answers of deletions that were not applied, and 503 pages
+	// (which httpblob before the write-enabler change resends, to a 404 that
+	// ends the probe), are not in this spec: see docs/testing.md.
+	It("collects what a killed put left even when the collecting write loses the answer to one of its deletions", func(ctx SpecContext) {
+		start := time.Now()
+		proxy := newFaultProxy(srv.URL)
+		via := user.at(proxy.URL)
+		proxy.headerID = vault.LocatedHeaderID(vaultKey(user), name).String()
+		rng := seeded(33)
+		all := os.Getenv("AEGIS_COLLECT_FAULTS") == "all"
+		user.ok("put", "big", writeFile(user.Dir, "big.bin", string(randomPayload(rng, 3<<20))))
+		loaded, err := v.LoadAll(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		model = loaded
+
+		// leave kills a put of 3 MiB once aegisd has answered the request that
+		// when picks: it leaves an intent and data objects, or a committed
+		// manifest whose garbage list names the replaced objects.
+		leave := func(when string) {
+			GinkgoHelper()
+			data := randomPayload(rng, 3<<20)
+			p := user.start("put", "big", "-")
+			var puts atomic.Int64
+			srv.setHook(func(r *http.Request, serve func()) {
+				serve()
+				switch {
+				case !isObjectRequest(r) || r.Method != http.MethodPut:
+				case when == "intent and 3 data objects" && r.Header.Get("If-Match") == "" && puts.Add(1) == 3,
+					when == "committed, replaced objects not deleted" && r.Header.Get("If-Match") != "" && puts.Add(1) == 2:
+					_ = p.cmd.Process.Signal(syscall.SIGKILL)
+					<-p.exited
+				}
+			})
+			go p.feed(data, true)
+			<-p.exited
+			srv.setHook(nil)
+			res := p.ended()
+			Expect(res.Acked).To(BeFalse(), "the put was not killed: %s", res.Stderr)
+			all, err := v.LoadAll(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			if bytes.Equal(all["big"], data) {
+				model["big"] = data
+			}
+		}
+		deletes := func(nth int, f fault) func(int, *http.Request) fault {
+			seen := 0
+			return func(_ int, r *http.Request) fault {
+				if r.Method == http.MethodDelete {
+					seen++
+					if seen == nth {
+						return f
+					}
+				}
+				return pass
+			}
+		}
+		outcomes := map[string]int{}
+		for _, when := range []string{"intent and 3 data objects", "committed, replaced objects not deleted"} {
+			// Deletion 1 is of the first object of the killed put's intent, or of
+			// the first replaced object; the long form takes every deletion of
+			// the collecting write, counted on one that loses nothing.
+			nths := []int{1}
+			if all {
+				leave(when)
+				proxy.arm(nil)
+				via.input([]byte("collector")).ok("put", "marker")
+				model["marker"] = []byte("collector")
+				_, trace := proxy.requests()
+				nths = nths[:0]
+				for _, line := range trace {
+					if strings.Contains(line, "DELETE") {
+						nths = append(nths, len(nths)+1)
+					}
+				}
+				Expect(serverObjectIDs(srv.Store)).To(HaveLen(statsObjects(user)))
+				GinkgoWriter.Printf("%s: the collecting put makes %d deletions: %s\n", when, len(nths), strings.Join(trace, ", "))
+			}
+			for _, nth := range nths {
+				leave(when)
+				proxy.arm(deletes(nth, afterDrop))
+				marker := []byte(fmt.Sprintf("collector %d", nth))
+				res := via.input(marker).run("put", "marker")
+				_, trace := proxy.requests()
+				label := fmt.Sprintf("%s; deletion %d of the collecting put dropped after forwarding; exit %d %s; %s", when, nth, res.Code, strings.TrimSpace(res.Stderr), strings.Join(trace, ", "))
+				class, leaked := check(ctx, label, "marker", marker, res.Code == 0)
+				Expect(leaked).To(BeZero(), "%s: unreferenced objects on the server after the next write", label)
+				outcomes[fmt.Sprintf("%s: %s", when, strings.Split(class, ",")[0])]++
+				GinkgoWriter.Printf("%s: %s\n", label, class)
+			}
+		}
+		report := fmt.Sprintf("collecting writes that lose a deletion's answer: %v\n%s", time.Since(start).Round(time.Second), tally(outcomes))
+		AddReportEntry("faulted collection", report)
 		GinkgoWriter.Print(report)
 	})
 })
