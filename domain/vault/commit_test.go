@@ -376,42 +376,51 @@ func TestCollectionGoesOnAfterALostDeleteAnswer(t *testing.T) {
 // After a lost header write another writer commits; the read-back shows its
 // header. If that header was built on ours, the write succeeded; if not, the
 // write rebases. Either way no object the other writer references is deleted.
+// The lost answer may say so itself (httpblob's ErrOutcomeUnknown): the read-back
+// settles it all the same.
 func TestCommitReadBackShowsAnotherWriter(t *testing.T) {
-	for _, ours := range []bool{true, false} {
-		t.Run(fmt.Sprintf("oursApplied=%v", ours), func(t *testing.T) {
-			ctx := context.Background()
-			fs := newFakeStore()
-			cfg := newCfg(fs)
-			a := mustCreate(t, cfg)
-			if err := a.Store(ctx, "a", []byte("a1")); err != nil {
-				t.Fatal(err)
-			}
-			b := mustOpen(t, cfg)
-			fired := false
-			fs.hook(func(n int, apply func() (domain.Version, error)) (domain.Version, error) {
-				if fired || n%2 == 1 {
-					return apply()
-				}
-				// A's commit: apply it or not, then let B commit before A reads back.
-				fired = true
-				if ours {
-					if _, err := apply(); err != nil {
-						return "", err
-					}
-				}
-				if err := b.Store(ctx, "b", []byte("b1")); err != nil {
-					t.Errorf("B's Store: %v", err)
-				}
-				return "", errAmbiguous
+	unknown := fmt.Errorf("%w: server answered 503 (status 503)", domain.ErrOutcomeUnknown)
+	for _, answer := range []error{errAmbiguous, unknown} {
+		for _, ours := range []bool{true, false} {
+			t.Run(fmt.Sprintf("oursApplied=%v/%v", ours, answer), func(t *testing.T) {
+				readBackShowsAnotherWriter(t, ours, answer)
 			})
-			if err := a.Store(ctx, "c", []byte("c1")); err != nil {
-				t.Fatalf("A's Store: %v", err)
-			}
-			fs.cas = nil
-			wantContent(t, cfg, map[string]string{"a": "a1", "b": "b1", "c": "c1"})
-			exactlyReferenced(t, cfg, fs)
-		})
+		}
 	}
+}
+
+func readBackShowsAnotherWriter(t *testing.T, ours bool, answer error) {
+	ctx := context.Background()
+	fs := newFakeStore()
+	cfg := newCfg(fs)
+	a := mustCreate(t, cfg)
+	if err := a.Store(ctx, "a", []byte("a1")); err != nil {
+		t.Fatal(err)
+	}
+	b := mustOpen(t, cfg)
+	fired := false
+	fs.hook(func(n int, apply func() (domain.Version, error)) (domain.Version, error) {
+		if fired || n%2 == 1 {
+			return apply()
+		}
+		// A's commit: apply it or not, then let B commit before A reads back.
+		fired = true
+		if ours {
+			if _, err := apply(); err != nil {
+				return "", err
+			}
+		}
+		if err := b.Store(ctx, "b", []byte("b1")); err != nil {
+			t.Errorf("B's Store: %v", err)
+		}
+		return "", answer
+	})
+	if err := a.Store(ctx, "c", []byte("c1")); err != nil {
+		t.Fatalf("A's Store: %v", err)
+	}
+	fs.cas = nil
+	wantContent(t, cfg, map[string]string{"a": "a1", "b": "b1", "c": "c1"})
+	exactlyReferenced(t, cfg, fs)
 }
 
 // A refused header write (another writer's header is current and does not

@@ -338,7 +338,9 @@ func (v *Vault) writeHeader(ctx context.Context, expected domain.Version, hdr []
 				return "", fmt.Errorf("%w: %w", domain.ErrOutcomeUnknown, berr)
 			}
 		default:
-			return "", fmt.Errorf("%w: %w: %w", errMoved, domain.ErrConflict, err)
+			// Settled: not applied, and it never will be. What err said (an
+			// unknown outcome, say) no longer holds, so it is not wrapped.
+			return "", fmt.Errorf("%w: %w (%v)", errMoved, domain.ErrConflict, err)
 		}
 	}
 }
