@@ -237,7 +237,8 @@ var _ = Describe("aegis behind a proxy that loses aegisd's answers", Label("faul
 
 		// Two processes of one machine (one configuration directory, so one host
 		// id), each through a proxy of its own that turns about one object
-		// request in eight into a lost answer (mostly after forwarding it).
+		// request in eight into a lost answer (mostly after forwarding it; a
+		// deletion always after).
 		type attempt struct {
 			writer, round int
 			content       []byte
@@ -259,11 +260,19 @@ var _ = Describe("aegis behind a proxy that loses aegisd's answers", Label("faul
 			proxies = append(proxies, proxy)
 			proxy.headerID = vault.LocatedHeaderID(key, name).String()
 			rng := seeded(uint64(21 + wi))
-			proxy.arm(func(int, *http.Request) fault {
+			proxy.arm(func(_ int, r *http.Request) fault {
 				if rng.IntN(8) != 0 {
 					return pass
 				}
 				f := []fault{after503, after503, afterDrop, afterDrop, after502, before503}[rng.IntN(6)]
+				if r.Method == http.MethodDelete {
+					// A deletion applied, its answer lost. One that is not applied
+					// (or answered 503, which httpblob before the write-enabler
+					// change resends, to a 404 that ends a probe) can leave an
+					// object nothing lists any more: a known limit, see the
+					// collection spec in garbage_spec_test.go.
+					f = []fault{afterDrop, after502}[rng.IntN(2)]
+				}
 				mu.Lock()
 				faults[f.String()]++
 				mu.Unlock()
