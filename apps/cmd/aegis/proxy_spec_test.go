@@ -267,11 +267,9 @@ var _ = Describe("aegis behind a proxy that loses aegisd's answers", Label("faul
 				f := []fault{after503, after503, afterDrop, afterDrop, after502, before503}[rng.IntN(6)]
 				if r.Method == http.MethodDelete {
 					// A deletion applied, its answer lost. One that is not applied
-					// (or answered 503, which httpblob before the write-enabler
-					// change resends, to a 404 that ends a probe) can leave an
-					// object nothing lists any more: a known limit, see the
-					// collection spec in garbage_spec_test.go.
-					f = []fault{afterDrop, after502}[rng.IntN(2)]
+					// can leave an object nothing lists any more: a known limit,
+					// see the collection spec in garbage_spec_test.go.
+					f = []fault{after503, afterDrop, after502}[rng.IntN(3)]
 				}
 				mu.Lock()
 				faults[f.String()]++
