@@ -7,7 +7,7 @@ require (
 	github.com/ai-pantheon/aegis/domain v0.2.0
 	github.com/creack/pty v1.1.24
 	github.com/google/wire v0.7.0
-	github.com/labstack/echo/v4 v4.16.0
+	github.com/labstack/echo/v4 v4.16.5
 	github.com/onsi/ginkgo/v2 v2.34.0
 	github.com/onsi/gomega v1.44.0
 	github.com/urfave/cli/v3 v3.14.0
