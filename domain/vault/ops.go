@@ -366,20 +366,8 @@ func (v *Vault) ChangePassphraseKDF(ctx context.Context, newPassphrase []byte, k
 	if err := v.refresh(ctx); err != nil {
 		return err
 	}
-	if kdf == "" {
-		kdf = v.spec.Name
-	}
-	spec, err := v.crypto.NewKDFSpec(kdf)
+	spec, kek, fields, err := v.newKEK(newPassphrase, kdf)
 	if err != nil {
-		return err
-	}
-	kek, err := v.crypto.DeriveKEK(newPassphrase, spec)
-	if err != nil {
-		return err
-	}
-	fields, err := encodeHeaderFields(spec, kek.KeyCheck())
-	if err != nil {
-		kek.Destroy()
 		return err
 	}
 	next := v.man.clone()
@@ -425,6 +413,28 @@ func (v *Vault) ChangePassphraseKDF(ctx context.Context, newPassphrase []byte, k
 	v.discard(append(obsolete, leftover...))
 	v.collect(c.dropped)
 	return nil
+}
+
+// newKEK derives the key of a new passphrase under the named KDF ("" keeps the
+// current one) with a fresh salt, and the header fields it gives.
+func (v *Vault) newKEK(newPassphrase []byte, kdf string) (domain.KDFSpec, domain.KEK, []byte, error) {
+	if kdf == "" {
+		kdf = v.spec.Name
+	}
+	spec, err := v.crypto.NewKDFSpec(kdf)
+	if err != nil {
+		return domain.KDFSpec{}, nil, nil, err
+	}
+	kek, err := v.crypto.DeriveKEK(newPassphrase, spec)
+	if err != nil {
+		return domain.KDFSpec{}, nil, nil, err
+	}
+	fields, err := encodeHeaderFields(spec, kek.KeyCheck())
+	if err != nil {
+		kek.Destroy()
+		return domain.KDFSpec{}, nil, nil, err
+	}
+	return spec, kek, fields, nil
 }
 
 // StoreJSON stores the JSON encoding of value (encoding/json, so map keys are sorted).

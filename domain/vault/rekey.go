@@ -53,23 +53,11 @@ func (v *Vault) Rekey(ctx context.Context, newPassphrase []byte, kdf string) err
 	if err := v.refresh(ctx); err != nil {
 		return err
 	}
-	if kdf == "" {
-		kdf = v.spec.Name
-	}
-	spec, err := v.crypto.NewKDFSpec(kdf)
-	if err != nil {
-		return err
-	}
-	kek, err := v.crypto.DeriveKEK(newPassphrase, spec)
+	spec, kek, fields, err := v.newKEK(newPassphrase, kdf)
 	if err != nil {
 		return err
 	}
 	rk := &rekeying{v: v, kek: kek, deks: map[dekKey]domain.DEK{}}
-	fields, err := encodeHeaderFields(spec, kek.KeyCheck())
-	if err != nil {
-		rk.destroy()
-		return err
-	}
 	// The new vault id derives from the seed of the write that makes the new
 	// objects, data and manifest, whose ids carry the new vault's ownership tag.
 	// The seed is listed in the old root first (an intent, on every store), so
