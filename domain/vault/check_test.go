@@ -27,11 +27,11 @@ func smallBuckets(t testing.TB, sizes ...int) domain.PaddingPolicy {
 	return b
 }
 
-// checkFixture is a vault of three categories over a memStore with buckets of 1 and
+// checkFixture is a vault of three categories over a fakeStore with buckets of 1 and
 // 4 KiB: "notes" and "settings" of one 1 KiB chunk each, and "photos", binary, of
 // six 4 KiB chunks.
 type checkFixture struct {
-	store *memStore
+	store *fakeStore
 	cfg   Config
 	v     *Vault
 }
@@ -39,8 +39,8 @@ type checkFixture struct {
 func newCheckFixture(t *testing.T) *checkFixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &checkFixture{store: newMemStore()}
-	f.cfg = Config{Store: f.store, Crypto: testCrypto{}, Padding: smallBuckets(t, 1024, 4096)}
+	f := &checkFixture{store: newFakeStore()}
+	f.cfg = Config{Store: f.store, Crypto: keyedCrypto{}, Padding: smallBuckets(t, 1024, 4096)}
 	v, err := Create(ctx, f.cfg, testPass)
 	if err != nil {
 		t.Fatal(err)
@@ -518,8 +518,8 @@ func TestCheckMemoryBounded(t *testing.T) {
 		t.Skip("forces a garbage collection per object")
 	}
 	const payload = 6 << 20
-	store := newMemStore()
-	cfg := Config{Store: store, Crypto: testCrypto{}, Padding: smallBuckets(t, 1024, 64<<10), Parallelism: 2}
+	store := newFakeStore()
+	cfg := Config{Store: store, Crypto: keyedCrypto{}, Padding: smallBuckets(t, 1024, 64<<10), Parallelism: 2}
 	ctx := context.Background()
 	v, err := Create(ctx, cfg, testPass)
 	if err != nil {
@@ -566,8 +566,8 @@ func TestCheckMemoryBounded(t *testing.T) {
 }
 
 func BenchmarkCheckReadData(b *testing.B) {
-	store := newMemStore()
-	cfg := Config{Store: store, Crypto: testCrypto{}, Padding: smallBuckets(b, 1024, 64<<10)}
+	store := newFakeStore()
+	cfg := Config{Store: store, Crypto: keyedCrypto{}, Padding: smallBuckets(b, 1024, 64<<10)}
 	ctx := context.Background()
 	v, err := Create(ctx, cfg, testPass)
 	if err != nil {

@@ -18,10 +18,18 @@ import (
 )
 
 // fakeStore is an in-memory BlobStore whose header writes and reads tests can
-// fail before or after they apply. Versions are content hashes.
+// fail before or after they apply, that can refuse to list, report pinned
+// versions and have its objects edited behind the vault's back. Versions are
+// content hashes. (mapStore, fakes_test.go, adds a Batcher, a Locker, a write
+// history and faults by write number.)
 type fakeStore struct {
-	mu   sync.Mutex
-	objs map[domain.ObjectID][]byte
+	mu     sync.Mutex
+	objs   map[domain.ObjectID][]byte
+	noList bool                  // List fails with errors.ErrUnsupported
+	onGet  func(domain.ObjectID) // called by Get and GetVersioned before reading, without the lock
+	// pinned versions are reported whatever the bytes: a store whose versions are
+	// not content hashes, edited behind its back.
+	pinned map[domain.ObjectID]domain.Version
 	// cas, when set, runs every CompareAndSwap: apply performs it.
 	cas func(call int, apply func() (domain.Version, error)) (domain.Version, error)
 	// getv, when set, runs every GetVersioned.
@@ -41,7 +49,10 @@ func version(b []byte) domain.Version {
 	return domain.Version(hex.EncodeToString(s[:]))
 }
 
-func (s *fakeStore) Put(_ context.Context, id domain.ObjectID, data []byte) error {
+func (s *fakeStore) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.objs[id] = slices.Clone(data)
@@ -49,13 +60,8 @@ func (s *fakeStore) Put(_ context.Context, id domain.ObjectID, data []byte) erro
 }
 
 func (s *fakeStore) Get(ctx context.Context, id domain.ObjectID) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.objs[id]
-	if !ok {
-		return nil, domain.ErrNotFound
-	}
-	return slices.Clone(b), nil
+	b, _, err := s.read(ctx, id)
+	return b, err
 }
 
 func (s *fakeStore) GetVersioned(ctx context.Context, id domain.ObjectID) ([]byte, domain.Version, error) {
@@ -64,11 +70,26 @@ func (s *fakeStore) GetVersioned(ctx context.Context, id domain.ObjectID) ([]byt
 			return nil, "", err
 		}
 	}
-	b, err := s.Get(ctx, id)
-	if err != nil {
+	return s.read(ctx, id)
+}
+
+func (s *fakeStore) read(ctx context.Context, id domain.ObjectID) ([]byte, domain.Version, error) {
+	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	return b, version(b), nil
+	if s.onGet != nil {
+		s.onGet(id)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.objs[id]
+	if !ok {
+		return nil, "", fmt.Errorf("fakestore: get %s: %w", id, domain.ErrNotFound)
+	}
+	if v, ok := s.pinned[id]; ok {
+		return slices.Clone(b), v, nil
+	}
+	return slices.Clone(b), version(b), nil
 }
 
 func (s *fakeStore) Delete(_ context.Context, id domain.ObjectID) error {
@@ -87,6 +108,9 @@ func (s *fakeStore) Delete(_ context.Context, id domain.ObjectID) error {
 }
 
 func (s *fakeStore) List(_ context.Context, fn func(domain.ObjectID) error) error {
+	if s.noList {
+		return fmt.Errorf("fakestore: list: %w", errors.ErrUnsupported)
+	}
 	s.mu.Lock()
 	ids := slices.Collect(maps.Keys(s.objs))
 	s.mu.Unlock()
@@ -135,6 +159,19 @@ func (s *fakeStore) snapshot() map[domain.ObjectID][]byte {
 	return maps.Clone(s.objs)
 }
 
+// edit changes the stored bytes of id in place (no new version semantics: it is
+// damage, not a write).
+func (s *fakeStore) edit(t *testing.T, id domain.ObjectID, f func([]byte) []byte) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.objs[id]
+	if !ok {
+		t.Fatalf("edit: no object %s", id)
+	}
+	s.objs[id] = f(slices.Clone(b))
+}
+
 // lockedStore adds a writer lock (one writer at a time, in this process).
 type lockedStore struct {
 	*fakeStore
@@ -146,15 +183,13 @@ func (s *lockedStore) Lock(ctx context.Context) (func() error, error) {
 	return func() error { s.l.Unlock(); return nil }, nil
 }
 
-// testCrypto is a Crypto for tests: a KDF of one HMAC round over a fixed salt
-// size, the AEAD of the real suite is not reachable from domain, so this test
-// suite brings its own minimal one (AES-GCM from the standard library).
+// errAmbiguous is what a proxy answers after forwarding a request.
 var errAmbiguous = errors.New("proxy: 503 after forwarding")
 
 var pass = []byte("correct horse")
 
 func newCfg(store domain.BlobStore) Config {
-	return Config{Store: store, Crypto: newTestCrypto(), Padding: domain.DefaultBuckets()}
+	return Config{Store: store, Crypto: keyedCrypto{}, Padding: domain.DefaultBuckets()}
 }
 
 func mustCreate(t *testing.T, cfg Config) *Vault {
