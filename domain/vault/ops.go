@@ -351,25 +351,11 @@ func (v *Vault) ChangePassphrase(ctx context.Context, newPassphrase []byte) erro
 // size. The switch is one header swap, so after a crash at any point either the old
 // or the new passphrase opens the vault.
 func (v *Vault) ChangePassphraseKDF(ctx context.Context, newPassphrase []byte, kdf string) error {
-	if len(newPassphrase) == 0 {
-		return fmt.Errorf("%w: new passphrase is empty", domain.ErrInvalidInput)
-	}
-	if err := v.begin(); err != nil {
-		return err
-	}
-	defer v.mu.Unlock()
-	unlock, err := v.lock(ctx)
+	release, spec, kek, fields, err := v.startPassphraseChange(ctx, newPassphrase, kdf)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	if err := v.refresh(ctx); err != nil {
-		return err
-	}
-	spec, kek, fields, err := v.newKEK(newPassphrase, kdf)
-	if err != nil {
-		return err
-	}
+	defer release()
 	next := v.man.clone()
 	for name, e := range next.categories {
 		d, err := v.dek(e)
@@ -415,26 +401,44 @@ func (v *Vault) ChangePassphraseKDF(ctx context.Context, newPassphrase []byte, k
 	return nil
 }
 
-// newKEK derives the key of a new passphrase under the named KDF ("" keeps the
-// current one) with a fresh salt, and the header fields it gives.
-func (v *Vault) newKEK(newPassphrase []byte, kdf string) (domain.KDFSpec, domain.KEK, []byte, error) {
+// startPassphraseChange is the start of ChangePassphraseKDF and Rekey: it checks
+// the new passphrase, takes the vault and the store's writer lock, rereads the
+// header and derives the key of the new passphrase under the named KDF ("" keeps
+// the current one) with a fresh salt, and the header fields it gives. release
+// gives the locks back.
+func (v *Vault) startPassphraseChange(ctx context.Context, newPassphrase []byte, kdf string) (release func(), spec domain.KDFSpec, kek domain.KEK, fields []byte, err error) {
+	if len(newPassphrase) == 0 {
+		return nil, spec, nil, nil, fmt.Errorf("%w: new passphrase is empty", domain.ErrInvalidInput)
+	}
+	if err := v.begin(); err != nil {
+		return nil, spec, nil, nil, err
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		v.mu.Unlock()
+		return nil, spec, nil, nil, err
+	}
+	release = func() { unlock(); v.mu.Unlock() }
+	if err := v.refresh(ctx); err != nil {
+		release()
+		return nil, spec, nil, nil, err
+	}
 	if kdf == "" {
 		kdf = v.spec.Name
 	}
-	spec, err := v.crypto.NewKDFSpec(kdf)
-	if err != nil {
-		return domain.KDFSpec{}, nil, nil, err
+	if spec, err = v.crypto.NewKDFSpec(kdf); err == nil {
+		kek, err = v.crypto.DeriveKEK(newPassphrase, spec)
 	}
-	kek, err := v.crypto.DeriveKEK(newPassphrase, spec)
-	if err != nil {
-		return domain.KDFSpec{}, nil, nil, err
+	if err == nil {
+		if fields, err = encodeHeaderFields(spec, kek.KeyCheck()); err != nil {
+			kek.Destroy()
+		}
 	}
-	fields, err := encodeHeaderFields(spec, kek.KeyCheck())
 	if err != nil {
-		kek.Destroy()
-		return domain.KDFSpec{}, nil, nil, err
+		release()
+		return nil, spec, nil, nil, err
 	}
-	return spec, kek, fields, nil
+	return release, spec, kek, fields, nil
 }
 
 // StoreJSON stores the JSON encoding of value (encoding/json, so map keys are sorted).

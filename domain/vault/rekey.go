@@ -38,25 +38,11 @@ import (
 // deleted and the error wraps the cause; open the vault again with either
 // passphrase to find out.
 func (v *Vault) Rekey(ctx context.Context, newPassphrase []byte, kdf string) error {
-	if len(newPassphrase) == 0 {
-		return fmt.Errorf("%w: new passphrase is empty", domain.ErrInvalidInput)
-	}
-	if err := v.begin(); err != nil {
-		return err
-	}
-	defer v.mu.Unlock()
-	unlock, err := v.lock(ctx)
+	release, spec, kek, fields, err := v.startPassphraseChange(ctx, newPassphrase, kdf)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	if err := v.refresh(ctx); err != nil {
-		return err
-	}
-	spec, kek, fields, err := v.newKEK(newPassphrase, kdf)
-	if err != nil {
-		return err
-	}
+	defer release()
 	rk := &rekeying{v: v, kek: kek, deks: map[dekKey]domain.DEK{}}
 	// The new vault id derives from the seed of the write that makes the new
 	// objects, data and manifest, whose ids carry the new vault's ownership tag.
