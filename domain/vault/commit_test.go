@@ -35,6 +35,7 @@ type fakeStore struct {
 	// getv, when set, runs every GetVersioned.
 	getv    func(id domain.ObjectID) error
 	casN    int
+	deletes int // Delete calls, absent objects included
 	deleted []domain.ObjectID
 	// delAnswer, when set, answers every Delete of an object that was there,
 	// after deleting it, numbered from 1 (delN).
@@ -95,6 +96,7 @@ func (s *fakeStore) read(ctx context.Context, id domain.ObjectID) ([]byte, domai
 func (s *fakeStore) Delete(_ context.Context, id domain.ObjectID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.deletes++
 	if _, ok := s.objs[id]; !ok {
 		return domain.ErrNotFound
 	}
@@ -726,4 +728,36 @@ func (v *guardedView) CompareAndSwap(ctx context.Context, id domain.ObjectID, ex
 		return "", err
 	}
 	return v.g.fakeStore.CompareAndSwap(ctx, id, expected, data)
+}
+
+// The garbage list is deleted again by the next write of another handle (its
+// writer may have died before deleting it), but not by the handle that made it
+// and deleted all of it.
+func TestGarbageIsDeletedAgainOnlyByOtherHandles(t *testing.T) {
+	ctx := context.Background()
+	fs := newFakeStore()
+	cfg := newCfg(fs)
+	v := mustCreate(t, cfg)
+	for _, content := range []string{"1", "2"} {
+		if err := v.Store(ctx, "a", []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deletesOf := func(v *Vault, category string) int {
+		t.Helper()
+		before := fs.deletes
+		if err := v.Store(ctx, category, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		return fs.deletes - before
+	}
+	// A new category replaces only the manifest (one object).
+	if n := deletesOf(v, "b"); n != 1 {
+		t.Fatalf("the handle that deleted the last garbage sent %d deletions, want 1 (its own obsolete manifest)", n)
+	}
+	// Another handle also deletes the garbage of that commit again: the old manifest.
+	if n := deletesOf(mustOpen(t, cfg), "c"); n != 2 {
+		t.Fatalf("another handle sent %d deletions, want 2 (its obsolete manifest and the previous commit's garbage)", n)
+	}
+	exactlyReferenced(t, cfg, fs)
 }

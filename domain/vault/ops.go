@@ -380,7 +380,7 @@ func (v *Vault) ChangePassphraseKDF(ctx context.Context, newPassphrase []byte, k
 	}
 	obsolete := idsOf(v.root.manifest)
 	next.garbage = obsolete
-	leftover := v.man.garbage
+	leftover := v.leftover()
 	c, err := v.commit(ctx, kek, fields, v.root.vaultID, next, w, v.version)
 	if err != nil || c.descendant {
 		kek.Destroy()
@@ -396,7 +396,9 @@ func (v *Vault) ChangePassphraseKDF(ctx context.Context, newPassphrase []byte, k
 	v.kek.Destroy()
 	v.kek, v.spec, v.fields = kek, spec, fields
 	v.version, v.hdrSize, v.root, v.man = c.version, c.size, c.root, next
-	v.discard(append(obsolete, leftover...))
+	if v.discard(append(obsolete, leftover...)) {
+		v.cleared = v.root.manifestEpoch
+	}
 	v.collect(c.dropped)
 	return nil
 }

@@ -312,19 +312,33 @@ feed:
 // whose header write was refused, or replaced by a commit. It is best effort:
 // what it cannot delete is unreferenced and Sweep (or the collection of the
 // write's intent) removes it later.
-func (v *Vault) discard(ids []domain.ObjectID) {
+// It reports whether every object is gone.
+func (v *Vault) discard(ids []domain.ObjectID) bool {
 	if len(ids) == 0 {
-		return
+		return true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), v.lockTimeout)
 	defer cancel()
 	if b, ok := v.store.(domain.Batcher); ok {
-		_ = b.DeleteBatch(ctx, ids)
-		return
+		return b.DeleteBatch(ctx, ids) == nil
 	}
+	gone := true
 	for _, id := range ids {
-		_ = v.store.Delete(ctx, id)
+		if err := v.store.Delete(ctx, id); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			gone = false
+		}
 	}
+	return gone
+}
+
+// leftover returns the garbage list of the current manifest, unless this handle
+// made that manifest and deleted all of its garbage: then there is nothing to
+// delete again.
+func (v *Vault) leftover() []domain.ObjectID {
+	if v.cleared != 0 && v.cleared == v.root.manifestEpoch {
+		return nil
+	}
+	return v.man.garbage
 }
 
 // getChunkBuf returns a buffer of size bytes from the vault's pool.

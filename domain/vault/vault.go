@@ -102,6 +102,9 @@ type Vault struct {
 	root    *root
 	man     *manifest
 	deks    map[dekKey]domain.DEK
+	// cleared is the manifest epoch whose garbage list this handle deleted in
+	// full (0: none), so the next write need not delete it again.
+	cleared uint64
 }
 
 type dekKey struct {
@@ -602,7 +605,7 @@ func (v *Vault) mutate(ctx context.Context, early bool, op func(m *manifest, w *
 		next.garbage = obsolete
 		// What the previous commit made obsolete: its writer deleted it, unless it
 		// could not.
-		leftover := v.man.garbage
+		leftover := v.leftover()
 		res, err := v.commit(ctx, v.kek, v.fields, v.root.vaultID, next, w, v.version)
 		if err == nil {
 			if !res.descendant {
@@ -614,7 +617,9 @@ func (v *Vault) mutate(ctx context.Context, early bool, op func(m *manifest, w *
 			if err := domain.Shuffle(v.random, len(obsolete), func(i, j int) { obsolete[i], obsolete[j] = obsolete[j], obsolete[i] }); err != nil {
 				obsolete = nil // keep them as debris for Sweep rather than leak the grouping
 			}
-			v.discard(append(obsolete, leftover...))
+			if v.discard(append(obsolete, leftover...)) && !res.descendant {
+				v.cleared = v.root.manifestEpoch
+			}
 			v.collect(res.dropped)
 			return nil
 		}
