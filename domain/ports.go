@@ -118,3 +118,34 @@ type Batcher interface {
 	// Delete, it need not make the removals durable: it is for garbage.
 	DeleteBatch(ctx context.Context, ids []ObjectID) error
 }
+
+// Dater is implemented by stores whose objects carry times that an observer of
+// the store can read (fsblob: the modification and access times of object files
+// and of the directories that hold them). The Cloak writes through the view Dated
+// returns, so that those times show only the window a write fell in.
+type Dater interface {
+	// Dated returns a view of the store that sets every time it would otherwise set
+	// to the moment of a write or a removal (modification and access times of the
+	// object and of the directories it changes) to t instead. Reads through any
+	// view leave access times as they are where the platform allows it.
+	Dated(t time.Time) BlobStore
+}
+
+// Networked is implemented by stores whose requests travel over a network
+// (httpblob, s3blob): an observer of the network or of the server sees each
+// request when it is sent. The Cloak holds their requests to window boundaries
+// by default.
+type Networked interface {
+	// Networked reports whether requests leave the machine.
+	Networked() bool
+}
+
+// MetadataStripper is implemented by stores whose transport can send fields
+// beside the object (httpblob: HTTP headers). The Cloak's StripMetadata stage
+// writes through the view Stripped returns.
+type MetadataStripper interface {
+	// Stripped returns a view of the store whose requests carry only the fields
+	// the protocol needs and those named in allow (for HTTP, header names in any
+	// case); every other field, whoever added it, is removed before sending.
+	Stripped(allow []string) BlobStore
+}

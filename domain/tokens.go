@@ -119,3 +119,19 @@ func CheckPartition(partition string) error {
 	}
 	return nil
 }
+
+type tokenKey struct{}
+
+// WithToken returns a context that carries token for the one request made with
+// it. The Cloak's Authorize stage attaches a token to every request so; a store
+// whose requests carry tokens (httpblob) sends it with the first attempt of the
+// request, and takes fresh tokens from its own source only to resend.
+func WithToken(ctx context.Context, token []byte) context.Context {
+	return context.WithValue(ctx, tokenKey{}, token)
+}
+
+// TokenFrom returns the token WithToken attached to ctx, if any.
+func TokenFrom(ctx context.Context) ([]byte, bool) {
+	t, ok := ctx.Value(tokenKey{}).([]byte)
+	return t, ok && len(t) > 0
+}
