@@ -116,6 +116,9 @@ type write struct {
 	data       uint32   // next data index
 	manifest   uint32   // next manifest index (restarts at every commit attempt)
 	registered bool     // the intent is listed in the root
+	cover      uint32   // next cover index (cover.go)
+	// coverClosed: the write takes no more cover writes.
+	coverClosed bool
 	// deferred are data objects sealed but not yet put: the commit writes them
 	// before (or with) the manifest objects, and the header write after both.
 	deferred []pending
@@ -397,6 +400,7 @@ func (v *Vault) collect(dropped []intent) {
 			v.probe(ctx, w.nextData)
 		}
 		v.probe(ctx, w.nextManifest)
+		v.collectCover(ctx, w)
 	}
 }
 

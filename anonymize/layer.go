@@ -1,0 +1,729 @@
+package anonymize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+// Limits and defaults of Config.
+const (
+	// DefaultWindow is the width of a time window: requests leave, and objects are
+	// dated, at multiples of it since the Unix epoch.
+	DefaultWindow = 10 * time.Second
+	// MaxWindow is the widest window.
+	MaxWindow = time.Hour
+	// MaxCover is the largest number of cover requests per window.
+	MaxCover = 64
+	// DefaultConcurrency is the number of requests of one window in flight at once.
+	DefaultConcurrency = 8
+)
+
+// Release says when the Layer hands requests to the store.
+type Release int
+
+// Release settings.
+const (
+	// ReleaseAuto holds requests to window boundaries on stores whose requests
+	// leave the machine (domain.Networked: aegisd, S3) and sends them at once on
+	// others (a local directory, memory).
+	ReleaseAuto Release = iota
+	// ReleaseAtWindow holds every request until the next window boundary.
+	ReleaseAtWindow
+	// ReleaseNow sends every request at once.
+	ReleaseNow
+)
+
+// String returns the setting's name as the CLI spells it.
+func (r Release) String() string {
+	switch r {
+	case ReleaseAuto:
+		return "auto"
+	case ReleaseAtWindow:
+		return "window"
+	case ReleaseNow:
+		return "now"
+	}
+	return fmt.Sprintf("Release(%d)", int(r))
+}
+
+// Config configures the Cloak's request layer. The zero value is valid: 10 s
+// windows, held on remote stores, no cover traffic, no tokens, protocol fields
+// only.
+type Config struct {
+	// Window is the width of a time window, a whole number of seconds from 1 s to
+	// MaxWindow; 0 means DefaultWindow. On a store whose objects carry times
+	// (domain.Dater: a local directory) every object is dated to the start of the
+	// window it was written in, whatever Release says.
+	Window time.Duration
+	// Release says whether requests wait for the next window boundary.
+	Release Release
+	// Cover is the number of cover requests that go out with every window that
+	// carries requests, 0 to MaxCover: reads of objects the layer has seen exist
+	// and, while the Vault is writing, writes of objects it removes later.
+	Cover int
+	// Tokens authorizes requests: each request sent, cover included, carries one
+	// token from it (domain.WithToken), fetched for a whole window at once when it
+	// has a Tokens(ctx, n) method. nil: requests carry no token from the layer
+	// (a local store needs none).
+	Tokens domain.TokenSource
+	// AllowMetadata names the transport fields (HTTP header names) that may go
+	// out besides those the protocol needs, on a store that can strip them
+	// (domain.MetadataStripper). nil: none.
+	AllowMetadata []string
+	// Clock tells the time of windows; nil means domain.SystemClock. Held requests
+	// wait on real timers, so only a local store's dates follow another clock.
+	Clock domain.Clock
+	// Random is the source of shuffles and cover; nil means crypto/rand.
+	Random domain.Random
+	// Concurrency bounds the requests of one window in flight at once; 0 means
+	// DefaultConcurrency.
+	Concurrency int
+}
+
+// BatchTokenSource is a token source that hands out many tokens in one call (a
+// Privacy Pass pool); the layer uses it to authorize a whole window at once.
+type BatchTokenSource interface {
+	domain.TokenSource
+	Tokens(ctx context.Context, n int) ([][]byte, error)
+}
+
+// LayerStats are what the layer sent, as the store saw it.
+type LayerStats struct {
+	// Requests is the number of requests sent for callers (a batch of n objects
+	// counts n).
+	Requests int64 `json:"requests"`
+	// Cover is the number of cover requests sent: CoverReads + CoverWrites.
+	Cover       int64 `json:"cover_requests"`
+	CoverReads  int64 `json:"cover_reads"`
+	CoverWrites int64 `json:"cover_writes"`
+	// TokensSpent is the number of tokens the layer attached to requests sent.
+	TokensSpent int64 `json:"tokens_spent"`
+	// Windows is the number of windows in which requests went out.
+	Windows int64 `json:"windows"`
+}
+
+// Layer is the Cloak's request layer: a domain.BlobStore over another (Store
+// returns it) that decides what leaves when, with what, and with which token.
+// Its stages, in order:
+//
+//	strip      the transport sends only the fields its protocol needs (and
+//	           AllowMetadata), through domain.MetadataStripper
+//	window     requests wait for the next multiple of Window of the wall clock
+//	           (on remote stores by default); objects are dated to their window
+//	           (domain.Dater)
+//	cover      Cover extra requests join every window that carries requests
+//	shuffle    the requests of a window leave in a uniformly random order
+//	authorize  each request carries one single-use token from Tokens
+//
+// A Layer is safe for concurrent use. It starts a goroutine only while requests
+// are held, and stops it when none are.
+type Layer struct {
+	inner  domain.BlobStore
+	window time.Duration
+	hold   bool
+	cover  int
+	tokens domain.TokenSource
+	clock  domain.Clock
+	random domain.Random
+	conc   int
+
+	mu        sync.Mutex
+	pending   []*op
+	running   bool
+	lastIndex int64 // release at once: the window of the last request
+	known     idSet
+	coverIDs  func() (domain.ObjectID, bool)
+
+	requests, coverReads, coverWrites, tokensSpent, windows atomic.Int64
+}
+
+// NewLayer returns a layer over store.
+func NewLayer(store domain.BlobStore, cfg Config) (*Layer, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: the Cloak needs a store", domain.ErrInvalidInput)
+	}
+	w := cfg.Window
+	if w == 0 {
+		w = DefaultWindow
+	}
+	if w < time.Second || w > MaxWindow || w%time.Second != 0 {
+		return nil, fmt.Errorf("%w: window %s: want a whole number of seconds from 1s to %s", domain.ErrInvalidInput, cfg.Window, MaxWindow)
+	}
+	if cfg.Cover < 0 || cfg.Cover > MaxCover {
+		return nil, fmt.Errorf("%w: cover %d: want 0 to %d requests per window", domain.ErrInvalidInput, cfg.Cover, MaxCover)
+	}
+	if cfg.Concurrency < 0 {
+		return nil, fmt.Errorf("%w: concurrency %d is negative", domain.ErrInvalidInput, cfg.Concurrency)
+	}
+	l := &Layer{inner: store, window: w, cover: cfg.Cover, tokens: cfg.Tokens, clock: cfg.Clock, random: cfg.Random, conc: cfg.Concurrency, lastIndex: -1 << 62}
+	switch cfg.Release {
+	case ReleaseAuto:
+		n, ok := store.(domain.Networked)
+		l.hold = ok && n.Networked()
+	case ReleaseAtWindow:
+		l.hold = true
+	case ReleaseNow:
+	default:
+		return nil, fmt.Errorf("%w: unknown release setting %d", domain.ErrInvalidInput, cfg.Release)
+	}
+	if l.clock == nil {
+		l.clock = domain.SystemClock{}
+	}
+	if l.random == nil {
+		l.random = domain.DefaultRandom()
+	}
+	if l.conc == 0 {
+		l.conc = DefaultConcurrency
+	}
+	if s, ok := store.(domain.MetadataStripper); ok {
+		l.inner = s.Stripped(cfg.AllowMetadata)
+	}
+	return l, nil
+}
+
+// Store returns the layer as a store: the one the Vault reads and writes
+// through. It is a domain.Batcher, and a domain.Locker, domain.BatchSwapper or
+// domain.WriteGuard when the wrapped store is one.
+func (l *Layer) Store() domain.BlobStore { return l.shape(l.inner) }
+
+// Window returns the window width.
+func (l *Layer) Window() time.Duration { return l.window }
+
+// Holds reports whether requests wait for window boundaries.
+func (l *Layer) Holds() bool { return l.hold }
+
+// SetCoverWrites gives the layer the source of its cover writes: fresh object
+// ids that the Vault records and removes the way it removes its own garbage (ok
+// false while the Vault is not writing). Without one, cover is reads only.
+func (l *Layer) SetCoverWrites(next func() (domain.ObjectID, bool)) {
+	l.mu.Lock()
+	l.coverIDs = next
+	l.mu.Unlock()
+}
+
+// Stats returns the running totals.
+func (l *Layer) Stats() LayerStats {
+	s := LayerStats{
+		Requests:    l.requests.Load(),
+		CoverReads:  l.coverReads.Load(),
+		CoverWrites: l.coverWrites.Load(),
+		TokensSpent: l.tokensSpent.Load(),
+		Windows:     l.windows.Load(),
+	}
+	s.Cover = s.CoverReads + s.CoverWrites
+	return s
+}
+
+// windowStart returns the start of the window t falls in.
+func (l *Layer) windowStart(t time.Time) time.Time { return BucketTime(t, l.window) }
+
+// Tracker counts what the layer sent for the calls made with one context.
+type tracker struct {
+	requests, cover, tokens, windows atomic.Int64
+	mu                               sync.Mutex
+	last                             int64 // index of the last window counted
+	seen                             bool
+}
+
+type trackerKey struct{}
+
+// track returns a context whose requests the layer counts in t.
+func track(ctx context.Context, t *tracker) context.Context {
+	return context.WithValue(ctx, trackerKey{}, t)
+}
+
+func trackerOf(ctx context.Context) *tracker {
+	t, _ := ctx.Value(trackerKey{}).(*tracker)
+	return t
+}
+
+// window counts window index for t once.
+func (t *tracker) window(index int64, cover int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.seen && t.last == index {
+		return
+	}
+	t.seen, t.last = true, index
+	t.windows.Add(1)
+	t.cover.Add(int64(cover))
+}
+
+// opKind is what a request does.
+type opKind uint8
+
+const (
+	opGet opKind = iota
+	opGetVersioned
+	opPut
+	opCAS
+	opDelete
+	opList
+	opSwap        // PutBatchThenSwap, one unit
+	opPutBatch    // PutBatch passed on whole (requests released at once)
+	opDeleteBatch // DeleteBatch passed on whole (requests released at once)
+)
+
+func (k opKind) writes() bool { return k == opPut || k == opCAS || k == opSwap || k == opPutBatch }
+
+// op is one request to the store, held or not.
+type op struct {
+	kind     opKind
+	ctx      context.Context
+	target   domain.BlobStore // the wrapped store (or a guarded view of it)
+	id       domain.ObjectID
+	data     []byte
+	expected domain.Version
+	objs     []domain.Object   // opSwap, opPutBatch
+	ids      []domain.ObjectID // opDeleteBatch
+	list     func(domain.ObjectID) error
+	cover    bool
+	cancel   context.CancelFunc // of a cover request's own context
+	track    *tracker
+
+	out  []byte
+	ver  domain.Version
+	err  error
+	done chan struct{}
+}
+
+// requests is the number of store requests op stands for.
+func (o *op) requests() int64 {
+	switch o.kind {
+	case opSwap:
+		return int64(len(o.objs)) + 1
+	case opPutBatch:
+		return int64(len(o.objs))
+	case opDeleteBatch:
+		return int64(len(o.ids))
+	}
+	return 1
+}
+
+// submit sends o through the layer and returns when it is done, or when its
+// context ends while it is still held (then it was never sent).
+func (l *Layer) submit(o *op) error {
+	o.track = trackerOf(o.ctx)
+	if err := o.ctx.Err(); err != nil {
+		return err
+	}
+	if !l.hold {
+		return l.now(o)
+	}
+	o.done = make(chan struct{})
+	l.mu.Lock()
+	l.pending = append(l.pending, o)
+	if !l.running {
+		l.running = true
+		go l.dispatch()
+	}
+	l.mu.Unlock()
+	select {
+	case <-o.done:
+		return o.err
+	case <-o.ctx.Done():
+		if l.withdraw(o) {
+			return o.ctx.Err()
+		}
+		<-o.done
+		return o.err
+	}
+}
+
+// withdraw removes o from the held requests; false if it is already on its way.
+func (l *Layer) withdraw(o *op) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, p := range l.pending {
+		if p == o {
+			l.pending = append(l.pending[:i], l.pending[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// dispatch releases the held requests at every window boundary until none are
+// held.
+func (l *Layer) dispatch() {
+	for {
+		now := l.clock.Now()
+		next := l.windowStart(now).Add(l.window)
+		t := time.NewTimer(next.Sub(now))
+		<-t.C
+		l.mu.Lock()
+		ops := l.pending
+		l.pending = nil
+		if len(ops) == 0 {
+			l.running = false
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+		l.release(ops, l.windowStart(l.clock.Now()))
+	}
+}
+
+// release sends the requests of one window: with their cover, shuffled, each with
+// its token, dated to the window. Every op is done when it returns.
+func (l *Layer) release(ops []*op, start time.Time) {
+	live := ops[:0]
+	for _, o := range ops {
+		if err := o.ctx.Err(); err != nil {
+			o.err = err
+			close(o.done)
+			continue
+		}
+		live = append(live, o)
+	}
+	if len(live) == 0 {
+		return
+	}
+	batch := append(live, l.coverFor(live)...)
+	if err := domain.Shuffle(l.random, len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] }); err != nil {
+		l.failAll(live, fmt.Errorf("anonymize: shuffle: %w", err))
+		return
+	}
+	if err := l.authorize(context.Background(), batch); err != nil {
+		l.failAll(live, err)
+		return
+	}
+	l.count(batch, start)
+	sem := make(chan struct{}, l.conc)
+	var wg sync.WaitGroup
+	for _, o := range batch {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			l.exec(o, start)
+		}()
+	}
+	wg.Wait()
+	for _, o := range live {
+		close(o.done)
+	}
+}
+
+func (l *Layer) failAll(ops []*op, err error) {
+	for _, o := range ops {
+		o.err = err
+		close(o.done)
+	}
+}
+
+// now sends o at once, with the cover of its window if it is the first request of
+// that window.
+func (l *Layer) now(o *op) error {
+	start := l.windowStart(l.clock.Now())
+	idx := start.Unix() / int64(l.window/time.Second)
+	var cover []*op
+	if l.cover > 0 {
+		l.mu.Lock()
+		first := idx != l.lastIndex
+		l.lastIndex = idx
+		l.mu.Unlock()
+		if first {
+			cover = l.coverFor([]*op{o})
+		}
+	}
+	batch := append([]*op{o}, cover...)
+	if err := l.authorize(o.ctx, batch); err != nil {
+		return err
+	}
+	l.count(batch, start)
+	if len(cover) == 0 {
+		l.exec(o, start)
+		return o.err
+	}
+	if err := domain.Shuffle(l.random, len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] }); err != nil {
+		return fmt.Errorf("anonymize: shuffle: %w", err)
+	}
+	var wg sync.WaitGroup
+	for _, c := range batch {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.exec(c, start) }()
+	}
+	wg.Wait()
+	return o.err
+}
+
+// count adds the requests of one window to the totals and to their callers'.
+func (l *Layer) count(batch []*op, start time.Time) {
+	idx := start.Unix() / int64(l.window/time.Second)
+	var real, cover int64
+	for _, o := range batch {
+		if o.cover {
+			cover++
+		} else {
+			real += o.requests()
+		}
+	}
+	l.requests.Add(real)
+	l.windows.Add(1)
+	for _, o := range batch {
+		if o.track == nil || o.cover {
+			continue
+		}
+		o.track.requests.Add(o.requests())
+		o.track.window(idx, int(cover))
+		if l.tokens != nil {
+			o.track.tokens.Add(1)
+		}
+	}
+	if l.tokens != nil {
+		l.tokensSpent.Add(int64(len(batch)))
+	}
+}
+
+// authorize attaches one token to every request of batch.
+func (l *Layer) authorize(ctx context.Context, batch []*op) error {
+	if l.tokens == nil {
+		return nil
+	}
+	var toks [][]byte
+	if bs, ok := l.tokens.(BatchTokenSource); ok && len(batch) > 1 {
+		var err error
+		if toks, err = bs.Tokens(ctx, len(batch)); err != nil {
+			return fmt.Errorf("anonymize: authorize: %w", err)
+		}
+		if len(toks) != len(batch) {
+			return fmt.Errorf("anonymize: authorize: the token source gave %d tokens for %d requests", len(toks), len(batch))
+		}
+	} else {
+		toks = make([][]byte, len(batch))
+		for i := range toks {
+			t, err := l.tokens.Token(ctx)
+			if err != nil {
+				return fmt.Errorf("anonymize: authorize: %w", err)
+			}
+			toks[i] = t
+		}
+	}
+	seen := make(map[string]bool, len(toks))
+	for i, o := range batch {
+		if len(toks[i]) == 0 || seen[string(toks[i])] {
+			return errors.New("anonymize: authorize: the token source gave an empty or repeated token")
+		}
+		seen[string(toks[i])] = true
+		o.ctx = domain.WithToken(o.ctx, toks[i])
+	}
+	return nil
+}
+
+// exec sends one request to the store, dated to the window that starts at start,
+// and learns from the answer which objects exist.
+func (l *Layer) exec(o *op, start time.Time) {
+	s := o.target
+	if d, ok := s.(domain.Dater); ok {
+		s = d.Dated(start)
+	}
+	ctx := o.ctx
+	if o.cancel != nil {
+		defer o.cancel()
+	}
+	switch o.kind {
+	case opGet:
+		o.out, o.err = s.Get(ctx, o.id)
+	case opGetVersioned:
+		o.out, o.ver, o.err = s.GetVersioned(ctx, o.id)
+	case opPut:
+		o.err = s.Put(ctx, o.id, o.data)
+	case opCAS:
+		o.ver, o.err = s.CompareAndSwap(ctx, o.id, o.expected, o.data)
+	case opDelete:
+		o.err = s.Delete(ctx, o.id)
+	case opList:
+		o.err = s.List(ctx, o.list)
+	case opSwap:
+		sw, ok := s.(domain.BatchSwapper)
+		if !ok {
+			o.err = fmt.Errorf("anonymize: the store cannot swap after a batch: %w", errors.ErrUnsupported)
+			return
+		}
+		o.ver, o.err = sw.PutBatchThenSwap(ctx, o.objs, o.id, o.expected, o.data)
+	case opPutBatch:
+		o.err = s.(domain.Batcher).PutBatch(ctx, o.objs)
+	case opDeleteBatch:
+		o.err = s.(domain.Batcher).DeleteBatch(ctx, o.ids)
+	}
+	if o.cover {
+		return
+	}
+	switch {
+	case o.kind == opDelete:
+		l.forget(o.id)
+	case o.kind == opDeleteBatch:
+		l.forget(o.ids...)
+	case o.err == nil && (o.kind == opSwap || o.kind == opPutBatch):
+		for _, ob := range o.objs {
+			l.learn(ob.ID)
+		}
+		if o.kind == opSwap {
+			l.learn(o.id)
+		}
+	case o.err == nil && o.kind != opList && o.kind != opPutBatch:
+		l.learn(o.id)
+	case errors.Is(o.err, domain.ErrNotFound):
+		l.forget(o.id)
+	}
+}
+
+func (l *Layer) learn(id domain.ObjectID) {
+	l.mu.Lock()
+	l.known.add(id, l.random)
+	l.mu.Unlock()
+}
+
+func (l *Layer) forget(ids ...domain.ObjectID) {
+	l.mu.Lock()
+	for _, id := range ids {
+		l.known.remove(id)
+	}
+	l.mu.Unlock()
+}
+
+// coverFor returns the cover requests that go out with real: each mimics a real
+// request of the window picked at random. A write is mimicked by a write of the
+// same size under a fresh id of the Vault's when the Vault is writing; anything
+// else by a read of an object the layer has seen exist that no real request of
+// the window names. A window with nothing to read carries fewer.
+func (l *Layer) coverFor(real []*op) []*op {
+	if l.cover == 0 {
+		return nil
+	}
+	busy := make(map[domain.ObjectID]bool, len(real))
+	for _, o := range real {
+		busy[o.id] = true
+	}
+	var out []*op
+	for range l.cover {
+		j, err := domain.UniformInt(l.random, uint64(len(real)))
+		if err != nil {
+			break
+		}
+		model := real[j]
+		if model.kind.writes() {
+			if c := l.coverWrite(model); c != nil {
+				out = append(out, c)
+				l.coverWrites.Add(1)
+				continue
+			}
+		}
+		if c := l.coverRead(model, busy); c != nil {
+			out = append(out, c)
+			busy[c.id] = true
+			l.coverReads.Add(1)
+			continue
+		}
+		if c := l.coverWrite(model); c != nil {
+			out = append(out, c)
+			l.coverWrites.Add(1)
+		}
+	}
+	return out
+}
+
+// coverTimeout bounds a cover request.
+const coverTimeout = time.Minute
+
+func (l *Layer) coverWrite(model *op) *op {
+	l.mu.Lock()
+	next := l.coverIDs
+	l.mu.Unlock()
+	if next == nil || !model.kind.writes() {
+		return nil
+	}
+	id, ok := next()
+	if !ok {
+		return nil
+	}
+	size := len(model.data)
+	if len(model.objs) > 0 {
+		j, err := domain.UniformInt(l.random, uint64(len(model.objs)))
+		if err != nil {
+			return nil
+		}
+		size = len(model.objs[j].Data)
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(l.random, data); err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), coverTimeout)
+	return &op{kind: opPut, ctx: ctx, cancel: cancel, target: model.target, id: id, data: data, cover: true}
+}
+
+func (l *Layer) coverRead(model *op, busy map[domain.ObjectID]bool) *op {
+	l.mu.Lock()
+	id, ok := l.known.pick(l.random, busy)
+	l.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), coverTimeout)
+	return &op{kind: opGet, ctx: ctx, cancel: cancel, target: model.target, id: id, cover: true}
+}
+
+// maxKnown bounds the ids the layer remembers for cover reads.
+const maxKnown = 1 << 14
+
+// idSet is a set of object ids with uniform random picks.
+type idSet struct {
+	ids   []domain.ObjectID
+	index map[domain.ObjectID]int
+}
+
+func (s *idSet) add(id domain.ObjectID, r domain.Random) {
+	if s.index == nil {
+		s.index = make(map[domain.ObjectID]int)
+	}
+	if _, ok := s.index[id]; ok {
+		return
+	}
+	if len(s.ids) >= maxKnown {
+		j, err := domain.UniformInt(r, uint64(len(s.ids)))
+		if err != nil {
+			return
+		}
+		s.remove(s.ids[j])
+	}
+	s.index[id] = len(s.ids)
+	s.ids = append(s.ids, id)
+}
+
+func (s *idSet) remove(id domain.ObjectID) {
+	i, ok := s.index[id]
+	if !ok {
+		return
+	}
+	last := len(s.ids) - 1
+	s.ids[i] = s.ids[last]
+	s.index[s.ids[i]] = i
+	s.ids = s.ids[:last]
+	delete(s.index, id)
+}
+
+// pick returns a random id not in busy.
+func (s *idSet) pick(r domain.Random, busy map[domain.ObjectID]bool) (domain.ObjectID, bool) {
+	for range 8 {
+		if len(s.ids) == 0 {
+			break
+		}
+		j, err := domain.UniformInt(r, uint64(len(s.ids)))
+		if err != nil {
+			break
+		}
+		if id := s.ids[j]; !busy[id] {
+			return id, true
+		}
+	}
+	return domain.ObjectID{}, false
+}
