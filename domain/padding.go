@@ -158,3 +158,63 @@ func CheckPadding(p PaddingPolicy) error {
 	}
 	return nil
 }
+
+// PaddingPlan is how a payload of PlaintextBytes is stored under a padding policy:
+// how many objects of which size, and how many bytes the AEAD encrypts. The Vault
+// seals every payload exactly as PlanPadding plans it.
+type PaddingPlan struct {
+	// PlaintextBytes is the payload length.
+	PlaintextBytes int `json:"plaintext_bytes"`
+	// Chunks is the number of stored objects, padding chunks included.
+	Chunks int `json:"chunks"`
+	// DataChunks is the number of chunks needed to hold the payload; Chunks is
+	// DataChunks rounded up by the policy (Padmé for the built-in policies).
+	DataChunks int `json:"data_chunks"`
+	// ChunkSize is the size of every stored object of the payload.
+	ChunkSize int `json:"chunk_size"`
+	// PaddedBytes is the plaintext the AEAD encrypts: every chunk's frame (length
+	// prefix, payload, zero padding), Chunks*(ChunkSize-overhead).
+	PaddedBytes int `json:"padded_bytes"`
+	// StoredBytes is what the store holds: Chunks*ChunkSize.
+	StoredBytes int `json:"stored_bytes"`
+}
+
+// PlanPadding returns the plan for a payload of n bytes under policy p, sealed by
+// an AEAD that adds overhead bytes to every object (nonce, commitment, tag: all an
+// object holds beyond its frame; domain.AEAD's Overhead). A payload that fits one
+// largest object is one object of the smallest size that holds it; a larger one
+// becomes p.Chunks(k) objects of the largest size (at least k), where k is the
+// number of chunks its bytes fill. Errors wrap ErrInvalidInput: a negative n or
+// overhead, or a policy that has no size for the payload.
+func PlanPadding(p PaddingPolicy, overhead, n int) (PaddingPlan, error) {
+	if p == nil {
+		return PaddingPlan{}, fmt.Errorf("%w: no padding policy", ErrInvalidInput)
+	}
+	if n < 0 {
+		return PaddingPlan{}, fmt.Errorf("%w: negative payload length %d", ErrInvalidInput, n)
+	}
+	if overhead < 0 {
+		return PaddingPlan{}, fmt.Errorf("%w: negative AEAD overhead %d", ErrInvalidInput, overhead)
+	}
+	if _, ok := p.Size(0); !ok {
+		return PaddingPlan{}, fmt.Errorf("%w: padding policy has no object size", ErrInvalidInput)
+	}
+	capMax := FrameCapacity(p.Max(), overhead)
+	if capMax <= 0 {
+		return PaddingPlan{}, fmt.Errorf("%w: largest object size %d cannot hold a chunk with overhead %d", ErrInvalidInput, p.Max(), overhead)
+	}
+	plan := PaddingPlan{PlaintextBytes: n}
+	if n <= capMax {
+		size, ok := p.Size(overhead + FrameHeaderSize + n)
+		if !ok || !p.Allowed(size) || FrameCapacity(size, overhead) < n {
+			return PaddingPlan{}, fmt.Errorf("%w: padding policy has no size for a %d-byte payload", ErrInvalidInput, n)
+		}
+		plan.Chunks, plan.DataChunks, plan.ChunkSize = 1, 1, size
+	} else {
+		k := (n-1)/capMax + 1
+		plan.DataChunks, plan.Chunks, plan.ChunkSize = k, max(p.Chunks(k), k), p.Max()
+	}
+	plan.PaddedBytes = plan.Chunks * (plan.ChunkSize - overhead)
+	plan.StoredBytes = plan.Chunks * plan.ChunkSize
+	return plan, nil
+}

@@ -19,8 +19,12 @@ type BatchItem struct {
 type BatchItemResult struct {
 	Category       string `json:"category"`
 	PlaintextBytes uint64 `json:"plaintext_bytes"`
-	Objects        int    `json:"objects"`      // number of stored objects (chunks)
-	StoredBytes    uint64 `json:"stored_bytes"` // sum of their sizes
+	Objects        int    `json:"objects"` // number of stored objects (chunks)
+	// PaddedBytes is what the AEAD encrypted: the sum over the objects of their
+	// size less the AEAD overhead (every chunk's frame: length prefix, payload,
+	// zero padding).
+	PaddedBytes uint64 `json:"padded_bytes"`
+	StoredBytes uint64 `json:"stored_bytes"` // sum of the objects' sizes
 }
 
 // BatchResult describes a committed StoreBatch.
@@ -85,6 +89,7 @@ func (v *Vault) StoreBatch(ctx context.Context, items []BatchItem) (BatchResult,
 				objs = append(objs, pending{ref.id, obj})
 				owner = append(owner, i)
 				r.Objects++
+				r.PaddedBytes += uint64(len(obj) - dek.Overhead())
 				r.StoredBytes += uint64(len(obj))
 				return nil
 			}

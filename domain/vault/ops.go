@@ -87,6 +87,7 @@ func (v *Vault) Stream(ctx context.Context, category string, r io.Reader) (Batch
 		res.PlaintextBytes = next.size
 		res.Objects = len(next.chunks)
 		for _, c := range next.chunks {
+			res.PaddedBytes += uint64(int(c.size) - dek.Overhead())
 			res.StoredBytes += uint64(c.size)
 		}
 		return []change{{category, base, next}}, written, nil

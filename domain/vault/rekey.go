@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 
 	"github.com/ai-pantheon/aegis/domain"
@@ -59,7 +60,11 @@ func (v *Vault) Rekey(ctx context.Context, newPassphrase []byte, kdf string) err
 		rk.destroy()
 		return fmt.Errorf("aegis: rekey: the new vault id equals the old one")
 	}
-	count := rk.count()
+	count, err := rk.count()
+	if err != nil {
+		rk.destroy()
+		return fmt.Errorf("aegis: rekey: %w", err)
+	}
 	if count >= rekeyIntent {
 		rk.destroy()
 		return fmt.Errorf("%w: %d objects to re-encrypt", domain.ErrInvalidInput, count)
@@ -173,9 +178,12 @@ func (rk *rekeying) reencrypt(ctx context.Context) (*manifest, error) {
 	var smalls []small
 	var larges []string
 	for _, name := range names {
-		e := v.man.categories[name]
-		if size, ok := rk.oneObject(e.size); ok {
-			smalls = append(smalls, small{name, size})
+		p, err := rk.plan(v.man.categories[name].size)
+		if err != nil {
+			return nil, fmt.Errorf("category %q: %w", name, err)
+		}
+		if p.Chunks == 1 {
+			smalls = append(smalls, small{name, p.ChunkSize})
 		} else {
 			larges = append(larges, name)
 		}
@@ -221,28 +229,27 @@ func (rk *rekeying) reencrypt(ctx context.Context) (*manifest, error) {
 }
 
 // count is the number of data objects the re-encryption writes.
-func (rk *rekeying) count() uint32 {
-	capMax := uint64(domain.FrameCapacity(rk.v.policy.Max(), rk.kek.Overhead()))
+func (rk *rekeying) count() (uint32, error) {
 	var n uint64
-	for _, e := range rk.v.man.categories {
-		if _, ok := rk.oneObject(e.size); ok {
-			n++
-			continue
+	for name, e := range rk.v.man.categories {
+		p, err := rk.plan(e.size)
+		if err != nil {
+			return 0, fmt.Errorf("category %q: %w", name, err)
 		}
-		k := int((e.size + capMax - 1) / capMax)
-		n += uint64(max(rk.v.policy.Chunks(k), k))
+		n += uint64(p.Chunks)
 	}
-	return uint32(min(n, uint64(rekeyIntent)))
+	return uint32(min(n, uint64(rekeyIntent))), nil
 }
 
-// oneObject reports whether a payload of n bytes becomes one object under a new
-// DEK, and that object's size (what sealStream makes of it).
-func (rk *rekeying) oneObject(n uint64) (int, bool) {
-	ovh := rk.kek.Overhead() // every key of a Crypto has the same construction
-	if n > uint64(domain.FrameCapacity(rk.v.policy.Max(), ovh)) {
-		return 0, false
+// plan is how a payload of n bytes is stored under a new DEK (what sealStream
+// makes of it).
+func (rk *rekeying) plan(n uint64) (domain.PaddingPlan, error) {
+	if n > math.MaxInt {
+		return domain.PaddingPlan{}, fmt.Errorf("%w: a %d-byte payload", domain.ErrInvalidInput, n)
 	}
-	return rk.v.policy.Size(ovh + domain.FrameHeaderSize + int(n))
+	// Every key of a Crypto has the same construction, so the KEK's overhead is
+	// the new DEKs'.
+	return domain.PlanPadding(rk.v.policy, rk.kek.Overhead(), int(n))
 }
 
 // category re-encrypts one category: it pipes the old chunks, opened under the old

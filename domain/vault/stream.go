@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 
 	"github.com/ai-pantheon/aegis/domain"
@@ -62,9 +63,10 @@ func dekAD(vaultID [32]byte, slot [16]byte, generation uint32) []byte {
 }
 
 // sealStream reads src to its end and hands each sealed chunk to emit, which owns
-// the buffer from then on. A payload that fits one chunk is padded to the smallest
-// size the policy allows; a larger one becomes policy.Chunks(k) chunks of the
-// largest size, the extra ones empty. It holds at most one chunk in memory.
+// the buffer from then on. It stores the payload as domain.PlanPadding plans it: a
+// payload that fits one chunk is padded to the smallest size the policy allows; a
+// larger one becomes plan.Chunks chunks of the largest size, the extra ones empty.
+// It holds at most one chunk in memory.
 func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, newID func() (domain.ObjectID, error), src io.Reader, emit func(chunkRef, []byte) error) (uint64, error) {
 	pre, ovh := aead.PrefixSize(), aead.Overhead()
 	maxSize := v.policy.Max()
@@ -88,21 +90,41 @@ func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, new
 		index++
 		return emit(chunkRef{id: id, size: uint32(len(obj))}, obj)
 	}
+	// plan is the plan of the whole payload, total bytes, once read: it must need
+	// the dataChunks chunks it was read into.
+	plan := func(total uint64, dataChunks int) (domain.PaddingPlan, error) {
+		if total > math.MaxInt {
+			return domain.PaddingPlan{}, fmt.Errorf("%w: a %d-byte payload", domain.ErrInvalidInput, total)
+		}
+		p, err := domain.PlanPadding(v.policy, ovh, int(total))
+		if err != nil {
+			return p, err
+		}
+		if p.DataChunks != dataChunks || (dataChunks > 1 && p.ChunkSize != maxSize) {
+			return p, fmt.Errorf("aegis: a %d-byte payload read into %d chunks is planned as %d chunks of %d bytes", total, dataChunks, p.DataChunks, p.ChunkSize)
+		}
+		return p, nil
+	}
 	// A payload of known length that fits one chunk goes straight into an object of
 	// the right size: no chunk-sized buffer, no copy.
-	if lr, ok := src.(interface{ Len() int }); ok && lr.Len() <= capMax {
+	if lr, ok := src.(interface{ Len() int }); ok {
 		n := lr.Len()
-		size, _ := v.policy.Size(ovh + domain.FrameHeaderSize + n)
-		obj := make([]byte, size)
-		if _, err := io.ReadFull(src, obj[body:body+n]); err != nil {
-			return 0, fmt.Errorf("aegis: reading payload: %w", err)
+		p, err := domain.PlanPadding(v.policy, ovh, n)
+		if err != nil {
+			return 0, err
 		}
-		if m, _ := src.Read(carry[:]); m == 0 {
-			return uint64(n), seal(obj, n, true)
+		if p.Chunks == 1 {
+			obj := make([]byte, p.ChunkSize)
+			if _, err := io.ReadFull(src, obj[body:body+n]); err != nil {
+				return 0, fmt.Errorf("aegis: reading payload: %w", err)
+			}
+			if m, _ := src.Read(carry[:]); m == 0 {
+				return uint64(n), seal(obj, n, true)
+			}
+			// The reader had more than it said: fall through to the general path with
+			// what was read so far.
+			src = io.MultiReader(bytes.NewReader(obj[body:body+n]), bytes.NewReader([]byte{carry[0]}), src)
 		}
-		// The reader had more than it said: fall through to the general path with
-		// what was read so far.
-		src = io.MultiReader(bytes.NewReader(obj[body:body+n]), bytes.NewReader([]byte{carry[0]}), src)
 	}
 	first := true
 	for {
@@ -150,20 +172,21 @@ func (v *Vault) sealStream(ctx context.Context, aead domain.AEAD, ad adFunc, new
 			}
 			continue
 		}
-		if index == 0 {
-			size, _ := v.policy.Size(ovh + domain.FrameHeaderSize + n)
-			obj := make([]byte, size)
+		p, err := plan(total, int(index)+1)
+		if err != nil {
+			return 0, err
+		}
+		if p.Chunks == 1 {
+			obj := make([]byte, p.ChunkSize)
 			copy(obj[body:], payload[:n])
 			v.putChunkBuf(buf)
 			return total, seal(obj, n, true)
 		}
-		k := int(index) + 1
-		padded := max(v.policy.Chunks(k), k)
-		if err := seal(buf, n, padded == k); err != nil {
+		if err := seal(buf, n, p.Chunks == p.DataChunks); err != nil {
 			return 0, err
 		}
-		for i := k; i < padded; i++ {
-			if err := seal(make([]byte, maxSize), 0, i == padded-1); err != nil {
+		for i := p.DataChunks; i < p.Chunks; i++ {
+			if err := seal(make([]byte, p.ChunkSize), 0, i == p.Chunks-1); err != nil {
 				return 0, err
 			}
 		}
