@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -386,7 +387,7 @@ func (l *Layer) release(ops []*op, start time.Time) {
 	if len(live) == 0 {
 		return
 	}
-	batch := append(live, l.coverFor(live)...)
+	batch := append(slices.Clone(live), l.coverFor(live)...)
 	if err := domain.Shuffle(l.random, len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] }); err != nil {
 		l.failAll(live, fmt.Errorf("anonymize: shuffle: %w", err))
 		return
@@ -599,10 +600,20 @@ func (l *Layer) coverFor(real []*op) []*op {
 	if l.cover == 0 {
 		return nil
 	}
+	// Cover never reads what a real request of the window names (it may be
+	// removed in the same window), and reads an object twice only when the layer
+	// knows too few.
 	busy := make(map[domain.ObjectID]bool, len(real))
 	for _, o := range real {
 		busy[o.id] = true
+		for _, ob := range o.objs {
+			busy[ob.ID] = true
+		}
+		for _, id := range o.ids {
+			busy[id] = true
+		}
 	}
+	picked := make(map[domain.ObjectID]bool, l.cover)
 	var out []*op
 	for range l.cover {
 		j, err := domain.UniformInt(l.random, uint64(len(real)))
@@ -617,9 +628,9 @@ func (l *Layer) coverFor(real []*op) []*op {
 				continue
 			}
 		}
-		if c := l.coverRead(model, busy); c != nil {
+		if c := l.coverRead(model, busy, picked); c != nil {
 			out = append(out, c)
-			busy[c.id] = true
+			picked[c.id] = true
 			l.coverReads.Add(1)
 			continue
 		}
@@ -661,9 +672,9 @@ func (l *Layer) coverWrite(model *op) *op {
 	return &op{kind: opPut, ctx: ctx, cancel: cancel, target: model.target, id: id, data: data, cover: true}
 }
 
-func (l *Layer) coverRead(model *op, busy map[domain.ObjectID]bool) *op {
+func (l *Layer) coverRead(model *op, busy, picked map[domain.ObjectID]bool) *op {
 	l.mu.Lock()
-	id, ok := l.known.pick(l.random, busy)
+	id, ok := l.known.pick(l.random, busy, picked)
 	l.mu.Unlock()
 	if !ok {
 		return nil
@@ -711,19 +722,60 @@ func (s *idSet) remove(id domain.ObjectID) {
 	delete(s.index, id)
 }
 
-// pick returns a random id not in busy.
-func (s *idSet) pick(r domain.Random, busy map[domain.ObjectID]bool) (domain.ObjectID, bool) {
-	for range 8 {
-		if len(s.ids) == 0 {
-			break
+// pick returns a random id in neither never nor avoid, else one not in never.
+func (s *idSet) pick(r domain.Random, never, avoid map[domain.ObjectID]bool) (domain.ObjectID, bool) {
+	var fallback []int
+	for _, i := range s.perm(r) {
+		id := s.ids[i]
+		switch {
+		case never[id]:
+		case !avoid[id]:
+			return id, true
+		default:
+			fallback = append(fallback, i)
 		}
-		j, err := domain.UniformInt(r, uint64(len(s.ids)))
+	}
+	if len(fallback) == 0 {
+		return domain.ObjectID{}, false
+	}
+	return s.ids[fallback[0]], true
+}
+
+// perm returns up to 32 distinct random indices of ids.
+func (s *idSet) perm(r domain.Random) []int {
+	n := len(s.ids)
+	if n == 0 {
+		return nil
+	}
+	if n <= 32 {
+		p, err := domain.Permutation(r, n)
+		if err != nil {
+			return nil
+		}
+		return p
+	}
+	out := make([]int, 0, 32)
+	for range 32 {
+		j, err := domain.UniformInt(r, uint64(n))
 		if err != nil {
 			break
 		}
-		if id := s.ids[j]; !busy[id] {
-			return id, true
-		}
+		out = append(out, int(j))
 	}
-	return domain.ObjectID{}, false
+	return out
+}
+
+// BucketTime rounds t down to a multiple of window since the Unix epoch and
+// returns it in UTC without a monotonic reading; times before the epoch round
+// towards the past as well. A window that is not positive returns t in UTC.
+func BucketTime(t time.Time, window time.Duration) time.Time {
+	if window <= 0 {
+		return t.UTC().Round(0)
+	}
+	ns := t.UnixNano() // exact from 1678 to 2262
+	r := ns % int64(window)
+	if r < 0 {
+		r += int64(window)
+	}
+	return time.Unix(0, ns-r).UTC()
 }

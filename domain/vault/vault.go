@@ -436,7 +436,7 @@ func (v *Vault) commit(ctx context.Context, kek domain.KEK, fields []byte, vault
 	if err != nil {
 		if !errors.Is(err, domain.ErrOutcomeUnknown) {
 			// The header was not sent: nothing references the manifest objects.
-			v.discard(idsOf(r.manifest))
+			v.discard(ctx, idsOf(r.manifest))
 		}
 		return committed{}, err
 	}
@@ -586,17 +586,17 @@ func (v *Vault) mutate(ctx context.Context, early bool, op func(m *manifest, w *
 	v.openCover(w)
 	changes, written, err := op(v.man, w)
 	if err != nil {
-		v.discard(append(written, v.closeCover(w)...))
+		v.discard(ctx, append(written, v.closeCover(w)...))
 		return err
 	}
 	if err := v.register(ctx, w, probeCount); err != nil {
-		v.discard(append(written, v.closeCover(w)...))
+		v.discard(ctx, append(written, v.closeCover(w)...))
 		return err
 	}
 	v.openCover(w)
 	defer v.closeCover(w)
 	// drop deletes what the write put: its data and cover objects.
-	drop := func() { v.discard(append(written, v.closeCover(w)...)) }
+	drop := func() { v.discard(ctx, append(written, v.closeCover(w)...)) }
 	for attempt := 0; ; attempt++ {
 		next := v.man.clone()
 		var obsolete []domain.ObjectID
@@ -632,10 +632,10 @@ func (v *Vault) mutate(ctx context.Context, early bool, op func(m *manifest, w *
 			if err := domain.Shuffle(v.random, len(obsolete), func(i, j int) { obsolete[i], obsolete[j] = obsolete[j], obsolete[i] }); err != nil {
 				obsolete = nil // keep them as debris for Sweep rather than leak the grouping
 			}
-			if v.discard(append(obsolete, leftover...)) && !res.descendant {
+			if v.discard(ctx, append(obsolete, leftover...)) && !res.descendant {
 				v.cleared = v.root.manifestEpoch
 			}
-			v.collect(res.dropped)
+			v.collect(ctx, res.dropped)
 			return nil
 		}
 		if errors.Is(err, domain.ErrOutcomeUnknown) {

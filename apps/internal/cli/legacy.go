@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	ucli "github.com/urfave/cli/v3"
 
@@ -101,13 +99,7 @@ func (a *app) cmdImportLegacy(ctx context.Context, cmd *ucli.Command) error {
 	}
 
 	// 3. Store every category in one batch: one commit, all or nothing.
-	md := map[string]string{"action": "import-legacy"}
-	now := time.Now()
-	b := make(anonymize.Batch, 0, len(values))
-	for _, c := range contents.Categories {
-		b = append(b, anonymize.Request{Category: c.Name, Payload: c.Value, Metadata: maps.Clone(md), Timestamp: now})
-	}
-	rep, err := s.c.StoreBatch(ctx, b)
+	rep, err := s.c.Store(ctx, values)
 	if err != nil {
 		return wrapErr(what, err)
 	}
