@@ -6,6 +6,12 @@
 // from the server's issuer) and carries no identifying metadata: a fixed
 // User-Agent "aegis", no cookies, no redirects followed.
 //
+// A request whose context carries a token (domain.WithToken: the Cloak's
+// Authorize stage attaches one to every request) sends exactly that token with
+// its first try, and the store's own source is not asked. A context's token is
+// sent with one try only: every resend (below) takes a fresh token from
+// Options.Tokens, as every try of a request without one does.
+//
 // aegisd is shared by every client that holds its attestation secret, so it
 // refuses to overwrite or delete an object without the write-enabler the
 // object was created with. Store implements domain.WriteGuard: Guarded returns
@@ -231,7 +237,25 @@ func outcomeUnknown(ctx context.Context, err error) error {
 	return fmt.Errorf("%w: %w", domain.ErrOutcomeUnknown, err)
 }
 
-// do sends one API request, with retries (policy), each try with a fresh token.
+// token returns the token of one try of a request: at the first try the
+// token domain.WithToken attached to ctx, if any; otherwise, and at every
+// resend, a fresh one from the store's source. A token of ctx is thus sent with
+// one try only: a resend with it would be refused as spent.
+func (s *Store) token(ctx context.Context, attempt int) ([]byte, error) {
+	if attempt == 0 {
+		if tok, ok := domain.TokenFrom(ctx); ok {
+			return tok, nil
+		}
+	}
+	tok, err := s.tokens.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	return tok, nil
+}
+
+// do sends one API request, with retries (policy), each try with a fresh token
+// (the first try with ctx's token, if it carries one).
 func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr map[string]string, policy retry, bodyLimit int64) (*reply, error) {
 	var lastErr error
 	for attempt := 0; attempt < s.attempts; attempt++ {
@@ -249,9 +273,9 @@ func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr ma
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		tok, err := s.tokens.Token(ctx)
+		tok, err := s.token(ctx, attempt)
 		if err != nil {
-			return nil, fmt.Errorf("token: %w", err)
+			return nil, err
 		}
 		var rd io.Reader
 		if body != nil {
