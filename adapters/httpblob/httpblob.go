@@ -95,7 +95,12 @@ type Store struct {
 var (
 	_ domain.BlobStore  = (*Store)(nil)
 	_ domain.WriteGuard = (*Store)(nil)
+	_ domain.Networked  = (*Store)(nil)
 )
+
+// Networked implements domain.Networked: every request (of the Store and of
+// its views) goes to aegisd over the network, even an aegisd on this machine.
+func (s *Store) Networked() bool { return true }
 
 // errUnguarded is the error of a write through a Store without enablers.
 var errUnguarded = fmt.Errorf("%w: writes to aegisd need write-enablers: use Guarded", domain.ErrInvalidInput)
