@@ -10,7 +10,10 @@
 // Authorize stage attaches one to every request) sends exactly that token with
 // its first try, and the store's own source is not asked. A context's token is
 // sent with one try only: every resend (below) takes a fresh token from
-// Options.Tokens, as every try of a request without one does.
+// Options.Tokens, as every try of a request without one does. (net/http's own
+// resend of a GET on a reused connection that closed, below, repeats the try's
+// token, whichever it was; aegisd refuses it as spent and the store resends
+// with a fresh one.)
 //
 // aegisd is shared by every client that holds its attestation secret, so it
 // refuses to overwrite or delete an object without the write-enabler the
@@ -37,6 +40,25 @@
 // answers a resend. CompareAndSwap uses If-Match / If-None-Match with the
 // store's version as a strong ETag; aegisd's 412 precondition_failed becomes
 // domain.ErrConflict and its 404 object_not_found domain.ErrNotFound.
+//
+// # Headers
+//
+// An object request sends Host and the headers of ProtocolHeaders that it needs:
+// User-Agent "aegis" and Authorization (the token) always, Content-Type
+// (application/octet-stream) and Content-Length with a body, If-Match or
+// If-None-Match with a CompareAndSwap, Aegis-Write-Enabler with a write. The
+// default client (NewHTTPClient) adds nothing: no cookie jar, no
+// Accept-Encoding (DisableCompression), no proxy from the environment; nothing
+// depends on the locale, time zone or host name. A client given in
+// Options.Client is used as is and may add headers (a jar's Cookie, its
+// Transport's Accept-Encoding: gzip). Store implements domain.MetadataStripper:
+// Stripped(allow) returns a view whose requests leave with exactly the
+// protocol's headers and those named in allow, whatever this package or the
+// http.Client added; a header the client's Transport adds inside its RoundTrip
+// is out of the view's reach (see Stripped). The requests of NewTokenPool are not object
+// requests and are not stripped: they send User-Agent and, to fetch tokens,
+// Authorization (the bearer attestation secret), Content-Type and
+// Content-Length, through their own client (PoolOptions.Client).
 package httpblob
 
 import (
@@ -72,6 +94,7 @@ type Options struct {
 	Tokens domain.TokenSource
 	// Client sends the requests; nil means NewHTTPClient(). A client given here
 	// is used as is: it should have no cookie jar and follow no redirects.
+	// Views made by Stripped send through a copy of it that strips headers.
 	Client *http.Client
 	// Attempts is the number of tries of a retryable request (default 4).
 	Attempts int
@@ -85,7 +108,8 @@ type Options struct {
 type Store struct {
 	base     string
 	tokens   domain.TokenSource
-	client   *http.Client
+	client   *http.Client // sends the requests: plain, or plain through a stripping Transport (Stripped)
+	plain    *http.Client // the client of Options, or NewHTTPClient()
 	attempts int
 	backoff  time.Duration
 	// enabler gives the write-enabler of an object; nil: writes are refused.
@@ -106,8 +130,9 @@ func (s *Store) Networked() bool { return true }
 var errUnguarded = fmt.Errorf("%w: writes to aegisd need write-enablers: use Guarded", domain.ErrInvalidInput)
 
 // Guarded implements domain.WriteGuard: a copy of s, sharing its HTTP client
-// and token source, that sends enabler(id) with every Put, CompareAndSwap and
-// Delete of id. Calling Guarded on a view replaces its enabler function.
+// (stripped, on a view made by Stripped) and token source, that sends
+// enabler(id) with every Put, CompareAndSwap and Delete of id. Calling Guarded
+// on a view replaces its enabler function.
 func (s *Store) Guarded(enabler func(id domain.ObjectID) domain.WriteEnabler) domain.BlobStore {
 	g := *s
 	g.enabler = enabler
@@ -151,6 +176,7 @@ func Open(baseURL string, opts *Options) (*Store, error) {
 	if s.client == nil {
 		s.client = NewHTTPClient()
 	}
+	s.plain = s.client
 	if s.attempts <= 0 {
 		s.attempts = 4
 	}
