@@ -6,6 +6,15 @@
 // from the server's issuer) and carries no identifying metadata: a fixed
 // User-Agent "aegis", no cookies, no redirects followed.
 //
+// A request whose context carries a token (domain.WithToken: the Cloak's
+// Authorize stage attaches one to every request) sends exactly that token with
+// its first try, and the store's own source is not asked. A context's token is
+// sent with one try only: every resend (below) takes a fresh token from
+// Options.Tokens, as every try of a request without one does. (net/http's own
+// resend of a GET on a reused connection that closed, below, repeats the try's
+// token, whichever it was; aegisd refuses it as spent and the store resends
+// with a fresh one.)
+//
 // aegisd is shared by every client that holds its attestation secret, so it
 // refuses to overwrite or delete an object without the write-enabler the
 // object was created with. Store implements domain.WriteGuard: Guarded returns
@@ -31,6 +40,25 @@
 // answers a resend. CompareAndSwap uses If-Match / If-None-Match with the
 // store's version as a strong ETag; aegisd's 412 precondition_failed becomes
 // domain.ErrConflict and its 404 object_not_found domain.ErrNotFound.
+//
+// # Headers
+//
+// An object request sends Host and the headers of ProtocolHeaders that it needs:
+// User-Agent "aegis" and Authorization (the token) always, Content-Type
+// (application/octet-stream) and Content-Length with a body, If-Match or
+// If-None-Match with a CompareAndSwap, Aegis-Write-Enabler with a write. The
+// default client (NewHTTPClient) adds nothing: no cookie jar, no
+// Accept-Encoding (DisableCompression), no proxy from the environment; nothing
+// depends on the locale, time zone or host name. A client given in
+// Options.Client is used as is and may add headers (a jar's Cookie, its
+// Transport's Accept-Encoding: gzip). Store implements domain.MetadataStripper:
+// Stripped(allow) returns a view whose requests leave with exactly the
+// protocol's headers and those named in allow, whatever this package or the
+// http.Client added; a header the client's Transport adds inside its RoundTrip
+// is out of the view's reach (see Stripped). The requests of NewTokenPool are not object
+// requests and are not stripped: they send User-Agent and, to fetch tokens,
+// Authorization (the bearer attestation secret), Content-Type and
+// Content-Length, through their own client (PoolOptions.Client).
 package httpblob
 
 import (
@@ -66,6 +94,7 @@ type Options struct {
 	Tokens domain.TokenSource
 	// Client sends the requests; nil means NewHTTPClient(). A client given here
 	// is used as is: it should have no cookie jar and follow no redirects.
+	// Views made by Stripped send through a copy of it that strips headers.
 	Client *http.Client
 	// Attempts is the number of tries of a retryable request (default 4).
 	Attempts int
@@ -79,7 +108,8 @@ type Options struct {
 type Store struct {
 	base     string
 	tokens   domain.TokenSource
-	client   *http.Client
+	client   *http.Client // sends the requests: plain, or plain through a stripping Transport (Stripped)
+	plain    *http.Client // the client of Options, or NewHTTPClient()
 	attempts int
 	backoff  time.Duration
 	// enabler gives the write-enabler of an object; nil: writes are refused.
@@ -89,14 +119,20 @@ type Store struct {
 var (
 	_ domain.BlobStore  = (*Store)(nil)
 	_ domain.WriteGuard = (*Store)(nil)
+	_ domain.Networked  = (*Store)(nil)
 )
+
+// Networked implements domain.Networked: every request (of the Store and of
+// its views) goes to aegisd over the network, even an aegisd on this machine.
+func (s *Store) Networked() bool { return true }
 
 // errUnguarded is the error of a write through a Store without enablers.
 var errUnguarded = fmt.Errorf("%w: writes to aegisd need write-enablers: use Guarded", domain.ErrInvalidInput)
 
 // Guarded implements domain.WriteGuard: a copy of s, sharing its HTTP client
-// and token source, that sends enabler(id) with every Put, CompareAndSwap and
-// Delete of id. Calling Guarded on a view replaces its enabler function.
+// (stripped, on a view made by Stripped) and token source, that sends
+// enabler(id) with every Put, CompareAndSwap and Delete of id. Calling Guarded
+// on a view replaces its enabler function.
 func (s *Store) Guarded(enabler func(id domain.ObjectID) domain.WriteEnabler) domain.BlobStore {
 	g := *s
 	g.enabler = enabler
@@ -140,6 +176,7 @@ func Open(baseURL string, opts *Options) (*Store, error) {
 	if s.client == nil {
 		s.client = NewHTTPClient()
 	}
+	s.plain = s.client
 	if s.attempts <= 0 {
 		s.attempts = 4
 	}
@@ -231,7 +268,25 @@ func outcomeUnknown(ctx context.Context, err error) error {
 	return fmt.Errorf("%w: %w", domain.ErrOutcomeUnknown, err)
 }
 
-// do sends one API request, with retries (policy), each try with a fresh token.
+// token returns the token of one try of a request: at the first try the
+// token domain.WithToken attached to ctx, if any; otherwise, and at every
+// resend, a fresh one from the store's source. A token of ctx is thus sent with
+// one try only: a resend with it would be refused as spent.
+func (s *Store) token(ctx context.Context, attempt int) ([]byte, error) {
+	if attempt == 0 {
+		if tok, ok := domain.TokenFrom(ctx); ok {
+			return tok, nil
+		}
+	}
+	tok, err := s.tokens.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	return tok, nil
+}
+
+// do sends one API request, with retries (policy), each try with a fresh token
+// (the first try with ctx's token, if it carries one).
 func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr map[string]string, policy retry, bodyLimit int64) (*reply, error) {
 	var lastErr error
 	for attempt := 0; attempt < s.attempts; attempt++ {
@@ -249,9 +304,9 @@ func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr ma
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		tok, err := s.tokens.Token(ctx)
+		tok, err := s.token(ctx, attempt)
 		if err != nil {
-			return nil, fmt.Errorf("token: %w", err)
+			return nil, err
 		}
 		var rd io.Reader
 		if body != nil {

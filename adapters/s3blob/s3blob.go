@@ -26,6 +26,7 @@ import (
 var (
 	_ domain.BlobStore = (*Store)(nil)
 	_ domain.Batcher   = (*Store)(nil)
+	_ domain.Networked = (*Store)(nil)
 )
 
 // Errors of Open, each wrapped with the details. Callers match them with errors.Is.
@@ -231,6 +232,10 @@ func (s *Store) Close() error {
 
 // Config returns the store's configuration (with defaults applied).
 func (s *Store) Config() Config { return s.cfg }
+
+// Networked implements domain.Networked: every request goes to the S3
+// endpoint over the network, even one on this machine.
+func (s *Store) Networked() bool { return true }
 
 // key is the object key of name under the prefix.
 func (s *Store) key(name string) string {
