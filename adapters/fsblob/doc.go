@@ -24,5 +24,14 @@
 // processes that share the directory (on a local file system; flock over NFS is not
 // reliable).
 //
+// # File times
+//
+// On Linux, reads (Get, GetVersioned, List, the compare of CompareAndSwap and
+// Open's search for temp files) open object files and directories with O_NOATIME,
+// so that they leave access times as they are. Linux grants the flag only to the
+// owner of a file (or a process with CAP_FOWNER); for other files the read goes
+// without it. On macOS and the BSDs, which have no such flag, reads update access
+// times as the file system's mount options say.
+//
 // The package builds on systems with flock(2): Linux, macOS and the BSDs.
 package fsblob

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -112,7 +113,7 @@ func (s *Store) removeDebris() error {
 	defer unflock(tmp)
 
 	removeIn := func(dir string) error {
-		entries, err := os.ReadDir(dir)
+		entries, err := readDir(dir)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
@@ -131,7 +132,7 @@ func (s *Store) removeDebris() error {
 	if err := removeIn(s.objects); err != nil {
 		return fmt.Errorf("aegis/fsblob: open %s: remove temp files: %w", s.dir, err)
 	}
-	shards, err := os.ReadDir(s.objects)
+	shards, err := readDir(s.objects)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("aegis/fsblob: open %s: remove temp files: %w", s.dir, err)
 	}
@@ -320,8 +321,9 @@ var errNotRegular = errors.New("not a regular file")
 // readObject reads the object file at path and hashes it. It reads one open file,
 // so a concurrent rename over path cannot mix two versions. It does not follow a
 // symbolic link and does not block on a FIFO: objects are only ever regular files.
+// Where it can, it leaves the file's access time alone (openNoatime).
 func readObject(path string) ([]byte, domain.Version, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := openNoatime(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
 			err = &fs.PathError{Op: "open", Path: path, Err: errNotRegular}
@@ -383,7 +385,7 @@ func (s *Store) List(ctx context.Context, fn func(domain.ObjectID) error) error 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("aegis/fsblob: list %s: %w", s.dir, err)
 	}
-	shards, err := os.ReadDir(s.objects)
+	shards, err := readDir(s.objects)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -394,7 +396,7 @@ func (s *Store) List(ctx context.Context, fn func(domain.ObjectID) error) error 
 		if !sh.IsDir() || !isShardName(sh.Name()) {
 			continue
 		}
-		entries, err := os.ReadDir(filepath.Join(s.objects, sh.Name()))
+		entries, err := readDir(filepath.Join(s.objects, sh.Name()))
 		if err != nil {
 			return fmt.Errorf("aegis/fsblob: list: %w", err)
 		}
@@ -434,4 +436,30 @@ func (s *Store) Lock(ctx context.Context) (func() error, error) {
 		}
 		return nil
 	}, nil
+}
+
+// openNoatime opens path for reading with flag|oNoatime, so that reading the
+// file or directory does not update its access time, or with flag alone where
+// Linux refuses O_NOATIME (EPERM: the process neither owns the file nor has
+// CAP_FOWNER).
+func openNoatime(path string, flag int) (*os.File, error) {
+	if oNoatime != 0 {
+		f, err := os.OpenFile(path, flag|oNoatime, 0)
+		if !errors.Is(err, syscall.EPERM) {
+			return f, err
+		}
+	}
+	return os.OpenFile(path, flag, 0)
+}
+
+// readDir is os.ReadDir (entries sorted by name) through openNoatime.
+func readDir(dir string) ([]fs.DirEntry, error) {
+	f, err := openNoatime(dir, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return entries, err
 }
