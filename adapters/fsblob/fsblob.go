@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/ai-pantheon/aegis/adapters/internal/fsdir"
@@ -59,6 +60,8 @@ type Store struct {
 	writer  *fileMutex // writer.lock: Store.Lock
 	commit  *fileMutex // cas.lock: the compare and the rename or unlink
 	tmpLock string     // tmp.lock: held shared while a temp file exists
+
+	lockFilesMade atomic.Bool // a view found or made every lock file (dateLockFiles)
 }
 
 // Open opens the store in dir. Unless another writer holds the store's writer
@@ -79,7 +82,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		tmpLock: filepath.Join(abs, tmpLockFile),
 	}
 	if opts.Create {
-		if _, err := s.mkdir(s.objects, abs); err != nil {
+		if _, err := s.mkdir(dating{}, s.objects, abs); err != nil {
 			return nil, err
 		}
 	}
@@ -170,7 +173,11 @@ func contentVersion(data []byte) domain.Version {
 // Put stores data under id, replacing any existing object. When it returns nil
 // the object is durable.
 func (s *Store) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
-	_, err := s.write(ctx, "put", id, data, nil)
+	return s.put(ctx, dating{}, id, data)
+}
+
+func (s *Store) put(ctx context.Context, d dating, id domain.ObjectID, data []byte) error {
+	_, err := s.write(ctx, d, "put", id, data, nil)
 	return err
 }
 
@@ -179,7 +186,11 @@ func (s *Store) Put(ctx context.Context, id domain.ObjectID, data []byte) error 
 // Store on the same directory in any process. It returns the new version, or an
 // error wrapping domain.ErrConflict.
 func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
-	return s.write(ctx, "compare-and-swap", id, data, func(file string) error {
+	return s.compareAndSwap(ctx, dating{}, id, expected, data)
+}
+
+func (s *Store) compareAndSwap(ctx context.Context, d dating, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
+	return s.write(ctx, d, "compare-and-swap", id, data, func(file string) error {
 		_, cur, err := readObject(file)
 		if errors.Is(err, fs.ErrNotExist) {
 			cur, err = "", nil
@@ -196,14 +207,18 @@ func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected
 
 // write puts data in a temp file next to id's file, then, holding the commit
 // lock, runs check (if any) on the current file and renames the temp file over it.
-// check also runs once before the temp file is written, without the lock.
-func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data []byte, check func(file string) error) (v domain.Version, err error) {
+// check also runs once before the temp file is written, without the lock. d dates
+// the temp file before its rename and the directories after their change.
+func (s *Store) write(ctx context.Context, d dating, op string, id domain.ObjectID, data []byte, check func(file string) error) (v domain.Version, err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("aegis/fsblob: %s %s: %w", op, id, err)
 		}
 	}()
 	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if err := d.err; err != nil {
 		return "", err
 	}
 	shard, file := s.paths(id)
@@ -214,10 +229,13 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 			return "", err
 		}
 	}
-	if _, err := s.mkdir(s.objects, s.dir); err != nil {
+	if err := s.dateLockFiles(d); err != nil {
 		return "", err
 	}
-	if _, err := s.mkdir(shard, s.objects); err != nil {
+	if _, err := s.mkdir(d, s.objects, s.dir); err != nil {
+		return "", err
+	}
+	if _, err := s.mkdir(d, shard, s.objects); err != nil {
 		return "", err
 	}
 
@@ -238,9 +256,15 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 	defer func() {
 		if !renamed {
 			os.Remove(tmpName)
+			d.set(shard) // best effort: the temp file came and went
 		}
 	}()
 	_, err = tmp.Write(data)
+	if err == nil {
+		// After the last write (neither fsync nor rename changes the times) and
+		// before the fsync, which makes the times durable with the contents.
+		err = d.set(tmpName)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -267,6 +291,9 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 		return "", err
 	}
 	renamed = true
+	if err := d.set(shard); err != nil {
+		return "", err
+	}
 	// Sync while still holding the commit lock: no other writer acts on a
 	// state that a crash could still undo.
 	if err := fsdir.Sync(shard); err != nil {
@@ -275,11 +302,15 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 	return contentVersion(data), nil
 }
 
-// mkdir creates dir (mode 0700) if it is missing, and syncs parent when it does.
-func (s *Store) mkdir(dir, parent string) (created bool, err error) {
+// mkdir creates dir (mode 0700) if it is missing, and then dates dir and parent
+// with d and syncs parent.
+func (s *Store) mkdir(d dating, dir, parent string) (created bool, err error) {
 	err = os.Mkdir(dir, dirPerm)
 	switch {
 	case err == nil:
+		if err := d.set(dir, parent); err != nil {
+			return true, err
+		}
 		return true, fsdir.Sync(parent)
 	case errors.Is(err, fs.ErrExist):
 		return false, nil
@@ -352,13 +383,23 @@ func readObject(path string) ([]byte, domain.Version, error) {
 
 // Delete removes the object, or returns an error wrapping domain.ErrNotFound. When
 // it returns nil the removal is durable.
-func (s *Store) Delete(ctx context.Context, id domain.ObjectID) (err error) {
+func (s *Store) Delete(ctx context.Context, id domain.ObjectID) error {
+	return s.delete(ctx, dating{}, id)
+}
+
+func (s *Store) delete(ctx context.Context, d dating, id domain.ObjectID) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("aegis/fsblob: delete %s: %w", id, err)
 		}
 	}()
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := d.err; err != nil {
+		return err
+	}
+	if err := s.dateLockFiles(d); err != nil {
 		return err
 	}
 	shard, file := s.paths(id)
@@ -373,6 +414,9 @@ func (s *Store) Delete(ctx context.Context, id domain.ObjectID) (err error) {
 		return domain.ErrNotFound
 	case err != nil:
 		return &fs.PathError{Op: "unlink", Path: file, Err: err}
+	}
+	if err := d.set(shard); err != nil {
+		return err
 	}
 	return fsdir.Sync(shard)
 }
