@@ -40,7 +40,11 @@ const batchWorkers = 16
 // header that references a batch only after PutBatch returned, and Vault.Sweep
 // removes it. Readers never see a partial object while the system runs: the file
 // is complete before its rename.
-func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) {
+func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) error {
+	return s.batchPut(ctx, dating{}, objs)
+}
+
+func (s *Store) batchPut(ctx context.Context, d dating, objs []domain.Object) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("aegis/fsblob: put batch of %d: %w", len(objs), err)
@@ -49,7 +53,7 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 	if len(objs) == 0 {
 		return ctx.Err()
 	}
-	_, err = s.putBatch(ctx, objs, nil)
+	_, err = s.putBatch(ctx, d, objs, nil)
 	return err
 }
 
@@ -61,13 +65,17 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) (err error) 
 // compare is an error wrapping domain.ErrConflict: the swap did not happen (the
 // batch may or may not have been written); after any other error either may or
 // may not have happened.
-func (s *Store) PutBatchThenSwap(ctx context.Context, objs []domain.Object, id domain.ObjectID, expected domain.Version, data []byte) (v domain.Version, err error) {
+func (s *Store) PutBatchThenSwap(ctx context.Context, objs []domain.Object, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
+	return s.batchPutThenSwap(ctx, dating{}, objs, id, expected, data)
+}
+
+func (s *Store) batchPutThenSwap(ctx context.Context, d dating, objs []domain.Object, id domain.ObjectID, expected domain.Version, data []byte) (v domain.Version, err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("aegis/fsblob: put batch of %d, then compare-and-swap %s: %w", len(objs), id, err)
 		}
 	}()
-	return s.putBatch(ctx, objs, &swap{id: id, expected: expected, data: data})
+	return s.putBatch(ctx, d, objs, &swap{id: id, expected: expected, data: data})
 }
 
 // swap is the compare-and-swap that follows a batch.
@@ -92,8 +100,17 @@ func (sw *swap) check(file string) error {
 	return nil
 }
 
-func (s *Store) putBatch(ctx context.Context, objs []domain.Object, sw *swap) (domain.Version, error) {
+// putBatch writes objs and then does sw, if not nil. d dates the temp files before
+// their renames, and every directory the batch changed (once) before the round of
+// syncs, the swap's directory after its rename.
+func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw *swap) (_ domain.Version, err error) {
 	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if err := d.err; err != nil {
+		return "", err
+	}
+	if err := s.dateLockFiles(d); err != nil {
 		return "", err
 	}
 	n := len(objs) // the batch: objs[:n]; objs[n] is the swap's, if any
@@ -106,7 +123,7 @@ func (s *Store) putBatch(ctx context.Context, objs []domain.Object, sw *swap) (d
 		}
 		objs = append(objs[:n:n], domain.Object{ID: sw.id, Data: sw.data})
 	}
-	if _, err := s.mkdir(s.objects, s.dir); err != nil {
+	if _, err := s.mkdir(d, s.objects, s.dir); err != nil {
 		return "", err
 	}
 	// dirs are synced in one round with the batch's files: the shard directories of
@@ -114,6 +131,18 @@ func (s *Store) putBatch(ctx context.Context, objs []domain.Object, sw *swap) (d
 	// (rather than once per new shard). The swap's shard is synced after its rename.
 	dirs := map[string]bool{}
 	made := map[string]bool{}
+	defer func() {
+		if err != nil {
+			// Best effort, after the temp files are removed: date every directory
+			// the batch may have changed (made holds every shard of objs).
+			for dir := range made {
+				d.set(dir)
+			}
+			if dirs[s.objects] {
+				d.set(s.objects)
+			}
+		}
+	}()
 	for i, o := range objs {
 		shard, _ := s.paths(o.ID)
 		if i < n {
@@ -155,6 +184,10 @@ func (s *Store) putBatch(ctx context.Context, objs []domain.Object, sw *swap) (d
 		}
 		tmps[i] = tmp.Name()
 		_, err = tmp.Write(objs[i].Data)
+		if err == nil {
+			// After the last write, before any fsync (as in write).
+			err = d.set(tmp.Name())
+		}
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
@@ -220,8 +253,11 @@ func (s *Store) putBatch(ctx context.Context, objs []domain.Object, sw *swap) (d
 			paths = append(paths, file)
 		}
 	}
-	for d := range dirs {
-		paths = append(paths, d)
+	for dir := range dirs {
+		if err := d.set(dir); err != nil {
+			return "", err
+		}
+		paths = append(paths, dir)
 	}
 	if sw != nil {
 		paths = append(paths, tmps[n])
@@ -245,6 +281,9 @@ func (s *Store) putBatch(ctx context.Context, objs []domain.Object, sw *swap) (d
 		return "", err
 	}
 	tmps[n] = ""
+	if err := d.set(swapShard); err != nil {
+		return "", err
+	}
 	if err := syncFile(swapShard); err != nil {
 		return "", err
 	}
@@ -271,7 +310,13 @@ func syncFile(path string) error {
 // sync the directories: the Vault deletes only objects nothing references any
 // more, so a removal that a crash undoes leaves debris for Vault.Sweep, never an
 // inconsistency, and is not worth one directory sync per shard.
-func (s *Store) DeleteBatch(ctx context.Context, ids []domain.ObjectID) (err error) {
+func (s *Store) DeleteBatch(ctx context.Context, ids []domain.ObjectID) error {
+	return s.batchDelete(ctx, dating{}, ids)
+}
+
+// batchDelete is DeleteBatch; d dates each directory it unlinked from, once,
+// after the unlinks (not synced either).
+func (s *Store) batchDelete(ctx context.Context, d dating, ids []domain.ObjectID) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("aegis/fsblob: delete batch of %d: %w", len(ids), err)
@@ -280,18 +325,40 @@ func (s *Store) DeleteBatch(ctx context.Context, ids []domain.ObjectID) (err err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := d.err; err != nil {
+		return err
+	}
+	if err := s.dateLockFiles(d); err != nil {
+		return err
+	}
 	release, err := s.commit.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return parallel(len(ids), func(i int) error {
-		_, file := s.paths(ids[i])
-		if uerr := syscall.Unlink(file); uerr != nil && !errors.Is(uerr, fs.ErrNotExist) {
+	var (
+		mu      sync.Mutex
+		changed = map[string]bool{}
+	)
+	err = parallel(len(ids), func(i int) error {
+		shard, file := s.paths(ids[i])
+		switch uerr := syscall.Unlink(file); {
+		case errors.Is(uerr, fs.ErrNotExist):
+			return nil
+		case uerr != nil:
 			return &fs.PathError{Op: "unlink", Path: file, Err: uerr}
 		}
+		mu.Lock()
+		changed[shard] = true
+		mu.Unlock()
 		return nil
 	})
+	for dir := range changed {
+		if derr := d.set(dir); err == nil {
+			err = derr
+		}
+	}
+	return err
 }
 
 // parallel runs fn(0..n-1) on up to batchWorkers goroutines and returns the first error.

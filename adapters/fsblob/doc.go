@@ -24,5 +24,36 @@
 // processes that share the directory (on a local file system; flock over NFS is not
 // reliable).
 //
+// # File times
+//
+// The Store's writes leave the real times on what they change. Store.Dated(t)
+// returns a view whose writes and removals set the access and modification times
+// of everything they change to t instead: the object file (set on the temp file
+// after its last write, so that it never shows another time), the shard directory
+// it is renamed into or unlinked from, the objects directory when a shard
+// directory is created, and the store directory and lock files when those are
+// created. The Cloak writes through such a view with t the start of its time
+// window, so that an observer of the directory (a synced folder, a backup) sees
+// only window times there. What a view cannot hide:
+//
+//   - the inode change time (ctime), which no process can set: every write,
+//     rename, unlink and the setting of the times itself update it to the real
+//     time, and anyone who can stat(2) the file sees it;
+//   - the birth time that some file systems keep (ext4, btrfs, APFS; statx(2) on
+//     Linux), which Linux cannot set either: every object file shows when its
+//     temp file was created;
+//   - the real times a directory shows between a change and the moment the view
+//     sets them, within the same call (from the creation of a temp file through
+//     its fsync to the rename), and the times of what Open, or the Store itself,
+//     changed;
+//   - the order of inode numbers.
+//
+// On Linux, reads (Get, GetVersioned, List, the compare of CompareAndSwap and
+// Open's search for temp files) open object files and directories with O_NOATIME,
+// so that they leave access times as they are. Linux grants the flag only to the
+// owner of a file (or a process with CAP_FOWNER); for other files the read goes
+// without it. On macOS and the BSDs, which have no such flag, reads update access
+// times as the file system's mount options say.
+//
 // The package builds on systems with flock(2): Linux, macOS and the BSDs.
 package fsblob

@@ -12,7 +12,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/ai-pantheon/aegis/adapters/internal/fsdir"
@@ -58,6 +60,8 @@ type Store struct {
 	writer  *fileMutex // writer.lock: Store.Lock
 	commit  *fileMutex // cas.lock: the compare and the rename or unlink
 	tmpLock string     // tmp.lock: held shared while a temp file exists
+
+	lockFilesMade atomic.Bool // a view found or made every lock file (dateLockFiles)
 }
 
 // Open opens the store in dir. Unless another writer holds the store's writer
@@ -78,7 +82,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		tmpLock: filepath.Join(abs, tmpLockFile),
 	}
 	if opts.Create {
-		if _, err := s.mkdir(s.objects, abs); err != nil {
+		if _, err := s.mkdir(dating{}, s.objects, abs); err != nil {
 			return nil, err
 		}
 	}
@@ -112,7 +116,7 @@ func (s *Store) removeDebris() error {
 	defer unflock(tmp)
 
 	removeIn := func(dir string) error {
-		entries, err := os.ReadDir(dir)
+		entries, err := readDir(dir)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
@@ -131,7 +135,7 @@ func (s *Store) removeDebris() error {
 	if err := removeIn(s.objects); err != nil {
 		return fmt.Errorf("aegis/fsblob: open %s: remove temp files: %w", s.dir, err)
 	}
-	shards, err := os.ReadDir(s.objects)
+	shards, err := readDir(s.objects)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("aegis/fsblob: open %s: remove temp files: %w", s.dir, err)
 	}
@@ -169,7 +173,11 @@ func contentVersion(data []byte) domain.Version {
 // Put stores data under id, replacing any existing object. When it returns nil
 // the object is durable.
 func (s *Store) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
-	_, err := s.write(ctx, "put", id, data, nil)
+	return s.put(ctx, dating{}, id, data)
+}
+
+func (s *Store) put(ctx context.Context, d dating, id domain.ObjectID, data []byte) error {
+	_, err := s.write(ctx, d, "put", id, data, nil)
 	return err
 }
 
@@ -178,7 +186,11 @@ func (s *Store) Put(ctx context.Context, id domain.ObjectID, data []byte) error 
 // Store on the same directory in any process. It returns the new version, or an
 // error wrapping domain.ErrConflict.
 func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
-	return s.write(ctx, "compare-and-swap", id, data, func(file string) error {
+	return s.compareAndSwap(ctx, dating{}, id, expected, data)
+}
+
+func (s *Store) compareAndSwap(ctx context.Context, d dating, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
+	return s.write(ctx, d, "compare-and-swap", id, data, func(file string) error {
 		_, cur, err := readObject(file)
 		if errors.Is(err, fs.ErrNotExist) {
 			cur, err = "", nil
@@ -195,14 +207,18 @@ func (s *Store) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected
 
 // write puts data in a temp file next to id's file, then, holding the commit
 // lock, runs check (if any) on the current file and renames the temp file over it.
-// check also runs once before the temp file is written, without the lock.
-func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data []byte, check func(file string) error) (v domain.Version, err error) {
+// check also runs once before the temp file is written, without the lock. d dates
+// the temp file before its rename and the directories after their change.
+func (s *Store) write(ctx context.Context, d dating, op string, id domain.ObjectID, data []byte, check func(file string) error) (v domain.Version, err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("aegis/fsblob: %s %s: %w", op, id, err)
 		}
 	}()
 	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if err := d.err; err != nil {
 		return "", err
 	}
 	shard, file := s.paths(id)
@@ -213,10 +229,13 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 			return "", err
 		}
 	}
-	if _, err := s.mkdir(s.objects, s.dir); err != nil {
+	if err := s.dateLockFiles(d); err != nil {
 		return "", err
 	}
-	if _, err := s.mkdir(shard, s.objects); err != nil {
+	if _, err := s.mkdir(d, s.objects, s.dir); err != nil {
+		return "", err
+	}
+	if _, err := s.mkdir(d, shard, s.objects); err != nil {
 		return "", err
 	}
 
@@ -237,9 +256,15 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 	defer func() {
 		if !renamed {
 			os.Remove(tmpName)
+			d.set(shard) // best effort: the temp file came and went
 		}
 	}()
 	_, err = tmp.Write(data)
+	if err == nil {
+		// After the last write (neither fsync nor rename changes the times) and
+		// before the fsync, which makes the times durable with the contents.
+		err = d.set(tmpName)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -266,6 +291,9 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 		return "", err
 	}
 	renamed = true
+	if err := d.set(shard); err != nil {
+		return "", err
+	}
 	// Sync while still holding the commit lock: no other writer acts on a
 	// state that a crash could still undo.
 	if err := fsdir.Sync(shard); err != nil {
@@ -274,11 +302,15 @@ func (s *Store) write(ctx context.Context, op string, id domain.ObjectID, data [
 	return contentVersion(data), nil
 }
 
-// mkdir creates dir (mode 0700) if it is missing, and syncs parent when it does.
-func (s *Store) mkdir(dir, parent string) (created bool, err error) {
+// mkdir creates dir (mode 0700) if it is missing, and then dates dir and parent
+// with d and syncs parent.
+func (s *Store) mkdir(d dating, dir, parent string) (created bool, err error) {
 	err = os.Mkdir(dir, dirPerm)
 	switch {
 	case err == nil:
+		if err := d.set(dir, parent); err != nil {
+			return true, err
+		}
 		return true, fsdir.Sync(parent)
 	case errors.Is(err, fs.ErrExist):
 		return false, nil
@@ -320,8 +352,9 @@ var errNotRegular = errors.New("not a regular file")
 // readObject reads the object file at path and hashes it. It reads one open file,
 // so a concurrent rename over path cannot mix two versions. It does not follow a
 // symbolic link and does not block on a FIFO: objects are only ever regular files.
+// Where it can, it leaves the file's access time alone (openNoatime).
 func readObject(path string) ([]byte, domain.Version, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := openNoatime(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
 			err = &fs.PathError{Op: "open", Path: path, Err: errNotRegular}
@@ -350,13 +383,23 @@ func readObject(path string) ([]byte, domain.Version, error) {
 
 // Delete removes the object, or returns an error wrapping domain.ErrNotFound. When
 // it returns nil the removal is durable.
-func (s *Store) Delete(ctx context.Context, id domain.ObjectID) (err error) {
+func (s *Store) Delete(ctx context.Context, id domain.ObjectID) error {
+	return s.delete(ctx, dating{}, id)
+}
+
+func (s *Store) delete(ctx context.Context, d dating, id domain.ObjectID) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("aegis/fsblob: delete %s: %w", id, err)
 		}
 	}()
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := d.err; err != nil {
+		return err
+	}
+	if err := s.dateLockFiles(d); err != nil {
 		return err
 	}
 	shard, file := s.paths(id)
@@ -372,6 +415,9 @@ func (s *Store) Delete(ctx context.Context, id domain.ObjectID) (err error) {
 	case err != nil:
 		return &fs.PathError{Op: "unlink", Path: file, Err: err}
 	}
+	if err := d.set(shard); err != nil {
+		return err
+	}
 	return fsdir.Sync(shard)
 }
 
@@ -383,7 +429,7 @@ func (s *Store) List(ctx context.Context, fn func(domain.ObjectID) error) error 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("aegis/fsblob: list %s: %w", s.dir, err)
 	}
-	shards, err := os.ReadDir(s.objects)
+	shards, err := readDir(s.objects)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -394,7 +440,7 @@ func (s *Store) List(ctx context.Context, fn func(domain.ObjectID) error) error 
 		if !sh.IsDir() || !isShardName(sh.Name()) {
 			continue
 		}
-		entries, err := os.ReadDir(filepath.Join(s.objects, sh.Name()))
+		entries, err := readDir(filepath.Join(s.objects, sh.Name()))
 		if err != nil {
 			return fmt.Errorf("aegis/fsblob: list: %w", err)
 		}
@@ -434,4 +480,30 @@ func (s *Store) Lock(ctx context.Context) (func() error, error) {
 		}
 		return nil
 	}, nil
+}
+
+// openNoatime opens path for reading with flag|oNoatime, so that reading the
+// file or directory does not update its access time, or with flag alone where
+// Linux refuses O_NOATIME (EPERM: the process neither owns the file nor has
+// CAP_FOWNER).
+func openNoatime(path string, flag int) (*os.File, error) {
+	if oNoatime != 0 {
+		f, err := os.OpenFile(path, flag|oNoatime, 0)
+		if !errors.Is(err, syscall.EPERM) {
+			return f, err
+		}
+	}
+	return os.OpenFile(path, flag, 0)
+}
+
+// readDir is os.ReadDir (entries sorted by name) through openNoatime.
+func readDir(dir string) ([]fs.DirEntry, error) {
+	f, err := openNoatime(dir, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return entries, err
 }
