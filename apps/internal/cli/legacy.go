@@ -128,8 +128,8 @@ func (a *app) cmdImportLegacy(ctx context.Context, cmd *ucli.Command) error {
 		})
 	}
 	w := a.out()
-	fmt.Fprintf(w, "imported %s from %s in one commit: %d objects, %d tokens used; %d read back and verified\n",
-		plural(len(names), "category", "categories"), dir, rep.Objects, rep.TokensUsed, verified)
+	fmt.Fprintf(w, "imported %s from %s in one commit: %d objects, %d requests; %d read back and verified\n",
+		plural(len(names), "category", "categories"), dir, rep.Objects, rep.Requests, verified)
 	if len(replaced) > 0 {
 		fmt.Fprintf(w, "replaced: %s\n", quoteList(replaced))
 	}
