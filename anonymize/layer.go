@@ -277,7 +277,8 @@ func (k opKind) writes() bool { return k == opPut || k == opCAS || k == opSwap |
 // op is one request to the store, held or not.
 type op struct {
 	kind     opKind
-	ctx      context.Context
+	ctx      context.Context // the caller's; never changed once held
+	send     context.Context // what the request is sent with: ctx and its token
 	target   domain.BlobStore // the wrapped store (or a guarded view of it)
 	id       domain.ObjectID
 	data     []byte
@@ -392,7 +393,10 @@ func (l *Layer) release(ops []*op, start time.Time) {
 		l.failAll(live, fmt.Errorf("anonymize: shuffle: %w", err))
 		return
 	}
-	if err := l.authorize(context.Background(), batch); err != nil {
+	actx, cancel := context.WithTimeout(context.Background(), coverTimeout)
+	err := l.authorize(actx, batch)
+	cancel()
+	if err != nil {
 		l.failAll(live, err)
 		return
 	}
@@ -514,7 +518,7 @@ func (l *Layer) authorize(ctx context.Context, batch []*op) error {
 			return errors.New("anonymize: authorize: the token source gave an empty or repeated token")
 		}
 		seen[string(toks[i])] = true
-		o.ctx = domain.WithToken(o.ctx, toks[i])
+		o.send = domain.WithToken(o.ctx, toks[i])
 	}
 	return nil
 }
@@ -526,7 +530,10 @@ func (l *Layer) exec(o *op, start time.Time) {
 	if d, ok := s.(domain.Dater); ok {
 		s = d.Dated(start)
 	}
-	ctx := o.ctx
+	ctx := o.send
+	if ctx == nil {
+		ctx = o.ctx
+	}
 	if o.cancel != nil {
 		defer o.cancel()
 	}
