@@ -90,8 +90,8 @@ type Report struct {
 	// Cover is the number of cover requests that went out in the windows of this
 	// call's requests.
 	Cover int `json:"cover_requests"`
-	// TokensUsed is the number of tokens the Layer attached to this call's
-	// requests (0 on a store that takes none).
+	// TokensUsed is the number of tokens this call's requests and their cover
+	// spent: Requests + Cover on a store that takes tokens, 0 on one that does not.
 	TokensUsed int `json:"tokens_used"`
 	// Windows is the number of time windows this call's requests went out in.
 	Windows int `json:"windows"`

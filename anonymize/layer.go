@@ -138,7 +138,11 @@ type Layer struct {
 	mu        sync.Mutex
 	pending   []*op
 	running   bool
-	lastIndex int64 // release at once: the window of the last request
+	// Released at once: the window whose cover is being sent and how much of it
+	// went out.
+	coverIndex int64
+	coverSent  int
+	countIndex int64 // the last window counted in Stats
 	known     idSet
 	coverIDs  func() (domain.ObjectID, bool)
 
@@ -163,7 +167,7 @@ func NewLayer(store domain.BlobStore, cfg Config) (*Layer, error) {
 	if cfg.Concurrency < 0 {
 		return nil, fmt.Errorf("%w: concurrency %d is negative", domain.ErrInvalidInput, cfg.Concurrency)
 	}
-	l := &Layer{inner: store, window: w, cover: cfg.Cover, tokens: cfg.Tokens, clock: cfg.Clock, random: cfg.Random, conc: cfg.Concurrency, lastIndex: -1 << 62}
+	l := &Layer{inner: store, window: w, cover: cfg.Cover, tokens: cfg.Tokens, clock: cfg.Clock, random: cfg.Random, conc: cfg.Concurrency, coverIndex: -1 << 62, countIndex: -1 << 62}
 	switch cfg.Release {
 	case ReleaseAuto:
 		n, ok := store.(domain.Networked)
@@ -245,16 +249,19 @@ func trackerOf(ctx context.Context) *tracker {
 	return t
 }
 
-// window counts window index for t once.
-func (t *tracker) window(index int64, cover int) {
+// batch counts, for one batch of requests of window index that carried some of
+// the caller's, the batch's cover (and its tokens) and the window, once.
+func (t *tracker) batch(index, cover int64, tokens bool) {
+	t.cover.Add(cover)
+	if tokens {
+		t.tokens.Add(cover)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.seen && t.last == index {
-		return
+	if !t.seen || t.last != index {
+		t.seen, t.last = true, index
+		t.windows.Add(1)
 	}
-	t.seen, t.last = true, index
-	t.windows.Add(1)
-	t.cover.Add(int64(cover))
 }
 
 // opKind is what a request does.
@@ -388,7 +395,7 @@ func (l *Layer) release(ops []*op, start time.Time) {
 	if len(live) == 0 {
 		return
 	}
-	batch := append(slices.Clone(live), l.coverFor(live)...)
+	batch := append(slices.Clone(live), l.coverFor(live, l.cover)...)
 	if err := domain.Shuffle(l.random, len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] }); err != nil {
 		l.failAll(live, fmt.Errorf("anonymize: shuffle: %w", err))
 		return
@@ -424,19 +431,27 @@ func (l *Layer) failAll(ops []*op, err error) {
 	}
 }
 
-// now sends o at once, with the cover of its window if it is the first request of
-// that window.
+// now sends o at once. The cover a window owes goes out with its requests as
+// soon as the layer has something to read or the Vault is writing: with the
+// first request of the window that can take it, the rest with later ones.
 func (l *Layer) now(o *op) error {
 	start := l.windowStart(l.clock.Now())
 	idx := start.Unix() / int64(l.window/time.Second)
 	var cover []*op
 	if l.cover > 0 {
 		l.mu.Lock()
-		first := idx != l.lastIndex
-		l.lastIndex = idx
+		if idx != l.coverIndex {
+			l.coverIndex, l.coverSent = idx, 0
+		}
+		owed := l.cover - l.coverSent
 		l.mu.Unlock()
-		if first {
-			cover = l.coverFor([]*op{o})
+		if owed > 0 {
+			cover = l.coverFor([]*op{o}, owed)
+			l.mu.Lock()
+			if idx == l.coverIndex {
+				l.coverSent += len(cover)
+			}
+			l.mu.Unlock()
 		}
 	}
 	batch := append([]*op{o}, cover...)
@@ -460,7 +475,8 @@ func (l *Layer) now(o *op) error {
 	return o.err
 }
 
-// count adds the requests of one window to the totals and to their callers'.
+// count adds a batch of requests that leave together (a window's, or one
+// request and its cover) to the totals and to their callers'.
 func (l *Layer) count(batch []*op, start time.Time) {
 	idx := start.Unix() / int64(l.window/time.Second)
 	var real, cover int64
@@ -471,19 +487,29 @@ func (l *Layer) count(batch []*op, start time.Time) {
 			real += o.requests()
 		}
 	}
+	tokens := l.tokens != nil
 	l.requests.Add(real)
-	l.windows.Add(1)
+	l.mu.Lock()
+	if idx != l.countIndex {
+		l.countIndex = idx
+		l.windows.Add(1)
+	}
+	l.mu.Unlock()
+	seen := make(map[*tracker]bool)
 	for _, o := range batch {
 		if o.track == nil || o.cover {
 			continue
 		}
 		o.track.requests.Add(o.requests())
-		o.track.window(idx, int(cover))
-		if l.tokens != nil {
+		if tokens {
 			o.track.tokens.Add(1)
 		}
+		if !seen[o.track] {
+			seen[o.track] = true
+			o.track.batch(idx, cover, tokens)
+		}
 	}
-	if l.tokens != nil {
+	if tokens {
 		l.tokensSpent.Add(int64(len(batch)))
 	}
 }
@@ -603,8 +629,8 @@ func (l *Layer) forget(ids ...domain.ObjectID) {
 // same size under a fresh id of the Vault's when the Vault is writing; anything
 // else by a read of an object the layer has seen exist that no real request of
 // the window names. A window with nothing to read carries fewer.
-func (l *Layer) coverFor(real []*op) []*op {
-	if l.cover == 0 {
+func (l *Layer) coverFor(real []*op, n int) []*op {
+	if n <= 0 {
 		return nil
 	}
 	// Cover never reads what a real request of the window names (it may be
@@ -620,9 +646,9 @@ func (l *Layer) coverFor(real []*op) []*op {
 			busy[id] = true
 		}
 	}
-	picked := make(map[domain.ObjectID]bool, l.cover)
+	picked := make(map[domain.ObjectID]bool, n)
 	var out []*op
-	for range l.cover {
+	for range n {
 		j, err := domain.UniformInt(l.random, uint64(len(real)))
 		if err != nil {
 			break

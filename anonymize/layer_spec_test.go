@@ -241,7 +241,7 @@ var _ = Describe("the Cloak's layer", func() {
 			Expect(rep.Windows).To(BeNumerically(">=", 3))
 			Expect(rep.Cover).To(BeNumerically(">=", 4*rep.Windows))
 			Expect(reqs).To(HaveLen(rep.Requests + rep.Cover))
-			Expect(rep.TokensUsed).To(Equal(rep.Requests))
+			Expect(rep.TokensUsed).To(Equal(rep.Requests + rep.Cover))
 			for k, w := range byWindow(reqs, time.Second) {
 				GinkgoWriter.Printf("window %d: %d requests\n", k, len(w))
 				Expect(len(w)).To(BeNumerically(">=", 5), "window %d", k)
@@ -349,10 +349,18 @@ var _ = Describe("the Cloak's layer", func() {
 		It("attaches one token to every request, cover included", func() {
 			rec := newRecorder()
 			tokens := &countingTokens{}
-			c := newCloak(ctx, rec, anonymize.Config{Tokens: tokens, Cover: 3})
+			clock := &stepClock{}
+			clock.set(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+			c := newCloak(ctx, rec, anonymize.Config{Tokens: tokens, Cover: 3, Clock: clock})
+			// The store's requests fall in a window of their own, which owes 3 cover.
+			clock.set(time.Date(2026, 5, 1, 10, 0, 10, 0, time.UTC))
 			mark := len(rec.requests())
 			rep, err := c.Store(ctx, map[string][]byte{"a": distinctive(10), "b": distinctive(3000)})
 			Expect(err).NotTo(HaveOccurred())
+			Expect(rep.Cover).To(Equal(3))
+			Expect(rep.Windows).To(Equal(1))
+			Expect(rep.TokensUsed).To(Equal(rep.Requests + rep.Cover))
+			Expect(c.Stats().Windows).To(BeEquivalentTo(2))
 			reqs := rec.requests()[mark:]
 			GinkgoWriter.Printf("report %+v\n", rep)
 			for _, r := range reqs {
@@ -417,5 +425,11 @@ var _ = Describe("the Cloak's layer", func() {
 })
 
 type fixedClock time.Time
+
+// stepClock is a clock a spec moves.
+type stepClock struct{ t atomic.Int64 }
+
+func (c *stepClock) set(t time.Time) { c.t.Store(t.UnixNano()) }
+func (c *stepClock) Now() time.Time  { return time.Unix(0, c.t.Load()) }
 
 func (c fixedClock) Now() time.Time { return time.Time(c) }

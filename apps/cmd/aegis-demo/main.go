@@ -2,7 +2,7 @@
 // a vault on a temporary directory, stores three categories through the Cloak in
 // one batch and prints the Cloak's report, loads and verifies them, shows the
 // statistics and what an observer of the directory sees, then removes the
-// directory. `make run` runs it.
+// directory. Run it with `go run ./apps/cmd/aegis-demo`.
 package main
 
 import (
