@@ -135,16 +135,16 @@ type Layer struct {
 	random domain.Random
 	conc   int
 
-	mu        sync.Mutex
-	pending   []*op
-	running   bool
+	mu      sync.Mutex
+	pending []*op
+	running bool
 	// Released at once: the window whose cover is being sent and how much of it
 	// went out.
 	coverIndex int64
 	coverSent  int
 	countIndex int64 // the last window counted in Stats
-	known     idSet
-	coverIDs  func() (domain.ObjectID, bool)
+	known      idSet
+	coverIDs   func() (domain.ObjectID, bool)
 
 	requests, coverReads, coverWrites, tokensSpent, windows atomic.Int64
 }
@@ -284,8 +284,8 @@ func (k opKind) writes() bool { return k == opPut || k == opCAS || k == opSwap |
 // op is one request to the store, held or not.
 type op struct {
 	kind     opKind
-	ctx      context.Context // the caller's; never changed once held
-	send     context.Context // what the request is sent with: ctx and its token
+	ctx      context.Context  // the caller's; never changed once held
+	send     context.Context  // what the request is sent with: ctx and its token
 	target   domain.BlobStore // the wrapped store (or a guarded view of it)
 	id       domain.ObjectID
 	data     []byte
