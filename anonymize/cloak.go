@@ -87,8 +87,9 @@ type Report struct {
 	// Requests is the number of requests the store received for this call: data,
 	// manifest and header objects, reads, removals. Cover is not counted.
 	Requests int `json:"requests"`
-	// Cover is the number of cover requests that went out in the windows of this
-	// call's requests.
+	// Cover is the number of cover requests that went out together with this
+	// call's requests (a window's cover may also have gone out with another
+	// call's requests of the same window).
 	Cover int `json:"cover_requests"`
 	// TokensUsed is the number of tokens this call's requests and their cover
 	// spent: Requests + Cover on a store that takes tokens, 0 on one that does not.

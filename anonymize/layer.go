@@ -145,6 +145,8 @@ type Layer struct {
 	countIndex int64 // the last window counted in Stats
 	known      idSet
 	coverIDs   func() (domain.ObjectID, bool)
+	spare      [][]byte // tokens taken ahead of a held window (prefetch)
+	fetching   bool
 
 	requests, coverReads, coverWrites, tokensSpent, windows atomic.Int64
 }
@@ -366,6 +368,7 @@ func (l *Layer) dispatch() {
 		now := l.clock.Now()
 		next := l.windowStart(now).Add(l.window)
 		t := time.NewTimer(next.Sub(now))
+		l.prefetch()
 		<-t.C
 		l.mu.Lock()
 		ops := l.pending
@@ -514,29 +517,62 @@ func (l *Layer) count(batch []*op, start time.Time) {
 	}
 }
 
-// authorize attaches one token to every request of batch.
+// prefetch takes one token ahead of a held window, in the background, so that a
+// source that fetches lazily (a Privacy Pass pool that is empty) fetches before
+// the boundary and the window's requests are not late.
+func (l *Layer) prefetch() {
+	if l.tokens == nil {
+		return
+	}
+	l.mu.Lock()
+	busy := len(l.spare) > 0 || l.fetching
+	l.fetching = true
+	l.mu.Unlock()
+	if busy {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), coverTimeout)
+		defer cancel()
+		tok, err := l.tokens.Token(ctx)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.fetching = false
+		if err == nil && len(tok) > 0 {
+			l.spare = append(l.spare, tok)
+		}
+	}()
+}
+
+// authorize attaches one token to every request of batch: a token taken ahead
+// first (prefetch), the rest from the source.
 func (l *Layer) authorize(ctx context.Context, batch []*op) error {
 	if l.tokens == nil {
 		return nil
 	}
-	var toks [][]byte
-	if bs, ok := l.tokens.(BatchTokenSource); ok && len(batch) > 1 {
-		var err error
-		if toks, err = bs.Tokens(ctx, len(batch)); err != nil {
-			return fmt.Errorf("anonymize: authorize: %w", err)
-		}
-		if len(toks) != len(batch) {
-			return fmt.Errorf("anonymize: authorize: the token source gave %d tokens for %d requests", len(toks), len(batch))
-		}
-	} else {
-		toks = make([][]byte, len(batch))
-		for i := range toks {
-			t, err := l.tokens.Token(ctx)
+	l.mu.Lock()
+	n := min(len(l.spare), len(batch))
+	toks := append([][]byte{}, l.spare[:n]...)
+	l.spare = l.spare[n:]
+	l.mu.Unlock()
+	if rest := len(batch) - n; rest > 1 {
+		if bs, ok := l.tokens.(BatchTokenSource); ok {
+			more, err := bs.Tokens(ctx, rest)
 			if err != nil {
 				return fmt.Errorf("anonymize: authorize: %w", err)
 			}
-			toks[i] = t
+			if len(more) != rest {
+				return fmt.Errorf("anonymize: authorize: the token source gave %d tokens for %d requests", len(more), rest)
+			}
+			toks = append(toks, more...)
 		}
+	}
+	for len(toks) < len(batch) {
+		t, err := l.tokens.Token(ctx)
+		if err != nil {
+			return fmt.Errorf("anonymize: authorize: %w", err)
+		}
+		toks = append(toks, t)
 	}
 	seen := make(map[string]bool, len(toks))
 	for i, o := range batch {

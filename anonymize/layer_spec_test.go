@@ -281,7 +281,12 @@ var _ = Describe("the Cloak's layer", func() {
 			tokens.failing.Store(true)
 			_, err = c.Store(ctx, map[string][]byte{"keep": []byte("changed")})
 			Expect(err).To(MatchError(ContainSubstring("token issuer unreachable")))
-			Expect(rec.requests()[mark:]).To(BeEmpty())
+			// A token taken ahead may authorize the first window (the header read);
+			// no window after it was sent, so nothing was written.
+			Expect(len(rec.requests()[mark:])).To(BeNumerically("<=", 1))
+			for _, r := range rec.requests()[mark:] {
+				Expect(r.op).To(Equal("get"))
+			}
 			tokens.failing.Store(false)
 			got, err := c.Load(ctx, "keep")
 			Expect(err).NotTo(HaveOccurred())

@@ -96,7 +96,7 @@ var _ = Describe("aegis on a local vault", func() {
 			Expect(out).To(ContainSubstring("stored 3 categories in one commit"))
 			Expect(out).To(ContainSubstring("shuffle order"))
 			// A directory takes no tokens; the requests are counted as the store got them.
-			Expect(out).To(MatchRegexp(`sent \d+ requests in \d+ windows?, with 0 cover requests and 0 tokens`))
+			Expect(out).To(MatchRegexp(`sent \d+ requests in \d+ windows? with 0 cover requests, 0 tokens`))
 			Expect(out).To(MatchRegexp(`journal\s+\d+\s+964\s+1024\s*\n`))
 
 			var rep map[string]any

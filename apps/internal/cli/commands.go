@@ -227,7 +227,8 @@ func (a *app) cmdStore(ctx context.Context, cmd *ucli.Command) error {
 	}
 	w := a.out()
 	fmt.Fprintf(w, "stored %d categories in one commit: %d objects\n", len(rep.Categories), rep.Objects)
-	fmt.Fprintf(w, "sent %d requests in %d windows, with %d cover requests and %d tokens\n", rep.Requests, rep.Windows, rep.Cover, rep.TokensUsed)
+	fmt.Fprintf(w, "sent %s in %s with %s, %s\n", plural(rep.Requests, "request", "requests"), plural(rep.Windows, "window", "windows"),
+		plural(rep.Cover, "cover request", "cover requests"), plural(rep.TokensUsed, "token", "tokens"))
 	fmt.Fprintf(w, "shuffle order (first object written): %s\n", strings.Join(rep.ShuffleOrder, ", "))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "category\tbytes before padding\tafter padding\tstored (encrypted)\t")

@@ -222,7 +222,7 @@ func (r *Remote) config(ctx context.Context, kdf string, create bool) (vault.Con
 	if err != nil {
 		return vault.Config{}, anonymize.Config{}, err
 	}
-	store, err := httpblob.Open(r.URL, &httpblob.Options{Tokens: pool})
+	store, err := httpblob.Open(r.URL, &httpblob.Options{Tokens: pool, ContextTokens: true})
 	if err != nil {
 		return vault.Config{}, anonymize.Config{}, err
 	}
