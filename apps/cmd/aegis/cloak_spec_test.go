@@ -466,7 +466,7 @@ var _ = Describe("the Cloak end to end (cloak): what aegisd and a local vault di
 				// The report counts the store's own windows, the last of the
 				// command (opening the vault came before).
 				rep := *c.rep
-				Expect(rep.TokensUsed).To(Equal(rep.Requests), c.what)
+				Expect(rep.TokensUsed).To(Equal(rep.Requests+rep.Cover), c.what)
 				wins := perWindow(objs)
 				Expect(rep.Windows).To(BeNumerically("<", len(wins)), c.what)
 				Expect(rep.Requests+rep.Cover).To(Equal(sum(wins[len(wins)-rep.Windows:])), "%s: per window %v, report %+v", c.what, wins, rep)
