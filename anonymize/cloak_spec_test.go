@@ -10,8 +10,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -19,7 +17,6 @@ import (
 	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/anonymize/internal/fakes"
 	"github.com/ai-pantheon/aegis/anonymize/observertest"
-	"github.com/ai-pantheon/aegis/crypto/hmactoken"
 	"github.com/ai-pantheon/aegis/crypto/kdf"
 	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain"
@@ -75,7 +72,7 @@ var _ = Describe("Cloak", func() {
 
 	Describe("Store then Load", func() {
 		It("returns exactly what was stored, for categories from 1 byte to 3 MiB", func() {
-			capMax := domain.FrameCapacity(domain.MiB, anonymize.DefaultOverhead)
+			capMax := domain.FrameCapacity(domain.MiB, 60)
 			sizes := []int{0, 1, 2, 100, domain.KiB - 64, domain.KiB - 63, 4000, 4*domain.KiB - 64, 4*domain.KiB - 63, 20000, 100_000, capMax, capMax + 1, 2 * domain.MiB, 3 * domain.MiB}
 			data := map[string][]byte{}
 			for _, n := range sizes {
@@ -134,34 +131,34 @@ var _ = Describe("Cloak", func() {
 	})
 
 	Describe("the report", func() {
-		It("has the original's fields, with the original's JSON names", func() {
-			b := anonymize.Batch{
-				{Category: "contacts", Payload: bytes.Repeat([]byte("c"), 1300), Metadata: map[string]string{"action": "store", "user_agent": "aegis/0.1", "ip": "10.0.0.1"}},
-				{Category: "notes", Payload: []byte("n"), Metadata: map[string]string{"action": "store"}},
-			}
-			rep, err := f.cloak.StoreBatch(ctx, b)
+		It("has the original's fields, with the original's JSON names, and counts what was sent", func() {
+			rep, err := f.cloak.Store(ctx, map[string][]byte{"contacts": bytes.Repeat([]byte("c"), 1300), "notes": []byte("n")})
 			Expect(err).NotTo(HaveOccurred())
 			raw, err := json.Marshal(rep)
 			Expect(err).NotTo(HaveOccurred())
 			var m map[string]any
 			Expect(json.Unmarshal(raw, &m)).To(Succeed())
 			Expect(m).To(HaveKey("categories"))
-			for _, k := range []string{"total_plaintext_bytes", "total_padded_bytes", "total_encrypted_bytes", "tokens_used", "shuffle_order"} {
+			for _, k := range []string{"total_plaintext_bytes", "total_padded_bytes", "total_encrypted_bytes", "tokens_used", "shuffle_order", "requests", "cover_requests", "windows"} {
 				Expect(m).To(HaveKey(k))
 			}
 			cat := m["categories"].(map[string]any)["contacts"].(map[string]any)
 			Expect(cat).To(HaveKey("plaintext_bytes"))
 			Expect(cat).To(HaveKey("padded_bytes"))
 			Expect(cat).To(HaveKey("stored_bytes"))
-			Expect(cat).To(HaveKey("metadata_stripped"))
 
-			Expect(rep.Categories["contacts"]).To(Equal(anonymize.CategoryReport{PlaintextBytes: 1300, PaddedBytes: 4*domain.KiB - 60, StoredBytes: 4 * domain.KiB, MetadataStripped: []string{"ip", "user_agent"}}))
-			Expect(rep.Categories["notes"]).To(Equal(anonymize.CategoryReport{PlaintextBytes: 1, PaddedBytes: domain.KiB - 60, StoredBytes: domain.KiB, MetadataStripped: []string{}}))
+			Expect(rep.Categories["contacts"]).To(Equal(anonymize.CategoryReport{PlaintextBytes: 1300, PaddedBytes: 4*domain.KiB - 60, StoredBytes: 4 * domain.KiB}))
+			Expect(rep.Categories["notes"]).To(Equal(anonymize.CategoryReport{PlaintextBytes: 1, PaddedBytes: domain.KiB - 60, StoredBytes: domain.KiB}))
 			Expect(rep.TotalPlaintextBytes).To(BeEquivalentTo(1301))
 			Expect(rep.TotalPaddedBytes).To(BeEquivalentTo(5*domain.KiB - 120))
 			Expect(rep.TotalEncryptedBytes).To(BeEquivalentTo(5 * domain.KiB))
-			Expect(rep.TokensUsed).To(Equal(2))
 			Expect(rep.ShuffleOrder).To(ConsistOf("contacts", "notes"))
+			// Two data objects, a manifest object and the header at least; no tokens on
+			// a store that takes none, no cover unless asked for.
+			Expect(rep.Requests).To(BeNumerically(">=", 4))
+			Expect(rep.TokensUsed).To(BeZero())
+			Expect(rep.Cover).To(BeZero())
+			Expect(rep.Windows).To(BeNumerically(">=", 1))
 		})
 
 		It("gives a different shuffle_order from one run to the next", func() {
@@ -231,10 +228,12 @@ var _ = Describe("Cloak", func() {
 
 			sizes := []int{2000, 10_000, 40_000, 200_000} // 4, 16, 64, 256 KiB objects
 			bySize := map[int]int{}
-			b := make(anonymize.Batch, len(sizes))
+			b := make(map[string][]byte, len(sizes))
+			names := make([]string, len(sizes))
 			for i, n := range sizes {
-				b[i] = anonymize.Request{Category: fmt.Sprintf("c%d", i), Payload: make([]byte, n)}
-				plan, err := anonymize.Planner{}.Plan(n)
+				names[i] = fmt.Sprintf("c%d", i)
+				b[names[i]] = make([]byte, n)
+				plan, err := domain.PlanPadding(domain.DefaultBuckets(), 60, n)
 				Expect(err).NotTo(HaveOccurred())
 				bySize[plan.ChunkSize] = i
 			}
@@ -243,7 +242,7 @@ var _ = Describe("Cloak", func() {
 			var counts [4][4]int
 			for range n {
 				mark := f.obs.Mark()
-				rep, err := f.cloak.StoreBatch(ctx, b)
+				rep, err := f.cloak.Store(ctx, b)
 				Expect(err).NotTo(HaveOccurred())
 				var order []int
 				for _, e := range observertest.Puts(f.obs.Since(mark)) {
@@ -252,12 +251,12 @@ var _ = Describe("Cloak", func() {
 					}
 				}
 				Expect(order).To(HaveLen(4))
-				names := make([]string, 4)
+				seen := make([]string, 4)
 				for pos, i := range order {
 					counts[i][pos]++
-					names[pos] = b[i].Category
+					seen[pos] = names[i]
 				}
-				Expect(rep.ShuffleOrder).To(Equal(names))
+				Expect(rep.ShuffleOrder).To(Equal(seen))
 			}
 			exp := float64(n) / 4
 			var chi float64
@@ -306,70 +305,50 @@ var _ = Describe("Cloak", func() {
 		})
 	})
 
-	Describe("tokens and statistics", func() {
-		It("spends one token per request and keeps running totals", func() {
+	Describe("statistics", func() {
+		It("keeps running totals of what was stored, loaded and sent", func() {
 			data := map[string][]byte{"a": make([]byte, 100), "b": make([]byte, 3000)}
-			_, err := f.cloak.Store(ctx, data)
+			rep, err := f.cloak.Store(ctx, data)
 			Expect(err).NotTo(HaveOccurred())
 			_, err = f.cloak.Load(ctx, "a")
 			Expect(err).NotTo(HaveOccurred())
 			_, err = f.cloak.LoadAll(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			s := f.cloak.Stats()
-			Expect(s.RequestsProcessed).To(BeEquivalentTo(2))
 			Expect(s.CategoriesStored).To(BeEquivalentTo(2))
 			Expect(s.CategoriesLoaded).To(BeEquivalentTo(3))
 			Expect(s.BytesBeforePadding).To(BeEquivalentTo(3100))
 			Expect(s.BytesAfterPadding).To(BeEquivalentTo(5*domain.KiB - 120))
 			Expect(s.PaddingOverheadPercent).To(BeNumerically("~", 100*float64(5*domain.KiB-120-3100)/3100, 1e-9))
-			Expect(s.TokensIssued).To(BeEquivalentTo(2))
-			Expect(s.TokensSpent).To(BeEquivalentTo(2))
-		})
-
-		It("refuses to store with a token source whose tokens do not verify, and stores nothing", func() {
-			issuer, _ := newRandomTokens()
-			verifier, _ := newRandomTokens()
-			g := newFixture(ctx, nil, anonymize.Config{Tokens: mismatched{issuer, verifier}})
-			mark := g.obs.Mark()
-			_, err := g.cloak.Store(ctx, map[string][]byte{"a": []byte("x")})
-			Expect(err).To(MatchError(anonymize.ErrTokenInvalid))
-			Expect(g.obs.Since(mark)).To(BeEmpty())
+			// The loads sent requests too: the totals count every request.
+			Expect(s.Requests).To(BeNumerically(">", rep.Requests))
+			Expect(s.TokensSpent).To(BeZero())
 		})
 	})
 
 	Describe("bad input", func() {
 		DescribeTable("is rejected with ErrInvalidInput and writes nothing",
-			func(b anonymize.Batch) {
+			func(data map[string][]byte) {
 				mark := f.obs.Mark()
-				_, err := f.cloak.StoreBatch(ctx, b)
+				_, err := f.cloak.Store(ctx, data)
 				Expect(err).To(MatchError(domain.ErrInvalidInput))
 				Expect(f.obs.Since(mark)).To(BeEmpty())
 				names, err := f.vault.Categories(ctx)
 				Expect(err).NotTo(HaveOccurred())
 				Expect(names).To(BeEmpty())
 			},
-			Entry("an empty batch", anonymize.Batch{}),
-			Entry("an empty category name", anonymize.Batch{{Category: "ok"}, {Category: ""}}),
-			Entry("a duplicate category", anonymize.Batch{{Category: "a"}, {Category: "b"}, {Category: "a"}}),
-			Entry("a reserved chaff name", anonymize.Batch{{Category: anonymize.ChaffPrefix + "x"}}),
-			Entry("a request marked as chaff", anonymize.Batch{{Category: "a", Chaff: true}}),
-			Entry("a huge metadata value", anonymize.Batch{{Category: "a", Metadata: map[string]string{"k": strings.Repeat("v", 1<<20)}}}),
-			Entry("a binary metadata value", anonymize.Batch{{Category: "a", Metadata: map[string]string{"k": "\x00\xff\xfe"}}}),
-			Entry("too many metadata fields", anonymize.Batch{{Category: "a", Metadata: manyFields(anonymize.MaxMetadataFields + 1)}}),
+			Entry("an empty map", map[string][]byte{}),
+			Entry("an empty category name", map[string][]byte{"ok": nil, "": nil}),
+			Entry("a category name that is not UTF-8", map[string][]byte{"\xff\xfe": nil}),
+			Entry("a reserved chaff name", map[string][]byte{anonymize.ChaffPrefix + "x": nil}),
 		)
 
 		It("leaves the store as it was when a write fails half-way through a batch", func() {
 			store := &flaky{BlobStore: fakes.NewStore(), failAt: -1}
 			obs := observertest.Wrap(store)
-			v, err := vault.Create(ctx, vault.Config{Store: obs, Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("pass"))
+			c, err := anonymize.Create(ctx, vault.Config{Store: obs, Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("pass"), anonymize.Config{})
 			Expect(err).NotTo(HaveOccurred())
-			defer v.Close()
-			tokens, err := newRandomTokens()
-			if err != nil {
-				panic(err)
-			}
-			c, err := anonymize.New(anonymize.Config{Vault: v, Tokens: tokens})
-			Expect(err).NotTo(HaveOccurred())
+			defer c.Close()
 			first := map[string][]byte{"keep": []byte("kept")}
 			_, err = c.Store(ctx, first)
 			Expect(err).NotTo(HaveOccurred())
@@ -400,11 +379,6 @@ var _ = Describe("Cloak", func() {
 			Expect(f.obs.Since(mark)).To(BeEmpty())
 		})
 
-		It("rejects an empty map", func() {
-			_, err := f.cloak.Store(ctx, map[string][]byte{})
-			Expect(err).To(MatchError(domain.ErrInvalidInput))
-		})
-
 		It("stores a 0-byte payload as one smallest bucket", func() {
 			rep, err := f.cloak.Store(ctx, map[string][]byte{"empty": nil})
 			Expect(err).NotTo(HaveOccurred())
@@ -414,11 +388,6 @@ var _ = Describe("Cloak", func() {
 			Expect(got).To(BeEmpty())
 		})
 
-		It("fails when the Cloak's padding policy does not match the Vault's", func() {
-			g := newFixture(ctx, domain.DefaultPadme(), anonymize.Config{Padding: domain.DefaultBuckets()})
-			_, err := g.cloak.Store(ctx, map[string][]byte{"a": make([]byte, 1500)})
-			Expect(err).To(MatchError(ContainSubstring("do not match the Vault's")))
-		})
 	})
 
 	Describe("with Padmé padding", func() {
@@ -435,85 +404,22 @@ var _ = Describe("Cloak", func() {
 		})
 	})
 
-	Describe("with chaff", func() {
-		It("stores dummies the store cannot tell apart, hides them from LoadAll, and purges them", func() {
-			g := newFixture(ctx, nil, anonymize.Config{Chaff: 3})
-			data := map[string][]byte{"a": distinctive(100), "b": distinctive(5000)}
-			mark := g.obs.Mark()
-			rep, err := g.cloak.Store(ctx, data)
+	Describe("dummy categories of older releases", func() {
+		It("are hidden from LoadAll and removed by PurgeChaff", func() {
+			data := map[string][]byte{"a": distinctive(100)}
+			_, err := f.cloak.Store(ctx, data)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(rep.Chaff).To(Equal(3))
-			Expect(rep.Objects).To(Equal(5))
-			Expect(rep.Categories).To(HaveLen(2))
-			Expect(rep.ShuffleOrder).To(ConsistOf("a", "b"))
-			// Every dummy takes the size of a real request of the batch: the data
-			// objects of the batch come in the two real sizes only.
-			var sizes []int
-			for _, e := range observertest.Puts(g.obs.Since(mark)) {
-				sizes = append(sizes, e.Size)
-			}
-			Expect(sizes[:5]).To(HaveEach(BeElementOf(domain.KiB, 16*domain.KiB)))
-			Expect(g.obs.CheckNoLeak(ctx, []byte(anonymize.ChaffPrefix))).To(Succeed())
-			names, err := g.vault.Categories(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(names).To(HaveLen(5))
-			all, err := g.cloak.LoadAll(ctx)
+			// A release before v0.3 stored them as categories of their own.
+			Expect(f.vault.Store(ctx, anonymize.ChaffPrefix+"0123", distinctive(50))).To(Succeed())
+			all, err := f.cloak.LoadAll(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(maps.EqualFunc(all, data, bytes.Equal)).To(BeTrue())
-			Expect(g.cloak.Stats().ChaffStored).To(BeEquivalentTo(3))
-
-			n, err := g.cloak.PurgeChaff(ctx)
+			n, err := f.cloak.PurgeChaff(ctx)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(n).To(Equal(3))
-			names, err = g.vault.Categories(ctx)
+			Expect(n).To(Equal(1))
+			names, err := f.vault.Categories(ctx)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(names).To(ConsistOf("a", "b"))
-		})
-	})
-
-	Describe("with a fixed clock", func() {
-		It("buckets timestamps with it", func() {
-			var seen []time.Time
-			probe := stageFunc{"probe", func(b anonymize.Batch) {
-				for _, r := range b {
-					seen = append(seen, r.Timestamp)
-				}
-			}}
-			h, _ := newRandomTokens()
-			clock := fixedClock(time.Date(2026, 5, 1, 10, 0, 7, 0, time.UTC))
-			p := anonymize.NewPipeline(anonymize.BucketTimestamp{Clock: clock}, anonymize.Pad{}, probe, anonymize.Authorize{Source: h})
-			g := newFixture(ctx, nil, anonymize.Config{Pipeline: p, Tokens: h})
-			_, err := g.cloak.Store(ctx, map[string][]byte{"a": nil})
-			Expect(err).NotTo(HaveOccurred())
-			Expect(seen).To(Equal([]time.Time{time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}))
+			Expect(names).To(ConsistOf("a"))
 		})
 	})
 })
-
-type mismatched struct {
-	issuer, verifier *hmactoken.Issuer
-}
-
-func (m mismatched) Token(ctx context.Context) ([]byte, error) { return m.issuer.Token(ctx) }
-func (m mismatched) Redeem(ctx context.Context, t []byte) error {
-	return m.verifier.Redeem(ctx, t)
-}
-
-type stageFunc struct {
-	name string
-	fn   func(anonymize.Batch)
-}
-
-func (s stageFunc) Name() string { return s.name }
-func (s stageFunc) Apply(ctx context.Context, b anonymize.Batch) (anonymize.Batch, error) {
-	s.fn(b)
-	return b.Clone(), nil
-}
-
-func manyFields(n int) map[string]string {
-	m := map[string]string{}
-	for i := range n {
-		m[fmt.Sprint("f", i)] = "v"
-	}
-	return m
-}

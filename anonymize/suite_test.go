@@ -33,17 +33,7 @@ type fixture struct {
 
 func newFixture(ctx context.Context, policy domain.PaddingPolicy, cfg anonymize.Config) fixture {
 	obs := observertest.Wrap(fakes.NewStore())
-	v, err := vault.Create(ctx, vault.Config{Store: obs, Crypto: suite.New(kdf.InsecureTestPolicy()), Padding: policy}, []byte("correct horse battery staple"))
-	if err != nil {
-		panic(err)
-	}
-	cfg.Vault = v
-	if cfg.Tokens == nil {
-		if cfg.Tokens, err = newRandomTokens(); err != nil {
-			panic(err)
-		}
-	}
-	c, err := anonymize.New(cfg)
+	c, err := anonymize.Create(ctx, vault.Config{Store: obs, Crypto: suite.New(kdf.InsecureTestPolicy()), Padding: policy}, []byte("correct horse battery staple"), cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -55,9 +45,9 @@ func newFixture(ctx context.Context, policy domain.PaddingPolicy, cfg anonymize.
 	DeferCleanup(func() {
 		Expect(obs.CheckSizes(ctx, policy)).To(Succeed())
 		Expect(obs.CheckFreshNames()).To(Succeed())
-		Expect(v.Close()).To(Succeed())
+		Expect(c.Close()).To(Succeed())
 	})
-	return fixture{obs: obs, vault: v, cloak: c}
+	return fixture{obs: obs, vault: c.Vault(), cloak: c}
 }
 
 // flaky fails every Put once failAt Puts have succeeded (failAt < 0: never).

@@ -141,8 +141,8 @@ type Networked interface {
 }
 
 // MetadataStripper is implemented by stores whose transport can send fields
-// beside the object (httpblob: HTTP headers). The Cloak's StripMetadata stage
-// writes through the view Stripped returns.
+// beside the object (httpblob: HTTP headers). The Cloak's layer (its strip
+// stage) writes through the view Stripped returns.
 type MetadataStripper interface {
 	// Stripped returns a view of the store whose requests carry only the fields
 	// the protocol needs and those named in allow (for HTTP, header names in any

@@ -52,8 +52,8 @@ type Token struct {
 	Bytes []byte
 }
 
-// TokenSource hands out tokens on the client side. The Cloak's Authorize stage
-// asks it for one token per request. Each call returns a token never returned
+// TokenSource hands out tokens on the client side. The Cloak's layer (its
+// authorize stage) asks it for one token per request. Each call returns a token never returned
 // before; when none is left and none can be fetched it returns an error.
 // Implementations must be safe for concurrent use.
 type TokenSource interface {
@@ -123,7 +123,7 @@ func CheckPartition(partition string) error {
 type tokenKey struct{}
 
 // WithToken returns a context that carries token for the one request made with
-// it. The Cloak's Authorize stage attaches a token to every request so; a store
+// it. The Cloak's layer (its authorize stage) attaches a token to every request so; a store
 // whose requests carry tokens (httpblob) sends it with the first attempt of the
 // request, and takes fresh tokens from its own source only to resend.
 func WithToken(ctx context.Context, token []byte) context.Context {

@@ -33,7 +33,7 @@ FULL_JOBS=(
   "benchmarks .                  ^BenchmarkDurableCommit$                                                   1s"
   "benchmarks .                  ^BenchmarkChangePassphrase$                                                1s"
   "benchmarks .                  ^BenchmarkChangePassphraseDefaultKDF$                                      5x"
-  "benchmarks .                  ^BenchmarkCloakStore100x1300B$                                             1s"
+  "benchmarks .                  ^Benchmark(CloakStore100x1300B|CloakOverhead)$                             1s"
   "crypto     ./privacypass      ^BenchmarkPrivacyPass$                                                     300ms"
   "crypto     ./hmactoken        ^Benchmark(Issue|Check)$                                                   200ms"
   "adapters   ./memledger        ^BenchmarkMarkSpent$                                                       200ms"

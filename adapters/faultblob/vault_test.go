@@ -12,9 +12,7 @@ import (
 
 	"github.com/ai-pantheon/aegis/adapters/faultblob"
 	"github.com/ai-pantheon/aegis/adapters/fsblob"
-	"github.com/ai-pantheon/aegis/adapters/local"
 	"github.com/ai-pantheon/aegis/adapters/memblob"
-	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/crypto/kdf"
 	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain"
@@ -104,7 +102,7 @@ func with(prev state, kv ...any) state {
 }
 
 func scenarios() []scenario {
-	alpha2, delta, gamma2, beta2, cloakA, cloakB := payload(700), payload(5000), payload(100), payload(7000), payload(300), payload(2500)
+	alpha2, delta, gamma2, beta2 := payload(700), payload(5000), payload(100), payload(7000)
 	same := func(prev state) state { return prev }
 	return []scenario{
 		{name: "StoreAll", run: func(ctx context.Context, v *vault.Vault) error {
@@ -128,17 +126,6 @@ func scenarios() []scenario {
 		{name: "Rekey", run: func(ctx context.Context, v *vault.Vault) error {
 			return v.Rekey(ctx, []byte(newPass), "")
 		}, after: same, pass: newPass},
-		{name: "Cloak.StoreBatch", run: func(ctx context.Context, v *vault.Vault) error {
-			c, err := local.NewCloak(v, anonymize.Config{})
-			if err != nil {
-				return err
-			}
-			_, err = c.StoreBatch(ctx, anonymize.Batch{
-				{Category: "alpha", Payload: cloakA, Metadata: map[string]string{"action": "store", "user-agent": "spy/1.0"}},
-				{Category: "epsilon", Payload: cloakB},
-			})
-			return err
-		}, after: func(p state) state { return with(p, "alpha", cloakA, "epsilon", cloakB) }},
 		{name: "Sweep", junk: 3, run: func(ctx context.Context, v *vault.Vault) error {
 			_, err := v.Sweep(ctx)
 			return err

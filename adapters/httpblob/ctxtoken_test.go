@@ -2,6 +2,7 @@ package httpblob
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"testing"
@@ -83,4 +84,25 @@ func newFakeWithPool(t *testing.T, answers ...func(http.ResponseWriter)) (*fake,
 	t.Helper()
 	f, s := newFakeStore(t, answers...)
 	return f, s.Guarded(testEnabler), s.tokens.(*countingTokens)
+}
+
+// TestContextTokensRequired: with Options.ContextTokens, a request whose
+// context carries no token is refused before anything is sent, and one that
+// carries a token sends it.
+func TestContextTokensRequired(t *testing.T) {
+	id, _ := domain.NewObjectID(nil)
+	f, s := newFakeStore(t, object(`"v1"`, "x"))
+	s.ctxOnly = true
+	if _, err := s.Get(t.Context(), id); !errors.Is(err, domain.ErrInvalidInput) {
+		t.Fatalf("Get without a context token: %v, want ErrInvalidInput", err)
+	}
+	if got := f.toks(); len(got) != 0 {
+		t.Fatalf("the server saw %q", got)
+	}
+	if _, err := s.Get(domain.WithToken(t.Context(), []byte("mine")), id); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.toks(); !slices.Equal(got, []string{"mine"}) {
+		t.Fatalf("tokens %q, want the context's", got)
+	}
 }

@@ -101,6 +101,11 @@ type Options struct {
 	// Backoff is the wait before the first retry, doubled at each retry with
 	// jitter (default 50 ms).
 	Backoff time.Duration
+	// ContextTokens requires the first try of every request to carry the token
+	// of its context (domain.WithToken: the Cloak's layer attaches one to every
+	// request); Tokens then serves resends only. A request whose context has none
+	// fails with domain.ErrInvalidInput and is not sent.
+	ContextTokens bool
 }
 
 // Store is a domain.BlobStore over aegisd. It is safe for concurrent use.
@@ -112,6 +117,7 @@ type Store struct {
 	plain    *http.Client // the client of Options, or NewHTTPClient()
 	attempts int
 	backoff  time.Duration
+	ctxOnly  bool // Options.ContextTokens
 	// enabler gives the write-enabler of an object; nil: writes are refused.
 	enabler func(domain.ObjectID) domain.WriteEnabler
 }
@@ -172,7 +178,7 @@ func Open(baseURL string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{base: base, tokens: opts.Tokens, client: opts.Client, attempts: opts.Attempts, backoff: opts.Backoff}
+	s := &Store{base: base, tokens: opts.Tokens, client: opts.Client, attempts: opts.Attempts, backoff: opts.Backoff, ctxOnly: opts.ContextTokens}
 	if s.client == nil {
 		s.client = NewHTTPClient()
 	}
@@ -276,6 +282,9 @@ func (s *Store) token(ctx context.Context, attempt int) ([]byte, error) {
 	if attempt == 0 {
 		if tok, ok := domain.TokenFrom(ctx); ok {
 			return tok, nil
+		}
+		if s.ctxOnly {
+			return nil, fmt.Errorf("%w: the request carries no token of its own (Options.ContextTokens)", domain.ErrInvalidInput)
 		}
 	}
 	tok, err := s.tokens.Token(ctx)

@@ -1,7 +1,8 @@
 // Package local opens vaults on a local directory: the embedded default of Aegis.
 // It assembles the Vault from the directory store (fsblob), the standard crypto
-// suite and the default bucket padding, and a Cloak in front of it with local
-// HMAC tokens.
+// suite and the default bucket padding, and reads and writes through the
+// Cloak's layer (package anonymize), which dates every object file to the start
+// of its window.
 package local
 
 import (
@@ -10,18 +11,15 @@ import (
 	"fmt"
 
 	"github.com/ai-pantheon/aegis/adapters/fsblob"
-	"github.com/ai-pantheon/aegis/adapters/memledger"
 	"github.com/ai-pantheon/aegis/anonymize"
-	"github.com/ai-pantheon/aegis/crypto/hmactoken"
-	"github.com/ai-pantheon/aegis/crypto/secret"
 	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain"
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
 
 // Options tune a local vault. The zero value (or nil) gives the defaults:
-// PBKDF2-SHA256 with 600,000 iterations, the default buckets and the default vault
-// name.
+// PBKDF2-SHA256 with 600,000 iterations, the default buckets, the default vault
+// name and the Cloak's defaults.
 type Options struct {
 	// KDF for Create: domain.KDFPBKDF2SHA256 (default) or domain.KDFArgon2id.
 	KDF string
@@ -29,9 +27,13 @@ type Options struct {
 	Crypto domain.Crypto
 	// Padding replaces the default bucket policy.
 	Padding domain.PaddingPolicy
+	// Cloak configures the Cloak's layer the vault reads and writes through. Its
+	// defaults on a directory: requests leave at once, and every object file is
+	// dated to the start of its 10-second window.
+	Cloak anonymize.Config
 }
 
-func config(store domain.BlobStore, opts *Options) vault.Config {
+func config(store domain.BlobStore, opts *Options) (vault.Config, anonymize.Config) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -39,22 +41,24 @@ func config(store domain.BlobStore, opts *Options) vault.Config {
 	if cfg.Crypto == nil {
 		cfg.Crypto = suite.Default()
 	}
-	return cfg
+	return cfg, opts.Cloak
 }
 
-// Create makes a new vault in dir, creating the directory (mode 0700) if needed.
-// It fails with domain.ErrExists if dir already holds a vault.
-func Create(ctx context.Context, dir string, passphrase []byte, opts *Options) (*vault.Vault, error) {
+// CreateCloak makes a new vault in dir, creating the directory (mode 0700) if
+// needed, and returns the Cloak through which it reads and writes. It fails with
+// domain.ErrExists if dir already holds a vault.
+func CreateCloak(ctx context.Context, dir string, passphrase []byte, opts *Options) (*anonymize.Cloak, error) {
 	store, err := fsblob.Open(dir, &fsblob.Options{Create: true})
 	if err != nil {
 		return nil, err
 	}
-	return vault.Create(ctx, config(store, opts), passphrase)
+	vc, cc := config(store, opts)
+	return anonymize.Create(ctx, vc, passphrase, cc)
 }
 
-// Open opens the vault in dir. A missing directory or a directory without a vault
-// fails with an error wrapping domain.ErrNotFound.
-func Open(ctx context.Context, dir string, passphrase []byte, opts *Options) (*vault.Vault, error) {
+// OpenCloak opens the vault in dir through a Cloak. A missing directory or a
+// directory without a vault fails with an error wrapping domain.ErrNotFound.
+func OpenCloak(ctx context.Context, dir string, passphrase []byte, opts *Options) (*anonymize.Cloak, error) {
 	store, err := fsblob.Open(dir, nil)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, fmt.Errorf("aegis: no vault at %s: %w", dir, domain.ErrNotFound)
@@ -62,23 +66,30 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts *Options) (*v
 	if err != nil {
 		return nil, err
 	}
-	v, err := vault.Open(ctx, config(store, opts), passphrase)
+	vc, cc := config(store, opts)
+	c, err := anonymize.Open(ctx, vc, passphrase, cc)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, fmt.Errorf("aegis: no vault at %s: %w", dir, domain.ErrNotFound)
 	}
-	return v, err
+	return c, err
 }
 
-// NewCloak returns a Cloak over v for a local store. On a local store the Cloak
-// is its own token issuer and origin: it authorizes every request with an HMAC
-// token (crypto/hmactoken) under a random key of this process and spends it in an
-// in-memory ledger before storing. Other fields of cfg pass through; cfg.Vault and
-// cfg.Tokens are set here.
-func NewCloak(v *vault.Vault, cfg anonymize.Config) (*anonymize.Cloak, error) {
-	tokens, err := hmactoken.New(secret.Random(32), memledger.Open())
+// Create is CreateCloak for callers that want only the Vault; it still reads and
+// writes through the Cloak's layer.
+func Create(ctx context.Context, dir string, passphrase []byte, opts *Options) (*vault.Vault, error) {
+	c, err := CreateCloak(ctx, dir, passphrase, opts)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Vault, cfg.Tokens = v, tokens
-	return anonymize.New(cfg)
+	return c.Vault(), nil
+}
+
+// Open is OpenCloak for callers that want only the Vault; it still reads and
+// writes through the Cloak's layer.
+func Open(ctx context.Context, dir string, passphrase []byte, opts *Options) (*vault.Vault, error) {
+	c, err := OpenCloak(ctx, dir, passphrase, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.Vault(), nil
 }

@@ -1,7 +1,7 @@
 // Package observertest is the store's-eye view of the Cloak: a domain.BlobStore
 // wrapper that records everything written to the store it wraps, and checks of
-// what an observer of that store may learn (see docs and DESIGN.md, "What an
-// observer of the store may see"). It imports only the domain.
+// what an observer of that store may learn (docs/threat-model.md). It imports
+// only the domain.
 package observertest
 
 import (

@@ -1,4 +1,4 @@
-// Package tokentest is the conformance suite of the anonymize.TokenSource port,
+// Package tokentest is the conformance suite of the domain.TokenSource port,
 // for sources that come with the verifier of their tokens (the origin side).
 package tokentest
 
@@ -9,13 +9,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/domain"
 )
 
 // Pair is a token source and the origin side that redeems its tokens.
 type Pair struct {
-	Source   anonymize.TokenSource
-	Verifier anonymize.Redeemer
+	Source   domain.TokenSource
+	Verifier domain.Redeemer
 	// Spent is the error Redeem wraps for a token redeemed twice
 	// (domain.ErrTokenSpent for crypto/hmactoken).
 	Spent error

@@ -397,10 +397,10 @@ func (v *Vault) ChangePassphraseKDF(ctx context.Context, newPassphrase []byte, k
 	v.kek.Destroy()
 	v.kek, v.spec, v.fields = kek, spec, fields
 	v.version, v.hdrSize, v.root, v.man = c.version, c.size, c.root, next
-	if v.discard(append(obsolete, leftover...)) {
+	if v.discard(ctx, append(obsolete, leftover...)) {
 		v.cleared = v.root.manifestEpoch
 	}
-	v.collect(c.dropped)
+	v.collect(ctx, c.dropped)
 	return nil
 }
 

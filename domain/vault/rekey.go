@@ -117,7 +117,7 @@ func (v *Vault) Rekey(ctx context.Context, newPassphrase []byte, kdf string) err
 			dropped = append(dropped, p)
 		}
 	}
-	v.collect(dropped)
+	v.collect(ctx, dropped)
 	if c.descendant {
 		// The new header took effect and a writer with the new passphrase already
 		// replaced it (and deleted the old objects, from the garbage list).
@@ -137,7 +137,7 @@ func (v *Vault) Rekey(ctx context.Context, newPassphrase []byte, kdf string) err
 	v.kek, v.spec, v.fields = kek, spec, fields
 	v.version, v.hdrSize, v.root, v.man = c.version, c.size, c.root, next
 	v.deks = rk.deks
-	v.discard(obsolete)
+	v.discard(ctx, obsolete)
 	return nil
 }
 
@@ -303,7 +303,7 @@ func (rk *rekeying) abort() {
 			ids = append(ids, rk.w.id(labelManifest, i))
 		}
 	}
-	rk.v.discard(ids)
+	rk.v.discard(context.Background(), ids)
 	rk.destroy()
 }
 

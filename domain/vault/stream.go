@@ -336,11 +336,13 @@ feed:
 // what it cannot delete is unreferenced and Sweep (or the collection of the
 // write's intent) removes it later.
 // It reports whether every object is gone.
-func (v *Vault) discard(ids []domain.ObjectID) bool {
+func (v *Vault) discard(ctx context.Context, ids []domain.ObjectID) bool {
 	if len(ids) == 0 {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), v.lockTimeout)
+	// The caller's values (the Cloak's accounting) but not its end: garbage goes
+	// even after the caller gave up.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.lockTimeout)
 	defer cancel()
 	if b, ok := v.store.(domain.Batcher); ok {
 		return b.DeleteBatch(ctx, ids) == nil

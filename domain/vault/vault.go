@@ -92,6 +92,8 @@ type Vault struct {
 
 	chunkPool sync.Pool // chunk-sized read buffers (sealStream)
 
+	cover coverState // cover.go
+
 	mu      sync.Mutex
 	closed  bool
 	kek     domain.KEK
@@ -384,6 +386,17 @@ func (v *Vault) commit(ctx context.Context, kek domain.KEK, fields []byte, vault
 	}
 	m.epoch = r.epoch
 	r.manifestEpoch = r.epoch
+	if w.registered && len(w.deferred) > 0 {
+		// The data first, one after another with the manifest objects below, so
+		// that whoever collects an abandoned intent finds them all by probing.
+		if err := v.putAll(ctx, w.deferred); err != nil {
+			v.closeCover(w)
+			return committed{}, err
+		}
+		w.deferred = nil
+	}
+	// Cover writes end here: every cover id handed out is garbage of this manifest.
+	m.garbage = append(m.garbage, v.closeCover(w)...)
 	plain := m.encode()
 	var objs []pending
 	w.manifest = 0
@@ -403,11 +416,6 @@ func (v *Vault) commit(ctx context.Context, kek domain.KEK, fields []byte, vault
 	var ver domain.Version
 	swapped := false
 	if w.registered {
-		// One after another, so that whoever collects an abandoned intent finds
-		// them all by probing.
-		if err = v.putAll(ctx, w.deferred); err == nil {
-			w.deferred = nil
-		}
 		for _, p := range objs {
 			if err != nil {
 				break
@@ -428,7 +436,7 @@ func (v *Vault) commit(ctx context.Context, kek domain.KEK, fields []byte, vault
 	if err != nil {
 		if !errors.Is(err, domain.ErrOutcomeUnknown) {
 			// The header was not sent: nothing references the manifest objects.
-			v.discard(idsOf(r.manifest))
+			v.discard(ctx, idsOf(r.manifest))
 		}
 		return committed{}, err
 	}
@@ -575,21 +583,26 @@ func (v *Vault) mutate(ctx context.Context, early bool, op func(m *manifest, w *
 			return err
 		}
 	}
+	v.openCover(w)
 	changes, written, err := op(v.man, w)
 	if err != nil {
-		v.discard(written)
+		v.discard(ctx, append(written, v.closeCover(w)...))
 		return err
 	}
 	if err := v.register(ctx, w, probeCount); err != nil {
-		v.discard(written)
+		v.discard(ctx, append(written, v.closeCover(w)...))
 		return err
 	}
+	v.openCover(w)
+	defer v.closeCover(w)
+	// drop deletes what the write put: its data and cover objects.
+	drop := func() { v.discard(ctx, append(written, v.closeCover(w)...)) }
 	for attempt := 0; ; attempt++ {
 		next := v.man.clone()
 		var obsolete []domain.ObjectID
 		for _, c := range changes {
 			if !sameEntry(next.categories[c.name], c.base) {
-				v.discard(written)
+				drop()
 				return fmt.Errorf("aegis: category %q was changed by another writer: %w", c.name, domain.ErrConflict)
 			}
 			if c.base != nil {
@@ -612,15 +625,17 @@ func (v *Vault) mutate(ctx context.Context, early bool, op func(m *manifest, w *
 				v.version, v.hdrSize, v.root, v.man = res.version, res.size, res.root, next
 				v.pruneDEKs()
 			}
+			// The cover objects of the write are garbage of the new manifest too.
+			obsolete = append(slices.Clone(obsolete), v.closeCover(w)...)
 			// Delete in a random order: grouped by category, the deletions would tell
 			// an observer which replaced objects belonged together.
 			if err := domain.Shuffle(v.random, len(obsolete), func(i, j int) { obsolete[i], obsolete[j] = obsolete[j], obsolete[i] }); err != nil {
 				obsolete = nil // keep them as debris for Sweep rather than leak the grouping
 			}
-			if v.discard(append(obsolete, leftover...)) && !res.descendant {
+			if v.discard(ctx, append(obsolete, leftover...)) && !res.descendant {
 				v.cleared = v.root.manifestEpoch
 			}
-			v.collect(res.dropped)
+			v.collect(ctx, res.dropped)
 			return nil
 		}
 		if errors.Is(err, domain.ErrOutcomeUnknown) {
@@ -631,21 +646,21 @@ func (v *Vault) mutate(ctx context.Context, early bool, op func(m *manifest, w *
 		}
 		if !errors.Is(err, errMoved) {
 			// The header write was not sent.
-			v.discard(written)
+			drop()
 			return err
 		}
 		// The header moved past every version this write's requests expected, and
 		// does not reference its objects: they can never become referenced.
 		if attempt >= maxCommitAttempts {
-			v.discard(written)
+			drop()
 			return err
 		}
 		if err := v.backoff(ctx, attempt); err != nil {
-			v.discard(written)
+			drop()
 			return err
 		}
 		if err := v.refresh(ctx); err != nil {
-			v.discard(written)
+			drop()
 			return err
 		}
 		if w.registered && !v.listed(w) {

@@ -116,6 +116,9 @@ type write struct {
 	data       uint32   // next data index
 	manifest   uint32   // next manifest index (restarts at every commit attempt)
 	registered bool     // the intent is listed in the root
+	cover      uint32   // next cover index (cover.go)
+	// coverClosed: the write takes no more cover writes.
+	coverClosed bool
 	// deferred are data objects sealed but not yet put: the commit writes them
 	// before (or with) the manifest objects, and the header write after both.
 	deferred []pending
@@ -271,7 +274,7 @@ func (v *Vault) listIntent(ctx context.Context, w *write, count uint32) error {
 		case err == nil:
 			w.registered = true
 			v.version, v.hdrSize, v.root = ver, len(hdr), &next
-			v.collect(dropped)
+			v.collect(ctx, dropped)
 			return nil
 		case errors.Is(err, errMoved):
 			if rerr := v.refresh(ctx); rerr != nil {
@@ -375,11 +378,11 @@ func (v *Vault) references(ids []domain.ObjectID) bool {
 // collect deletes the objects of intents a successful header write dropped. No
 // writer can commit them any more. Best effort: a failure leaves garbage, never
 // a loss.
-func (v *Vault) collect(dropped []intent) {
+func (v *Vault) collect(ctx context.Context, dropped []intent) {
 	if len(dropped) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), v.lockTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.lockTimeout)
 	defer cancel()
 	for _, p := range dropped {
 		w := &write{seed: p.seed, own: ownershipKey(v.root.vaultID)}
@@ -392,11 +395,12 @@ func (v *Vault) collect(dropped []intent) {
 			for i := range ids {
 				ids[i], _ = w.nextData()
 			}
-			v.discard(ids)
+			v.discard(ctx, ids)
 		} else {
 			v.probe(ctx, w.nextData)
 		}
 		v.probe(ctx, w.nextManifest)
+		v.collectCover(ctx, w)
 	}
 }
 

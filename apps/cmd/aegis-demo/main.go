@@ -2,16 +2,14 @@
 // a vault on a temporary directory, stores three categories through the Cloak in
 // one batch and prints the Cloak's report, loads and verifies them, shows the
 // statistics and what an observer of the directory sees, then removes the
-// directory. `make run` runs it.
+// directory. Run it with `go run ./apps/cmd/aegis-demo`.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +17,6 @@ import (
 	"time"
 
 	"github.com/ai-pantheon/aegis/adapters/local"
-	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -53,50 +50,30 @@ func run() error {
 	}
 
 	start := time.Now()
-	v, err := local.Create(ctx, dir, pass, nil)
+	cloak, err := local.CreateCloak(ctx, dir, pass, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("created vault at %s (%s, key derivation %s)\n", dir, v.KDF().Name, time.Since(start).Round(time.Millisecond))
+	fmt.Printf("created vault at %s (%s, key derivation %s)\n", dir, cloak.Vault().KDF().Name, time.Since(start).Round(time.Millisecond))
 
-	cloak, err := local.NewCloak(v, anonymize.Config{})
-	if err != nil {
-		return err
-	}
-	// Requests as an application would make them, with the metadata a client
-	// tends to leak; the Cloak strips everything but its allow-list.
-	var batch anonymize.Batch
-	for _, name := range slices.Sorted(maps.Keys(data)) {
-		payload, err := json.Marshal(data[name])
-		if err != nil {
-			return err
-		}
-		batch = append(batch, anonymize.Request{
-			Category:  name,
-			Payload:   payload,
-			Timestamp: time.Now(),
-			Metadata: map[string]string{
-				"action": "store", "user_agent": "aegis-demo/1.0 (X11; Linux x86_64)",
-				"client_ip": "203.0.113.7", "session_id": "s-4242",
-			},
-		})
-	}
-	rep, err := cloak.StoreBatch(ctx, batch)
+	rep, err := cloak.StoreJSON(ctx, data)
 	if err != nil {
 		return err
 	}
 	fmt.Println("\nCloak report:")
 	for _, name := range rep.ShuffleOrder {
 		c := rep.Categories[name]
-		fmt.Printf("  %-10s %5d plaintext -> %5d padded -> %5d stored bytes; metadata stripped: %v\n",
-			name, c.PlaintextBytes, c.PaddedBytes, c.StoredBytes, c.MetadataStripped)
+		fmt.Printf("  %-10s %5d plaintext -> %5d padded -> %5d stored bytes\n", name, c.PlaintextBytes, c.PaddedBytes, c.StoredBytes)
 	}
-	fmt.Printf("  shuffle order: %v\n  tokens used: %d; totals: %d plaintext, %d padded, %d encrypted bytes\n\n",
-		rep.ShuffleOrder, rep.TokensUsed, rep.TotalPlaintextBytes, rep.TotalPaddedBytes, rep.TotalEncryptedBytes)
-	fmt.Printf("stored %d categories in one commit\n", len(batch))
-	v.Close()
+	fmt.Printf("  shuffle order: %v\n  totals: %d plaintext, %d padded, %d encrypted bytes\n  requests the store received: %d (cover: %d)\n\n",
+		rep.ShuffleOrder, rep.TotalPlaintextBytes, rep.TotalPaddedBytes, rep.TotalEncryptedBytes, rep.Requests, rep.Cover)
+	fmt.Printf("stored %d categories in one commit\n", len(rep.Categories))
+	window := cloak.Layer().Window()
+	if err := cloak.Close(); err != nil {
+		return err
+	}
 
-	v, err = local.Open(ctx, dir, pass, nil)
+	v, err := local.Open(ctx, dir, pass, nil)
 	if err != nil {
 		return err
 	}
@@ -162,7 +139,11 @@ func run() error {
 		if !domain.DefaultBuckets().Allowed(len(body)) {
 			return fmt.Errorf("%s has %d bytes, not a bucket size", rel, len(body))
 		}
-		sizes = append(sizes, fmt.Sprintf("  %-80s %8d bytes  %v", rel, info.Size(), info.Mode().Perm()))
+		mod := info.ModTime()
+		if mod.Nanosecond() != 0 || mod.Unix()%int64(window/time.Second) != 0 {
+			return fmt.Errorf("%s was modified at %s, not at the start of a %s window", rel, mod.Format(time.RFC3339Nano), window)
+		}
+		sizes = append(sizes, fmt.Sprintf("  %-80s %8d bytes  %v  %s", rel, info.Size(), info.Mode().Perm(), mod.UTC().Format("15:04:05.000000000")))
 		return nil
 	})
 	if err != nil {
@@ -170,7 +151,7 @@ func run() error {
 	}
 	slices.Sort(sizes)
 	fmt.Println(strings.Join(sizes, "\n"))
-	fmt.Println("\nchecked: no file name or body contains a category name or plaintext, and every object is a bucket size.")
+	fmt.Printf("\nchecked: no file name or body contains a category name or plaintext, every object is a bucket size,\nand every object was last modified at the start of a %s window.\n", window)
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -50,6 +51,12 @@ type ownServer struct {
 
 	// hook, when set, runs every request: serve hands it to aegisd.
 	hook atomic.Pointer[func(r *http.Request, serve func())]
+	// watch, when set, sees every request once it is answered: when it reached
+	// the handler (its header read) and the status of the answer (0: none
+	// written).
+	watch atomic.Pointer[func(r *http.Request, arrived time.Time, status int)]
+	// busy is the number of requests being served (watch included).
+	busy atomic.Int64
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -82,6 +89,14 @@ func (s *ownServer) serve(ln net.Listener) {
 	Expect(err).NotTo(HaveOccurred())
 	next := app.HTTP.Handler
 	app.HTTP.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.busy.Add(1)
+		defer s.busy.Add(-1)
+		if watch := s.watch.Load(); watch != nil {
+			sw := &statusWriter{ResponseWriter: w}
+			arrived := time.Now()
+			defer func() { (*watch)(r, arrived, sw.status) }()
+			w = sw
+		}
 		if h := s.hook.Load(); h != nil {
 			(*h)(r, func() { next.ServeHTTP(w, r) })
 			return
@@ -131,6 +146,44 @@ func (s *ownServer) setHook(h func(r *http.Request, serve func())) {
 	}
 	s.hook.Store(&h)
 }
+
+func (s *ownServer) setWatch(f func(r *http.Request, arrived time.Time, status int)) {
+	if f == nil {
+		s.watch.Store(nil)
+		return
+	}
+	s.watch.Store(&f)
+}
+
+// settle waits until aegisd serves no request: watch has seen every request
+// answered so far (a client may read an answer before its handler returns).
+func (s *ownServer) settle() {
+	GinkgoHelper()
+	Eventually(s.busy.Load, "10s", "5ms").Should(BeZero())
+}
+
+// statusWriter remembers the status of the answer it writes.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // serverObjectIDs lists the objects of clients that an aegisd keeps in its file
 // store directory (fsblob: objects/<first 2 hex>/<64 hex>): temp files and the

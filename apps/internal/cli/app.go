@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	ucli "github.com/urfave/cli/v3"
 
@@ -25,6 +26,9 @@ const (
 	EnvNewPassphrase     = "AEGIS_NEW_PASSPHRASE"
 	EnvAttestSecretFile  = "AEGIS_ATTEST_SECRET_FILE"
 	EnvConfigDir         = "AEGIS_CONFIG_DIR"
+	EnvWindow            = "AEGIS_WINDOW"
+	EnvHold              = "AEGIS_HOLD"
+	EnvCover             = "AEGIS_COVER"
 	// Passphrase of the legacy vault of import-legacy (legacy.go).
 	EnvLegacyPassphraseFile = "AEGIS_LEGACY_PASSPHRASE_FILE"
 	EnvLegacyPassphrase     = "AEGIS_LEGACY_PASSPHRASE"
@@ -72,6 +76,9 @@ func (a *app) command() *ucli.Command {
 			&ucli.StringFlag{Name: "new-passphrase-file", Usage: "file holding the new passphrase of passwd (else " + EnvNewPassphrase + ", else a prompt)", Sources: ucli.EnvVars(EnvNewPassphraseFile)},
 			&ucli.StringFlag{Name: "attest-secret-file", Usage: "file holding the token-issuance secret of the --remote server", Sources: ucli.EnvVars(EnvAttestSecretFile)},
 			&ucli.StringFlag{Name: "config-dir", Usage: "configuration directory: the keys of --remote vaults (default: the user configuration directory's aegis)", Sources: ucli.EnvVars(EnvConfigDir)},
+			&ucli.DurationFlag{Name: "window", Value: anonymize.DefaultWindow, Usage: "the Cloak's time window, whole seconds from 1s to 1h: local object files are dated to its start; with --hold, requests to a --remote server leave at its boundaries", Sources: ucli.EnvVars(EnvWindow)},
+			&ucli.BoolFlag{Name: "hold", Usage: "hold every request to a --remote server until the next window boundary (each step of a command then waits for one)", Sources: ucli.EnvVars(EnvHold)},
+			&ucli.IntFlag{Name: "cover", Usage: fmt.Sprintf("cover requests sent with every window that carries requests, 0 to %d", anonymize.MaxCover), Sources: ucli.EnvVars(EnvCover)},
 			&ucli.BoolFlag{Name: "json", Usage: "machine-readable (JSON) output"},
 		},
 		Commands:        a.commands(),
@@ -148,7 +155,17 @@ type session struct {
 }
 
 func (a *app) backend(cmd *ucli.Command) (Backend, error) {
+	w := cmd.Duration("window")
+	if w < time.Second || w > anonymize.MaxWindow || w%time.Second != 0 {
+		return nil, usageErrorf("--window %s: want a whole number of seconds from 1s to %s", w, anonymize.MaxWindow)
+	}
+	if c := cmd.Int("cover"); c < 0 || c > anonymize.MaxCover {
+		return nil, usageErrorf("--cover %d: want 0 to %d", c, anonymize.MaxCover)
+	}
 	return Initialize(Options{
+		Window:           w,
+		Hold:             cmd.Bool("hold"),
+		Cover:            int(cmd.Int("cover")),
 		Vault:            cmd.String("vault"),
 		Remote:           cmd.String("remote"),
 		VaultName:        cmd.String("vault-name"),
@@ -171,17 +188,12 @@ func (a *app) open(ctx context.Context, cmd *ucli.Command) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := b.Open(ctx, pass)
+	c, err := b.Open(ctx, pass)
 	clear(pass)
 	if err != nil {
 		return nil, wrapErr("open", err)
 	}
-	c, err := b.Cloak(v)
-	if err != nil {
-		_ = v.Close()
-		return nil, wrapErr("open", err)
-	}
-	return &session{v: v, c: c, b: b}, nil
+	return &session{v: c.Vault(), c: c, b: b}, nil
 }
 
 // openWrite is open for the commands that write. It first tidies the store

@@ -40,8 +40,12 @@ func (a *app) cmdCheck(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	readData := cmd.Bool("read-data")
-	v, err := b.Open(ctx, pass)
+	c, err := b.Open(ctx, pass)
 	clear(pass)
+	var v *vault.Vault
+	if err == nil {
+		v = c.Vault()
+	}
 	var rep vault.CheckReport
 	opened := err == nil
 	switch {

@@ -17,7 +17,6 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	ucli "github.com/urfave/cli/v3"
 
@@ -48,12 +47,12 @@ func (a *app) cmdInit(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	v, err := b.Create(ctx, pass, kdf)
+	c, err := b.Create(ctx, pass, kdf)
 	clear(pass)
 	if err != nil {
 		return wrapErr("init "+b.Where(), err)
 	}
-	return v.Close()
+	return c.Close()
 }
 
 func (a *app) cmdPut(ctx context.Context, cmd *ucli.Command) error {
@@ -83,7 +82,7 @@ func (a *app) cmdPut(ctx context.Context, cmd *ucli.Command) error {
 	defer s.close()
 	what := fmt.Sprintf("put %q", got[0])
 	meter := newProgress(a.stderr, what, total)
-	_, err = s.c.Put(ctx, got[0], progressReader{in, meter}, nil)
+	_, err = s.c.Put(ctx, got[0], progressReader{in, meter})
 	meter.done()
 	return wrapErr(what, err)
 }
@@ -219,15 +218,7 @@ func (a *app) cmdStore(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	defer s.close()
-	// The request carries what a transport would: the action, the time and the
-	// source file name. StripMetadata removes all but the allow-listed fields.
-	md := map[string]string{"action": "store", "source": filepath.Base(got[0])}
-	now := time.Now()
-	b := make(anonymize.Batch, 0, len(data))
-	for _, name := range slices.Sorted(maps.Keys(data)) {
-		b = append(b, anonymize.Request{Category: name, Payload: data[name], Metadata: maps.Clone(md), Timestamp: now})
-	}
-	rep, err := s.c.StoreBatch(ctx, b)
+	rep, err := s.c.Store(ctx, data)
 	if err != nil {
 		return wrapErr("store", err)
 	}
@@ -235,19 +226,17 @@ func (a *app) cmdStore(ctx context.Context, cmd *ucli.Command) error {
 		return a.printJSON(rep)
 	}
 	w := a.out()
-	fmt.Fprintf(w, "stored %d categories in one commit: %d objects, %d tokens used\n", len(rep.Categories), rep.Objects, rep.TokensUsed)
+	fmt.Fprintf(w, "stored %d categories in one commit: %d objects\n", len(rep.Categories), rep.Objects)
+	fmt.Fprintf(w, "sent %s in %s with %s, %s\n", plural(rep.Requests, "request", "requests"), plural(rep.Windows, "window", "windows"),
+		plural(rep.Cover, "cover request", "cover requests"), plural(rep.TokensUsed, "token", "tokens"))
 	fmt.Fprintf(w, "shuffle order (first object written): %s\n", strings.Join(rep.ShuffleOrder, ", "))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "category\tbytes before padding\tafter padding\tstored (encrypted)\tmetadata stripped\t")
+	fmt.Fprintln(tw, "category\tbytes before padding\tafter padding\tstored (encrypted)\t")
 	for _, name := range slices.Sorted(maps.Keys(rep.Categories)) {
 		c := rep.Categories[name]
-		stripped := strings.Join(c.MetadataStripped, ",")
-		if stripped == "" {
-			stripped = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t\n", name, c.PlaintextBytes, c.PaddedBytes, c.StoredBytes, stripped)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", name, c.PlaintextBytes, c.PaddedBytes, c.StoredBytes)
 	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t\t\n", rep.TotalPlaintextBytes, rep.TotalPaddedBytes, rep.TotalEncryptedBytes)
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t\n", rep.TotalPlaintextBytes, rep.TotalPaddedBytes, rep.TotalEncryptedBytes)
 	_ = tw.Flush()
 	return w.Flush()
 }

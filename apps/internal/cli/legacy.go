@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	ucli "github.com/urfave/cli/v3"
 
@@ -101,13 +99,7 @@ func (a *app) cmdImportLegacy(ctx context.Context, cmd *ucli.Command) error {
 	}
 
 	// 3. Store every category in one batch: one commit, all or nothing.
-	md := map[string]string{"action": "import-legacy"}
-	now := time.Now()
-	b := make(anonymize.Batch, 0, len(values))
-	for _, c := range contents.Categories {
-		b = append(b, anonymize.Request{Category: c.Name, Payload: c.Value, Metadata: maps.Clone(md), Timestamp: now})
-	}
-	rep, err := s.c.StoreBatch(ctx, b)
+	rep, err := s.c.Store(ctx, values)
 	if err != nil {
 		return wrapErr(what, err)
 	}
@@ -136,8 +128,8 @@ func (a *app) cmdImportLegacy(ctx context.Context, cmd *ucli.Command) error {
 		})
 	}
 	w := a.out()
-	fmt.Fprintf(w, "imported %s from %s in one commit: %d objects, %d tokens used; %d read back and verified\n",
-		plural(len(names), "category", "categories"), dir, rep.Objects, rep.TokensUsed, verified)
+	fmt.Fprintf(w, "imported %s from %s in one commit: %d objects, %d requests; %d read back and verified\n",
+		plural(len(names), "category", "categories"), dir, rep.Objects, rep.Requests, verified)
 	if len(replaced) > 0 {
 		fmt.Fprintf(w, "replaced: %s\n", quoteList(replaced))
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/wire"
 
@@ -41,17 +42,34 @@ type Options struct {
 	// ConfigDir is the client's configuration directory ("" means
 	// DefaultConfigDir()): the keys of remote vaults.
 	ConfigDir string
+	// Window is the Cloak's time window (0: anonymize.DefaultWindow).
+	Window time.Duration
+	// Hold holds the requests to a remote vault until window boundaries; without
+	// it they leave at once (the interactive default).
+	Hold bool
+	// Cover is the number of cover requests per window.
+	Cover int
 }
 
-// Backend opens vaults and the Cloak in front of them.
+// cloakConfig is the Cloak's configuration from the options: requests leave at
+// once unless Hold is set, and then wait for window boundaries on a remote
+// store (a local directory needs no holding: its files are dated to their
+// window either way).
+func (o Options) cloakConfig() anonymize.Config {
+	c := anonymize.Config{Window: o.Window, Cover: o.Cover, Release: anonymize.ReleaseNow}
+	if o.Hold {
+		c.Release = anonymize.ReleaseAuto
+	}
+	return c
+}
+
+// Backend opens vaults through the Cloak.
 type Backend interface {
 	// Create makes a new vault; kdf "" is the default (PBKDF2-SHA256).
-	Create(ctx context.Context, passphrase []byte, kdf string) (*vault.Vault, error)
+	Create(ctx context.Context, passphrase []byte, kdf string) (*anonymize.Cloak, error)
 	// Open opens the vault. A missing vault fails with an error wrapping
 	// domain.ErrNotFound that says to run `aegis init`.
-	Open(ctx context.Context, passphrase []byte) (*vault.Vault, error)
-	// Cloak returns a Cloak in front of v.
-	Cloak(v *vault.Vault) (*anonymize.Cloak, error)
+	Open(ctx context.Context, passphrase []byte) (*anonymize.Cloak, error)
 	// Tidy removes what a write killed before it finished left in the store
 	// (objects the committed manifest does not reference), where that is safe.
 	Tidy(ctx context.Context, v *vault.Vault) error
@@ -74,6 +92,7 @@ func ProvideCrypto() domain.Crypto { return suite.Default() }
 type Local struct {
 	Dir    string
 	Crypto domain.Crypto
+	Cloak  anonymize.Config
 }
 
 // ProvideLocal returns the local back end of o.Vault.
@@ -82,7 +101,7 @@ func ProvideLocal(o Options, c domain.Crypto) *Local {
 	if dir == "" {
 		dir = DefaultVault
 	}
-	return &Local{Dir: dir, Crypto: c}
+	return &Local{Dir: dir, Crypto: c, Cloak: o.cloakConfig()}
 }
 
 // Remote is a vault on an aegisd (adapters/httpblob).
@@ -92,6 +111,7 @@ type Remote struct {
 	AttestSecretFile string
 	Config           ConfigDir
 	Crypto           domain.Crypto
+	Cloak            anonymize.Config
 }
 
 // ProvideRemote returns the remote back end of o.Remote (it sends nothing).
@@ -100,7 +120,7 @@ func ProvideRemote(o Options, c domain.Crypto) *Remote {
 	if name == "" {
 		name = DefaultVaultName
 	}
-	return &Remote{URL: strings.TrimRight(o.Remote, "/"), Name: name, AttestSecretFile: o.AttestSecretFile, Config: ConfigDir{Dir: o.ConfigDir}, Crypto: c}
+	return &Remote{URL: strings.TrimRight(o.Remote, "/"), Name: name, AttestSecretFile: o.AttestSecretFile, Config: ConfigDir{Dir: o.ConfigDir}, Crypto: c, Cloak: o.cloakConfig()}
 }
 
 // ProvideBackend picks the remote back end when o.Remote is set, else the local one.
@@ -123,25 +143,22 @@ func ProvideBackend(o Options, l *Local, r *Remote) (Backend, error) {
 
 var errNoVault = errors.New("run `aegis init` to create one")
 
-func (l *Local) opts(kdf string) *local.Options { return &local.Options{KDF: kdf, Crypto: l.Crypto} }
+func (l *Local) opts(kdf string) *local.Options {
+	return &local.Options{KDF: kdf, Crypto: l.Crypto, Cloak: l.Cloak}
+}
 
 // Create implements Backend.
-func (l *Local) Create(ctx context.Context, passphrase []byte, kdf string) (*vault.Vault, error) {
-	return local.Create(ctx, l.Dir, passphrase, l.opts(kdf))
+func (l *Local) Create(ctx context.Context, passphrase []byte, kdf string) (*anonymize.Cloak, error) {
+	return local.CreateCloak(ctx, l.Dir, passphrase, l.opts(kdf))
 }
 
 // Open implements Backend.
-func (l *Local) Open(ctx context.Context, passphrase []byte) (*vault.Vault, error) {
-	v, err := local.Open(ctx, l.Dir, passphrase, l.opts(""))
+func (l *Local) Open(ctx context.Context, passphrase []byte) (*anonymize.Cloak, error) {
+	c, err := local.OpenCloak(ctx, l.Dir, passphrase, l.opts(""))
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, fmt.Errorf("no vault at %s (%w): %w", l.Dir, errNoVault, domain.ErrNotFound)
 	}
-	return v, err
-}
-
-// Cloak implements Backend: local.NewCloak, with HMAC tokens of this process.
-func (l *Local) Cloak(v *vault.Vault) (*anonymize.Cloak, error) {
-	return local.NewCloak(v, anonymize.Config{})
+	return c, err
 }
 
 // Tidy implements Backend: Vault.Sweep, under the directory's writer lock, so
@@ -192,58 +209,54 @@ func (r *Remote) VaultKey(create bool) ([]byte, error) {
 	return k, err
 }
 
-func (r *Remote) config(ctx context.Context, kdf string, create bool) (vault.Config, error) {
+func (r *Remote) config(ctx context.Context, kdf string, create bool) (vault.Config, anonymize.Config, error) {
 	key, err := r.VaultKey(create)
 	if err != nil {
-		return vault.Config{}, err
+		return vault.Config{}, anonymize.Config{}, err
 	}
 	host, err := r.Config.HostID()
 	if err != nil {
-		return vault.Config{}, err
+		return vault.Config{}, anonymize.Config{}, err
 	}
 	pool, err := r.TokenPool(ctx, 64)
 	if err != nil {
-		return vault.Config{}, err
+		return vault.Config{}, anonymize.Config{}, err
 	}
-	store, err := httpblob.Open(r.URL, &httpblob.Options{Tokens: pool})
+	store, err := httpblob.Open(r.URL, &httpblob.Options{Tokens: pool, ContextTokens: true})
 	if err != nil {
-		return vault.Config{}, err
+		return vault.Config{}, anonymize.Config{}, err
 	}
+	// The Cloak's Authorize stage gives every request its token from the same
+	// pool; httpblob takes fresh ones from it only to resend.
+	cc := r.Cloak
+	cc.Tokens = pool
 	// The server holds other clients' vaults: Create does not expect it empty.
 	return vault.Config{
 		Store: store, Crypto: r.Crypto, Name: r.Name, KDF: kdf, SharedStore: true,
 		Locator: key, Holder: Holder(host), HolderGone: HolderGone(host),
-	}, nil
+	}, cc, nil
 }
 
 // Create implements Backend.
-func (r *Remote) Create(ctx context.Context, passphrase []byte, kdf string) (*vault.Vault, error) {
-	cfg, err := r.config(ctx, kdf, true)
+func (r *Remote) Create(ctx context.Context, passphrase []byte, kdf string) (*anonymize.Cloak, error) {
+	vc, cc, err := r.config(ctx, kdf, true)
 	if err != nil {
 		return nil, err
 	}
-	return vault.Create(ctx, cfg, passphrase)
+	return anonymize.Create(ctx, vc, passphrase, cc)
 }
 
 // Open implements Backend.
-func (r *Remote) Open(ctx context.Context, passphrase []byte) (*vault.Vault, error) {
-	cfg, err := r.config(ctx, "", false)
+func (r *Remote) Open(ctx context.Context, passphrase []byte) (*anonymize.Cloak, error) {
+	vc, cc, err := r.config(ctx, "", false)
 	if err != nil {
 		return nil, err
 	}
-	v, err := vault.Open(ctx, cfg, passphrase)
+	c, err := anonymize.Open(ctx, vc, passphrase, cc)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, fmt.Errorf("no vault named %q at %s (%w): %w", r.Name, r.URL, errNoVault, domain.ErrNotFound)
 	}
-	return v, err
-}
-
-// Cloak implements Backend. The Cloak's Authorize stage spends local HMAC
-// tokens of this process (crypto/hmactoken, in-memory ledger); the Privacy Pass
-// tokens the server checks are spent by httpblob, one per HTTP request.
-// The same Cloak as a local vault's: local.NewCloak.
-func (r *Remote) Cloak(v *vault.Vault) (*anonymize.Cloak, error) {
-	return local.NewCloak(v, anonymize.Config{})
+	return c, err
 }
 
 // Tidy implements Backend: nothing. The server's store has no writer lock and

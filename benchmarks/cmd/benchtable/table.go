@@ -217,6 +217,21 @@ func (r *Report) cloak(f *fig) {
 		{"fsblob, durable", bold(fmtDur(fsS.Med)), fsS.SpreadString(), fmtInt(fsA.Med), pythonCompare(fsS.Med)},
 	})
 	r.F["cloak_fs_mem"] = ratio.RatioString()
+
+	vault := key(pkgCloak, "BenchmarkCloakOverhead/path=vault")
+	cloak := key(pkgCloak, "BenchmarkCloakOverhead/path=cloak")
+	vS, cS := f.stat(vault, "ns/op"), f.stat(cloak, "ns/op")
+	vA, cA := f.stat(vault, "allocs/op"), f.stat(cloak, "allocs/op")
+	over := f.ratio(cloak, vault, "ns/op")
+	r.Rows = append(r.Rows,
+		Row{Section: "The Cloak's layer at rest: 100 x 1 KiB in one batch on memblob, Window 0 (default, released at once) and Cover 0", Figure: "Vault.StoreAll", Value: fmtDur(vS.Med), Spread: vS.SpreadString()},
+		Row{Figure: "Cloak.Store through the layer", Value: fmtDur(cS.Med), Spread: cS.SpreadString(), Baseline: "Vault.StoreAll " + fmtDur(vS.Med), Ratio: over.RatioString(), Of: "cloak / vault (target <= 1.2x)"},
+	)
+	r.MD["cloak_overhead"] = md([]string{"Path", "Time per batch of 100 (median)", "Spread", "Allocs per batch"}, [][]string{
+		{"`path=vault`: `Vault.StoreAll` on `memblob`", fmtDur(vS.Med), vS.SpreadString(), fmtInt(vA.Med)},
+		{"`path=cloak`: `Cloak.Store` through the layer over `memblob`", fmtDur(cS.Med), cS.SpreadString(), fmtInt(cA.Med)},
+	})
+	r.F["cloak_overhead"] = over.RatioString()
 }
 
 // pythonCompare states a batch time against the Python original's 36–47 ms.

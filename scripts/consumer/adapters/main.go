@@ -33,21 +33,18 @@ func run() error {
 	passphrase := []byte("correct horse battery staple")
 	journal := []byte("dear diary: the modules build from a proxy")
 
-	v, err := local.Create(ctx, path, passphrase, nil)
+	cloak, err := local.CreateCloak(ctx, path, passphrase, &local.Options{Cloak: anonymize.Config{Cover: 1}})
 	if err != nil {
 		return err
 	}
+	v := cloak.Vault()
 	if err := v.Store(ctx, "journal", journal); err != nil {
-		return err
-	}
-	cloak, err := local.NewCloak(v, anonymize.Config{})
-	if err != nil {
 		return err
 	}
 	if _, err := cloak.Store(ctx, map[string][]byte{"settings": []byte(`{"theme":"dark"}`)}); err != nil {
 		return err
 	}
-	if err := v.Close(); err != nil {
+	if err := cloak.Close(); err != nil {
 		return err
 	}
 
