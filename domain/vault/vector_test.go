@@ -327,14 +327,14 @@ func loadVectorStore(t *testing.T, dir string) *mapStore {
 
 // writeVectorVault writes the vector of the current format into dir, replacing
 // what is there. The vault is small but has every kind of object and field: a
-// header, a manifest of two chunks with a garbage list, and five categories over
-// buckets of 512 B and 1 KiB:
+// header, a manifest of two chunks with a garbage list, and five categories
+// (vectorPayloads) over buckets of 512 B and 1 KiB:
 //
-//	""         ... see vectorPayloads
-//	"photos"   8500 bytes: 9 chunks of payload padded (Padmé) to 10, the last empty
-//	"日記/2024" rotated once: DEK generation 2
-//	"settings" written twice: version 2
-//	"empty"    no bytes
+//	"empty"     no bytes
+//	"notes"     text, one chunk
+//	"photos"    8500 bytes: 9 chunks of payload padded (Padmé) to 10, the last empty
+//	"settings"  written twice: version 2
+//	"日記/2024"  rotated once: DEK generation 2
 //
 // and a category written and deleted, so the epoch is not the number of categories.
 func writeVectorVault(t *testing.T, dir string) {
