@@ -382,7 +382,8 @@ func readObject(path string) ([]byte, domain.Version, error) {
 }
 
 // Delete removes the object, or returns an error wrapping domain.ErrNotFound. When
-// it returns nil the removal is durable.
+// it returns nil the removal is durable: the unlink and the sync of the object's
+// directory happen under the commit lock, as a write's rename and sync do.
 func (s *Store) Delete(ctx context.Context, id domain.ObjectID) error {
 	return s.delete(ctx, dating{}, id)
 }
@@ -407,9 +408,8 @@ func (s *Store) delete(ctx context.Context, d dating, id domain.ObjectID) (err e
 	if err != nil {
 		return err
 	}
-	err = unlink(file)
-	release() // as in write, an unlock error does not undo the unlink
-	switch {
+	defer release() // as in write, an unlock error does not undo the unlink
+	switch err := unlink(file); {
 	case errors.Is(err, fs.ErrNotExist):
 		return domain.ErrNotFound
 	case err != nil:
@@ -418,6 +418,8 @@ func (s *Store) delete(ctx context.Context, d dating, id domain.ObjectID) (err e
 	if err := d.set(shard); err != nil {
 		return err
 	}
+	// As in write: sync while still holding the commit lock, so that no other
+	// writer acts on the object's absence before a crash can no longer undo it.
 	return syncDir(shard)
 }
 
