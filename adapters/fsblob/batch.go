@@ -25,7 +25,8 @@ var (
 const batchWorkers = 16
 
 // PutBatch writes every object to a temp file (concurrently) and, under the
-// commit lock, renames into place every object whose name is free; then it syncs
+// commit lock, renames into place every object whose name is free; then, with the
+// lock released so that other writers' commits do not wait for it, it syncs
 // every one of those files, every shard directory it touched and, if it created
 // shard directories, the objects directory, all at once (concurrent fsyncs, which
 // a journaling file system commits together). An object that replaces an existing
