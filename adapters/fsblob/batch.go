@@ -25,7 +25,8 @@ var (
 const batchWorkers = 16
 
 // PutBatch writes every object to a temp file (concurrently) and, under the
-// commit lock, renames into place every object whose name is free; then it syncs
+// commit lock, renames into place every object whose name is free; then, with the
+// lock released so that other writers' commits do not wait for it, it syncs
 // every one of those files, every shard directory it touched and, if it created
 // shard directories, the objects directory, all at once (concurrent fsyncs, which
 // a journaling file system commits together). An object that replaces an existing
@@ -152,7 +153,7 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 			continue
 		}
 		made[shard] = true
-		switch err := os.Mkdir(shard, dirPerm); {
+		switch err := mkdir(shard, dirPerm); {
 		case err == nil:
 			dirs[s.objects] = true
 		case !errors.Is(err, fs.ErrExist):
@@ -211,7 +212,7 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			break
 		}
-		if err = os.Rename(tmps[i], file); err != nil {
+		if err = rename(tmps[i], file); err != nil {
 			break
 		}
 		tmps[i] = ""
@@ -221,7 +222,7 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 		return "", err
 	}
 	if len(replace) > 0 {
-		if err := parallel(len(replace), func(k int) error { return syncFile(tmps[replace[k]]) }); err != nil {
+		if err := parallel(len(replace), func(k int) error { return syncPath(tmps[replace[k]]) }); err != nil {
 			return "", err
 		}
 		release, err := s.commit.lock(ctx)
@@ -230,7 +231,7 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 		}
 		for _, i := range replace {
 			_, file := s.paths(objs[i].ID)
-			if err = os.Rename(tmps[i], file); err != nil {
+			if err = rename(tmps[i], file); err != nil {
 				break
 			}
 			tmps[i] = ""
@@ -240,9 +241,12 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 			return "", err
 		}
 	}
-	// One round of syncs: the files renamed before they were synced, the
-	// directories, and the swap's temp file.
-	var paths []string
+	// One round of syncs: the files renamed before they were synced, the swap's
+	// temp file, and the directories. It runs without the commit lock, so that
+	// other writers' commits do not wait for it: another writer may see a new
+	// object of the batch before it is durable, but nothing references it before
+	// PutBatch returns (see PutBatch).
+	var files, syncDirs []string
 	replaced := make(map[int]bool, len(replace))
 	for _, i := range replace {
 		replaced[i] = true
@@ -250,19 +254,25 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 	for i, o := range objs[:n] {
 		if !replaced[i] {
 			_, file := s.paths(o.ID)
-			paths = append(paths, file)
+			files = append(files, file)
 		}
+	}
+	if sw != nil {
+		files = append(files, tmps[n])
 	}
 	for dir := range dirs {
 		if err := d.set(dir); err != nil {
 			return "", err
 		}
-		paths = append(paths, dir)
+		syncDirs = append(syncDirs, dir)
 	}
-	if sw != nil {
-		paths = append(paths, tmps[n])
-	}
-	if err := parallel(len(paths), func(i int) error { return syncFile(paths[i]) }); err != nil {
+	err = parallel(len(files)+len(syncDirs), func(i int) error {
+		if i < len(files) {
+			return syncPath(files[i])
+		}
+		return syncDir(syncDirs[i-len(files)])
+	})
+	if err != nil {
 		return "", err
 	}
 	if sw == nil {
@@ -277,26 +287,26 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 	if err := sw.check(swapFile); err != nil {
 		return "", err
 	}
-	if err := os.Rename(tmps[n], swapFile); err != nil {
+	if err := rename(tmps[n], swapFile); err != nil {
 		return "", err
 	}
 	tmps[n] = ""
 	if err := d.set(swapShard); err != nil {
 		return "", err
 	}
-	if err := syncFile(swapShard); err != nil {
+	if err := syncDir(swapShard); err != nil {
 		return "", err
 	}
 	return contentVersion(sw.data), nil
 }
 
-// syncFile fsyncs the file or directory at path.
-func syncFile(path string) error {
+// syncPath fsyncs the file at path.
+func syncPath(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	err = f.Sync()
+	err = syncFile(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -342,7 +352,7 @@ func (s *Store) batchDelete(ctx context.Context, d dating, ids []domain.ObjectID
 	)
 	err = parallel(len(ids), func(i int) error {
 		shard, file := s.paths(ids[i])
-		switch uerr := syscall.Unlink(file); {
+		switch uerr := unlink(file); {
 		case errors.Is(uerr, fs.ErrNotExist):
 			return nil
 		case uerr != nil:

@@ -266,7 +266,7 @@ func (s *Store) write(ctx context.Context, d dating, op string, id domain.Object
 		err = d.set(tmpName)
 	}
 	if err == nil {
-		err = tmp.Sync()
+		err = syncFile(tmp)
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -287,7 +287,7 @@ func (s *Store) write(ctx context.Context, d dating, op string, id domain.Object
 			return "", err
 		}
 	}
-	if err := os.Rename(tmpName, file); err != nil {
+	if err := rename(tmpName, file); err != nil {
 		return "", err
 	}
 	renamed = true
@@ -296,7 +296,7 @@ func (s *Store) write(ctx context.Context, d dating, op string, id domain.Object
 	}
 	// Sync while still holding the commit lock: no other writer acts on a
 	// state that a crash could still undo.
-	if err := fsdir.Sync(shard); err != nil {
+	if err := syncDir(shard); err != nil {
 		return "", err
 	}
 	return contentVersion(data), nil
@@ -305,13 +305,13 @@ func (s *Store) write(ctx context.Context, d dating, op string, id domain.Object
 // mkdir creates dir (mode 0700) if it is missing, and then dates dir and parent
 // with d and syncs parent.
 func (s *Store) mkdir(d dating, dir, parent string) (created bool, err error) {
-	err = os.Mkdir(dir, dirPerm)
+	err = mkdir(dir, dirPerm)
 	switch {
 	case err == nil:
 		if err := d.set(dir, parent); err != nil {
 			return true, err
 		}
-		return true, fsdir.Sync(parent)
+		return true, syncDir(parent)
 	case errors.Is(err, fs.ErrExist):
 		return false, nil
 	default:
@@ -382,7 +382,8 @@ func readObject(path string) ([]byte, domain.Version, error) {
 }
 
 // Delete removes the object, or returns an error wrapping domain.ErrNotFound. When
-// it returns nil the removal is durable.
+// it returns nil the removal is durable: the unlink and the sync of the object's
+// directory happen under the commit lock, as a write's rename and sync do.
 func (s *Store) Delete(ctx context.Context, id domain.ObjectID) error {
 	return s.delete(ctx, dating{}, id)
 }
@@ -407,9 +408,8 @@ func (s *Store) delete(ctx context.Context, d dating, id domain.ObjectID) (err e
 	if err != nil {
 		return err
 	}
-	err = syscall.Unlink(file)
-	release() // as in write, an unlock error does not undo the unlink
-	switch {
+	defer release() // as in write, an unlock error does not undo the unlink
+	switch err := unlink(file); {
 	case errors.Is(err, fs.ErrNotExist):
 		return domain.ErrNotFound
 	case err != nil:
@@ -418,7 +418,9 @@ func (s *Store) delete(ctx context.Context, d dating, id domain.ObjectID) (err e
 	if err := d.set(shard); err != nil {
 		return err
 	}
-	return fsdir.Sync(shard)
+	// As in write: sync while still holding the commit lock, so that no other
+	// writer acts on the object's absence before a crash can no longer undo it.
+	return syncDir(shard)
 }
 
 // List calls fn once for every stored object id, in no particular order. It reads

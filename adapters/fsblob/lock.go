@@ -84,10 +84,15 @@ var errNotHeld = errors.New("the lock is not held")
 // poll is how often a waiter retries a lock another process holds.
 var poll = filelock.Poll{Min: minPoll, Max: maxPoll}
 
-func flock(ctx context.Context, path string, how int) (*os.File, error) {
-	return filelock.Open(ctx, path, how, poll)
-}
+// flock opens the lock file at path and locks it (how: LOCK_SH or LOCK_EX),
+// waiting until it can or ctx is done; unflock unlocks and closes it. Variables,
+// like those of fsops.go, so that tests can record when the commit lock is taken
+// and released.
+var (
+	flock = func(ctx context.Context, path string, how int) (*os.File, error) {
+		return filelock.Open(ctx, path, how, poll)
+	}
+	unflock = filelock.Unlock
+)
 
 func tryFlock(path string, how int) (*os.File, bool, error) { return filelock.TryOpen(path, how) }
-
-func unflock(f *os.File) error { return filelock.Unlock(f) }
