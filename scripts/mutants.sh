@@ -194,7 +194,7 @@ for i in "${selected[@]}"; do
     fi
   fi
   tally[$status]=$((${tally[$status]:-0} + 1))
-  printf '%-9s %-32s %s: go test %s  (%ss)\n' "$status" "$name" "$mod" "$targs" "$(elapsed "$t0")"
+  printf '%-9s %-36s %s: go test %s  (%ss)\n' "$status" "$name" "$mod" "$targs" "$(elapsed "$t0")"
   [ -z "$detail" ] || printf '%s\n' "$detail" | sed 's/^/          /'
   if [ "$status" = SURVIVED ] || [ "$status" = "NO TEST" ] || [ "$status" = BROKEN ]; then
     tail -n 15 "$log" | sed 's/^/          | /'
