@@ -53,7 +53,7 @@ LINT_CHECKS := fmt vet tidy deps workspace wire zip
 VERSION ?=
 
 .PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) tidy consumer-check release fuzz bench \
-        bench-smoke load run ci tools wire clean help
+        bench-smoke load run ci tools wire clean help mutants
 
 build:
 	@bash scripts/build.sh
@@ -101,6 +101,11 @@ release:
 
 fuzz:
 	@bash scripts/fuzz.sh
+
+# The mutation check: each deliberate bug of scripts/mutants.txt, applied to a scratch copy of the tree, must make
+# its named tests fail (scripts/mutants.sh; docs/testing.md, "Mutation check"). A few minutes, without -race.
+mutants:
+	@bash scripts/mutants.sh
 
 bench:
 	@bash scripts/bench.sh full

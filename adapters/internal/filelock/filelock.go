@@ -19,6 +19,10 @@ type Poll struct {
 	Min, Max time.Duration
 }
 
+// busyHook, when set (by the tests, before any Lock runs), is called each time
+// Lock finds the lock held elsewhere, before it waits.
+var busyHook func()
+
 // Lock takes an flock of kind how (syscall.LOCK_EX or LOCK_SH) on f, polling
 // until it is granted or ctx is done.
 func Lock(ctx context.Context, f *os.File, how int, poll Poll) error {
@@ -37,6 +41,9 @@ func Lock(ctx context.Context, f *os.File, how int, poll Poll) error {
 			continue
 		case !errors.Is(err, syscall.EWOULDBLOCK):
 			return &fs.PathError{Op: "flock", Path: f.Name(), Err: err}
+		}
+		if busyHook != nil {
+			busyHook()
 		}
 		if timer == nil {
 			timer = time.NewTimer(delay)

@@ -27,6 +27,17 @@ func TestExclusiveLockWaitsAndHonoursContext(t *testing.T) {
 	if _, err := Open(ctx, path, syscall.LOCK_SH, testPoll); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Open while held: %v, want DeadlineExceeded", err)
 	}
+	// (The 30 ms above is the deadline under test, not a wait for another goroutine.)
+	// A waiter: the lock is released only once the waiter has found it held and
+	// is polling, so the test covers a wait that ends with the lock granted.
+	busy := make(chan struct{}, 1)
+	busyHook = func() {
+		select {
+		case busy <- struct{}{}:
+		default:
+		}
+	}
+	defer func() { busyHook = nil }()
 	got := make(chan error, 1)
 	go func() {
 		f, err := Open(context.Background(), path, syscall.LOCK_EX, testPoll)
@@ -35,7 +46,13 @@ func TestExclusiveLockWaitsAndHonoursContext(t *testing.T) {
 		}
 		got <- err
 	}()
-	time.Sleep(10 * time.Millisecond)
+	select {
+	case <-busy:
+	case err := <-got:
+		t.Fatalf("the waiter returned while the lock was held: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the waiter never found the lock held")
+	}
 	if err := Unlock(held); err != nil {
 		t.Fatal(err)
 	}

@@ -98,3 +98,64 @@ func (s *recorder) PutBatch(ctx context.Context, objs []domain.Object) error {
 	}
 	return s.hostile.Store.PutBatch(ctx, objs)
 }
+
+// An open Vault refuses a header of an older epoch put back together with every
+// object it references (a rollback), instead of serving the older content. The
+// rolled-back store is well formed: a fresh Open, which has nothing to compare
+// with, reads the older content from it.
+func TestOpenVaultRefusesRollback(t *testing.T) {
+	ctx := context.Background()
+	st := memblob.Open()
+	v, err := vault.Create(ctx, cfg(st), []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Store(ctx, "x", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	snap := map[domain.ObjectID][]byte{}
+	if err := st.List(ctx, func(id domain.ObjectID) error {
+		b, err := st.Get(ctx, id)
+		snap[id] = b
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"two", "three"} {
+		if err := v.Store(ctx, "x", []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Put back the objects of the first state that the later writes deleted, and
+	// its header.
+	hid := vault.HeaderID("")
+	for id, b := range snap {
+		if _, err := st.Get(ctx, id); errors.Is(err, domain.ErrNotFound) {
+			if err := st.Put(ctx, id, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, ver, err := st.GetVersioned(ctx, hid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CompareAndSwap(ctx, hid, ver, snap[hid]); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := vault.Open(ctx, cfg(st), []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := fresh.Load(ctx, "x"); err != nil || string(got) != "one" {
+		t.Fatalf("a fresh Open of the rolled-back store: %q, %v; want the first state", got, err)
+	}
+	got, err := v.Load(ctx, "x")
+	if err == nil {
+		t.Fatalf("open vault silently rolled back to an older epoch: %q", got)
+	}
+	if !errors.Is(err, domain.ErrIntegrity) {
+		t.Fatalf("rollback reported as %v, want ErrIntegrity", err)
+	}
+	t.Logf("detected: %v", err)
+}

@@ -74,23 +74,28 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 	})
 
 	It("counts the requests that fail during the run, reports them and exits 1", func() {
-		// An aegisd of its own, stopped in the middle of the run.
+		// An aegisd of its own, stopped in the middle of the run, once the run has
+		// stored objects on it (its file store shows them).
 		base := GinkgoT().TempDir()
+		objects := filepath.Join(base, "objects")
 		srv, err := aegisdtest.Start(aegisd.Options{
-			Store: "memory://", Ledger: "memory://", IssuerDir: filepath.Join(base, "issuer"),
+			Store: "file://" + objects, Ledger: "memory://", IssuerDir: filepath.Join(base, "issuer"),
 			AttestSecretFile: secretFile, MaxInFlight: 256, Log: GinkgoWriter,
 		})
 		Expect(err).NotTo(HaveOccurred())
 		defer srv.Stop()
 
 		cmd := exec.Command(binary, "--server", srv.URL, "--attest-secret-file", secretFile,
-			"--clients", "2", "--duration", "3s", "--tokens", "128", "--warmup", "0", "--json")
+			"--clients", "2", "--duration", "3s", "--size", "4KiB", "--tokens", "128", "--warmup", "0", "--json")
 		var stdout bytes.Buffer
 		stderr := &lockedBuffer{}
 		cmd.Stdout, cmd.Stderr = &stdout, stderr
 		Expect(cmd.Start()).To(Succeed())
 		Eventually(stderr.String, 60*time.Second, 20*time.Millisecond).Should(ContainSubstring("aegis-load: run, 2 clients"))
-		time.Sleep(500 * time.Millisecond)
+		// Requests of the run have succeeded: objects are on the server's disk (a
+		// stopping server finishes the requests in flight, so their answers arrive).
+		Eventually(func() int { return countFiles(objects, 4096) }, 3*time.Second, 10*time.Millisecond).
+			Should(BeNumerically(">=", 2), "the run stored nothing on the server")
 		Expect(srv.Stop()).To(Succeed())
 		err = cmd.Wait()
 		var ee *exec.ExitError
