@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -211,6 +212,7 @@ func (w *fcRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // an fcStore and an fcLedger, with a pool of valid tokens.
 type fcEnv struct {
 	url       string
+	client    *http.Client // bounds every request: a server that hangs fails the test
 	store     *fcStore
 	ledger    *fcLedger
 	origin    *privacypass.Origin
@@ -255,7 +257,8 @@ func newFCEnv(t *testing.T, edit func(*server.Config)) *fcEnv {
 		t.Fatal(err)
 	}
 	e := &fcEnv{
-		store: store, ledger: ledger, origin: origin, key: key, challenge: ch,
+		client: &http.Client{Timeout: time.Minute},
+		store:  store, ledger: ledger, origin: origin, key: key, challenge: ch,
 		tokens: fcPool(t, key, ch), metrics: cfg.Metrics, served: make(chan fcServed, 256),
 	}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -366,7 +369,7 @@ func (e *fcEnv) do(t *testing.T, method, path string, body []byte, hdr http.Head
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
-	res, err := http.DefaultClient.Do(e.request(t.Context(), t, method, path, r, hdr))
+	res, err := e.client.Do(e.request(t.Context(), t, method, path, r, hdr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -609,6 +612,7 @@ func TestFailClosedToken(t *testing.T) {
 // later), the ledger and the store are not asked.
 func TestFailClosedBusy(t *testing.T) {
 	e := newFCEnv(t, func(c *server.Config) { c.MaxInFlight = 1 })
+	e.client.Timeout = 10 * time.Second // a request over the limit must not wait
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	e.store.setHook(func(ctx context.Context, op string, id domain.ObjectID) error {
@@ -625,7 +629,7 @@ func TestFailClosedBusy(t *testing.T) {
 	holder := make(chan answer, 1)
 	hold := e.request(context.Background(), t, http.MethodGet, fcPath(fcOtherID), nil, nil)
 	go func() {
-		res, err := http.DefaultClient.Do(hold)
+		res, err := e.client.Do(hold)
 		if err != nil {
 			holder <- answer{err: err}
 			return
@@ -633,13 +637,17 @@ func TestFailClosedBusy(t *testing.T) {
 		res.Body.Close()
 		holder <- answer{status: res.StatusCode}
 	}()
-	<-entered
 	released := false
 	defer func() {
 		if !released {
 			close(release)
 		}
 	}()
+	select {
+	case <-entered:
+	case a := <-holder:
+		t.Fatalf("the request meant to hold the limit did not reach the store: %d %v", a.status, a.err)
+	}
 	tokens := map[string]string{}
 	for _, c := range e.calls(t) {
 		t.Run(c.name, func(t *testing.T) {
@@ -723,10 +731,17 @@ func TestFailClosedRoute(t *testing.T) {
 		{"POST an object", http.MethodPost, fcPath(fcID), fcNewBody, http.StatusMethodNotAllowed, server.CodeMethodNotAllowed},
 		{"PATCH an object", http.MethodPatch, fcPath(fcID), fcNewBody, http.StatusMethodNotAllowed, server.CodeMethodNotAllowed},
 		{"POST to the listing", http.MethodPost, server.ObjectsPath, fcNewBody, http.StatusNotFound, server.CodeRouteNotFound},
+		{"PROPFIND an object", "PROPFIND", fcPath(fcID), nil, http.StatusMethodNotAllowed, server.CodeMethodNotAllowed},
+		{"POST overriding the method", http.MethodPost, fcPath(fcID), fcNewBody, http.StatusMethodNotAllowed, server.CodeMethodNotAllowed},
+		{"double slash after the version", http.MethodGet, "/v1//objects/" + fcID.String(), nil, http.StatusNotFound, server.CodeRouteNotFound},
+		{"double slash in front", http.MethodGet, "/" + fcPath(fcID), nil, http.StatusNotFound, server.CodeRouteNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before, ops := e.snapshot(t), e.store.ops.Load()
-			r := e.do(t, tc.method, tc.path, tc.body, http.Header{server.WriteEnablerHeader: {httpwire.FormatWriteEnabler(fcEnabler)}})
+			r := e.do(t, tc.method, tc.path, tc.body, http.Header{
+				server.WriteEnablerHeader: {httpwire.FormatWriteEnabler(fcEnabler)},
+				"X-Http-Method-Override":  {http.MethodPut},
+			})
 			fcRefused(t, r, tc.status, tc.code)
 			if bytes.Contains(r.body, []byte(fcID.String())) {
 				t.Errorf("the answer names a stored object: %s", r.body)
@@ -737,12 +752,23 @@ func TestFailClosedRoute(t *testing.T) {
 			}
 		})
 	}
-	t.Run("HEAD an object", func(t *testing.T) {
-		r := e.do(t, http.MethodHead, fcPath(fcID), nil, nil)
-		if r.status != http.StatusMethodNotAllowed || r.header.Get("ETag") != "" || len(r.body) != 0 {
-			t.Errorf("answer %d, ETag %q, body %q; want 405 without either", r.status, r.header.Get("ETag"), r.body)
-		}
-	})
+	// HEAD and OPTIONS answer without a body (Echo answers OPTIONS itself,
+	// with the allowed methods): neither looks at the store.
+	for _, m := range []struct {
+		method string
+		status int
+	}{{http.MethodHead, http.StatusMethodNotAllowed}, {http.MethodOptions, http.StatusNoContent}} {
+		t.Run(m.method+" an object", func(t *testing.T) {
+			ops := e.store.ops.Load()
+			r := e.do(t, m.method, fcPath(fcID), nil, nil)
+			if r.status != m.status || r.header.Get("ETag") != "" || len(r.body) != 0 {
+				t.Errorf("answer %d, ETag %q, body %q; want %d without either", r.status, r.header.Get("ETag"), r.body, m.status)
+			}
+			if n := e.store.ops.Load() - ops; n != 0 {
+				t.Errorf("the store was used %d times", n)
+			}
+		})
+	}
 }
 
 // TestFailClosedObjectID: object ids that are not 64 lowercase hex digits,
@@ -759,6 +785,7 @@ func TestFailClosedObjectID(t *testing.T) {
 		{"escaped id", "%66" + hexID[2:]},
 		{"id with a trailing slash", hexID + "/"},
 		{"id with a suffix", hexID + "/x"},
+		{"id behind a dot segment", "./" + hexID},
 	} {
 		for _, m := range []string{http.MethodPut, http.MethodGet, http.MethodDelete} {
 			t.Run(id.name+"/"+m, func(t *testing.T) {
@@ -977,7 +1004,7 @@ func TestFailClosedBody(t *testing.T) {
 			}, http.StatusRequestEntityTooLarge, server.CodeBodyTooLarge},
 			{"chunked body over the limit", func(t *testing.T) fcResp {
 				body := io.MultiReader(bytes.NewReader(fcPattern("x", limit+1))) // no length: sent chunked
-				res, err := http.DefaultClient.Do(e.request(t.Context(), t, http.MethodPut, fcPath(id.id), body, nil))
+				res, err := e.client.Do(e.request(t.Context(), t, http.MethodPut, fcPath(id.id), body, nil))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -995,8 +1022,8 @@ func TestFailClosedBody(t *testing.T) {
 			{"body over the largest size within the slack", func(t *testing.T) fcResp {
 				return e.do(t, http.MethodPut, fcPath(id.id), fcPattern("z", limit), nil)
 			}, http.StatusBadRequest, server.CodeInvalidSize},
-			{"body cut short", func(t *testing.T) fcResp {
-				return fcRaw(t, e, head(id.id, domain.KiB), fcNewBody[:domain.KiB/2])
+			{"body cut short at an allowed size", func(t *testing.T) fcResp {
+				return fcRaw(t, e, head(id.id, 4*domain.KiB), fcNewBody) // 1 KiB of 4
 			}, http.StatusBadRequest, server.CodeBadRequest},
 		} {
 			t.Run(id.name+"/"+tc.name, func(t *testing.T) {
@@ -1108,7 +1135,7 @@ func TestFailClosedCancelled(t *testing.T) {
 		req := e.request(ctx, t, c.method, fcPath(c.id), r, c.hdr)
 		done := make(chan error, 1)
 		go func() {
-			res, err := http.DefaultClient.Do(req)
+			res, err := e.client.Do(req)
 			if err == nil {
 				res.Body.Close()
 			}
@@ -1210,23 +1237,29 @@ func TestFailClosedIssuance(t *testing.T) {
 		}
 		req.Header["Authorization"] = auth
 		req.Header.Set("Content-Type", ct)
-		res, err := http.DefaultClient.Do(req)
+		res, err := e.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return fcParse(t, res)
 	}
-	issued := func(t *testing.T, m *server.Metrics) string {
+	issued := func(t *testing.T, m *server.Metrics) int {
+		t.Helper()
 		var b strings.Builder
 		if _, err := m.WriteTo(&b); err != nil {
 			t.Fatal(err)
 		}
 		for _, l := range strings.Split(b.String(), "\n") {
-			if strings.HasPrefix(l, "aegisd_tokens_issued_total ") {
-				return strings.TrimPrefix(l, "aegisd_tokens_issued_total ")
+			if n, ok := strings.CutPrefix(l, "aegisd_tokens_issued_total "); ok {
+				v, err := strconv.Atoi(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v
 			}
 		}
-		return "?"
+		t.Fatal("no aegisd_tokens_issued_total")
+		return 0
 	}
 	bearer := []string{"Bearer " + fcSecret}
 	for _, tc := range []struct {
@@ -1251,10 +1284,11 @@ func TestFailClosedIssuance(t *testing.T) {
 		{"request over the limit", bearer, server.BatchRequestMediaType, make([]byte, 5+privacypass.MaxBatch*256+1), http.StatusRequestEntityTooLarge, server.CodeBodyTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			before := issued(t, e.metrics)
 			r := post(t, e.url, tc.auth, tc.ct, tc.body)
 			fcRefused(t, r, tc.status, tc.code)
-			if n := issued(t, e.metrics); n != "0" {
-				t.Errorf("%s tokens issued", n)
+			if n := issued(t, e.metrics) - before; n != 0 {
+				t.Errorf("%d tokens issued", n)
 			}
 		})
 	}
@@ -1272,13 +1306,14 @@ func TestFailClosedIssuance(t *testing.T) {
 					r := post(t, d.url, auth, server.BatchRequestMediaType, batch)
 					fcRefused(t, r, http.StatusForbidden, server.CodeIssuanceDisabled)
 				}
-				if n := issued(t, d.metrics); n != "0" {
-					t.Errorf("%s tokens issued", n)
+				if n := issued(t, d.metrics); n != 0 {
+					t.Errorf("%d tokens issued", n)
 				}
 			})
 		}
 	})
 	t.Run("control", func(t *testing.T) {
+		before := issued(t, e.metrics)
 		for _, req := range []struct {
 			ct   string
 			body []byte
@@ -1287,8 +1322,8 @@ func TestFailClosedIssuance(t *testing.T) {
 				t.Fatalf("%s: %d %s", req.ct, r.status, r.body)
 			}
 		}
-		if n := issued(t, e.metrics); n != "5" {
-			t.Errorf("%s tokens issued, want 5", n)
+		if n := issued(t, e.metrics) - before; n != 5 {
+			t.Errorf("%d tokens issued, want 5", n)
 		}
 	})
 }
