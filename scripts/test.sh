@@ -8,7 +8,8 @@
 # (e.g. `//go:build integration`), where `go test ./...` quietly skips it.
 # Ginkgo suites get the Ginkgo flags (--randomize-all --fail-on-pending --fail-on-empty); packages with only
 # plain `go test` tests run as ordinary test binaries (Ginkgo passes -test.v to those, so they are verbose).
-# Modules without packages or tests are skipped. One module failing does not stop the others; a per-module
+# Modules without packages or tests are skipped; a module whose packages `go list` cannot list (a broken go.mod,
+# a file it cannot parse, an import no module provides) fails, with go's message. One module failing does not stop the others; a per-module
 # summary is printed at the end and the exit status is non-zero when any module failed.
 #
 # usage: scripts/test.sh            (normally via `make test`)
@@ -35,11 +36,23 @@ say "test: $("$GINKGO" version), flags: $GINKGO_FLAGS"
 
 summary=() failed=()
 total_start=$(date +%s)
+listerr=$(mktemp)
+trap 'rm -f "$listerr"' EXIT
+# list_failed MODULE: go list failed in MODULE (its message in $listerr): print it, count MODULE as failed.
+list_failed() {
+  hdr "test $1: go list failed"
+  cat "$listerr"
+  summary+=("$(printf '   FAIL  %-12s (go list: %s)' "$1" "$(sed '1d;s/^ *//' "$listerr" | paste -sd' ' | cut -c1-200)")")
+  failed+=("$1")
+}
 for mod in "${MODULE_LIST[@]}"; do
-  if ! has_packages "$mod"; then
+  rc=0; has_packages "$mod" 2>"$listerr" || rc=$?
+  if [ $rc -eq 2 ]; then list_failed "$mod"; continue; fi
+  if [ $rc -ne 0 ]; then
     summary+=("$(printf '   skip  %-12s (no packages)' "$mod")"); continue
   fi
-  mapfile -t pkgs < <(module_dirs "$mod" 'or .TestGoFiles .XTestGoFiles')
+  if ! dirs=$(module_dirs "$mod" 'or .TestGoFiles .XTestGoFiles' 2>"$listerr"); then list_failed "$mod"; continue; fi
+  pkgs=(); [ -z "$dirs" ] || mapfile -t pkgs <<<"$dirs"
   if [ ${#pkgs[@]} -eq 0 ]; then
     summary+=("$(printf '   skip  %-12s (no test files)' "$mod")"); continue
   fi
