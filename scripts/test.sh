@@ -9,8 +9,10 @@
 # Ginkgo suites get the Ginkgo flags (--randomize-all --fail-on-pending --fail-on-empty); packages with only
 # plain `go test` tests run as ordinary test binaries (Ginkgo passes -test.v to those, so they are verbose).
 # Modules without packages or tests are skipped; a module whose packages `go list` cannot list (a broken go.mod,
-# a file it cannot parse, an import no module provides) fails, with go's message. One module failing does not stop the others; a per-module
-# summary is printed at the end and the exit status is non-zero when any module failed.
+# a file it cannot parse, an import no module provides) fails, with go's message. One module failing does not
+# stop the others; a per-module summary is printed at the end and the exit status is non-zero when any failed.
+# With the race detector on, a second, short pass without it (`go test`, no -race) runs the tests that skip
+# under it (NORACE_TESTS below); a test it selects that skips or does not run fails that pass.
 #
 # usage: scripts/test.sh            (normally via `make test`)
 # env:   MODULES        modules to test (default: the Makefile's list)
@@ -21,6 +23,16 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 GINKGO_FLAGS=${GINKGO_FLAGS:---randomize-all --fail-on-pending --fail-on-empty --race --keep-going --timeout=10m}
+
+# The tests that skip under the race detector (they read the raceEnabled constant of the package's
+# race_test.go / norace_test.go): MODULE PACKAGE-DIR -run PATTERN. Each package with a `//go:build race`
+# test file must be listed here; the pass checks that.
+NORACE_TESTS=(
+  # sync.Pool drops items at random under -race, so the allocation counts mean nothing there.
+  'crypto ./aead ^TestZeroAllocations$'
+  # The 256 MiB Argon2id known-answer vector: several times slower under -race.
+  'crypto ./kdf ^TestArgon2idKnownAnswers$/^password$/^somesalt$/^t=2$/^m=262144$/^p=1$'
+)
 
 cc=$("$GO" env CC | cut -d' ' -f1)
 if [[ " $GINKGO_FLAGS " == *" --race "* ]] && { [ "$("$GO" env CGO_ENABLED)" != 1 ] || ! command -v "$cc" >/dev/null; }; then
@@ -66,6 +78,46 @@ for mod in "${MODULE_LIST[@]}"; do
     failed+=("$mod")
   fi
 done
+
+norace_failed() { [[ " ${failed[*]} " == *" $1(no race) "* ]] || failed+=("$1(no race)"); }
+# norace_pass: run NORACE_TESTS of the modules tested above without the race detector.
+norace_pass() {
+  local entry mod dir pattern start log listed race_dirs d
+  log=$(mktemp)
+  for entry in "${NORACE_TESTS[@]}"; do
+    read -r mod dir pattern <<<"$entry"
+    [[ " ${MODULE_LIST[*]} " == *" $mod "* ]] || continue
+    hdr "test (no race) $mod/${dir#./} -run '$pattern'"
+    start=$(date +%s)
+    if (cd "$ROOT/$mod" && "$GO" test -count=1 -v -timeout=10m -run "$pattern" "$dir") 2>&1 | tee "$log" &&
+      grep -q -- '--- PASS' "$log" && ! grep -q -- '--- SKIP' "$log"; then
+      summary+=("$(printf '   ok    %-12s %4ss  no race: %s -run %s' "$mod" "$(elapsed "$start")" "${dir#./}" "$pattern")")
+    else
+      grep -q -- '--- PASS' "$log" || say "test (no race): no test passed"
+      ! grep -q -- '--- SKIP' "$log" || say "test (no race): a test skipped"
+      summary+=("$(printf '   FAIL  %-12s %4ss  no race: %s -run %s' "$mod" "$(elapsed "$start")" "${dir#./}" "$pattern")")
+      norace_failed "$mod"
+    fi
+  done
+  rm -f "$log"
+  # Every package whose tests know of the race detector has its entry.
+  for mod in "${MODULE_LIST[@]}"; do
+    [ -d "$ROOT/$mod" ] || continue
+    race_dirs=$(cd "$ROOT/$mod" && { grep -rlE --include='*_test.go' '^//go:build(.*[ (&|])?race([ )&|]|$)' . || true; } |
+      xargs -r -n1 dirname | sort -u)
+    for d in $race_dirs; do
+      listed=no
+      for entry in "${NORACE_TESTS[@]}"; do
+        if [ "$(awk '{print $1, $2}' <<<"$entry")" = "$mod $d" ]; then listed=yes; fi
+      done
+      if [ $listed = no ]; then
+        summary+=("$(printf '   FAIL  %-12s        no race: %s has a test file built only with -race but no entry in NORACE_TESTS (scripts/test.sh)' "$mod" "${d#./}")")
+        norace_failed "$mod"
+      fi
+    done
+  done
+}
+if [[ " $GINKGO_FLAGS " == *" --race "* ]]; then norace_pass; fi
 
 hdr "test summary ($(elapsed "$total_start")s)"
 printf '%s\n' "${summary[@]}"
