@@ -13,6 +13,8 @@
 # stop the others; a per-module summary is printed at the end and the exit status is non-zero when any failed.
 # With the race detector on, a second, short pass without it (`go test`, no -race) runs the tests that skip
 # under it (NORACE_TESTS below); a test it selects that skips or does not run fails that pass.
+# The summary names each service suite (scripts/test-services.sh) that could not run for want of its services,
+# NOT RUN, or ran only in part, PARTLY RUN, with what it missed.
 #
 # usage: scripts/test.sh            (normally via `make test`)
 # env:   MODULES        modules to test (default: the Makefile's list)
@@ -121,11 +123,26 @@ if [[ " $GINKGO_FLAGS " == *" --race "* ]]; then norace_pass; fi
 
 hdr "test summary ($(elapsed "$total_start")s)"
 printf '%s\n' "${summary[@]}"
-# The service suites skip without their Redis and S3 server (scripts/test-services.sh lists them).
-if [ -z "${AEGIS_TEST_S3_URL:-}" ] || [ -z "${AEGIS_TEST_REDIS_URL:-}" ]; then
-  mapfile -t service_suites < <(bash "$ROOT/scripts/test-services.sh" --list)
-  say "   NOT RUN  service suites ${service_suites[*]}: they need Redis and an S3 server; make test-services runs them"
-fi
+# The service suites skip without their Redis and S3 server: name each one that did not run, or ran in part,
+# with what it missed (scripts/test-services.sh lists them and their needs).
+commas() { local IFS=, s; s="$*"; printf '%s' "${s//,/, }"; }
+while read -r suite needs; do
+  [[ " ${MODULE_LIST[*]} " == *" ${suite%%/*} "* ]] || continue
+  missing=() partly=()
+  for need in $needs; do
+    optional=no; if [[ $need == '?'* ]]; then optional=yes need=${need#'?'}; fi
+    case $need in
+      cmd:*) command -v "${need#cmd:}" >/dev/null && continue; need="${need#cmd:} (not on PATH)" ;;
+      *) [ -n "${!need:-}" ] && continue; need="$need (unset)" ;;
+    esac
+    if [ $optional = yes ]; then partly+=("$need"); else missing+=("$need"); fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "   NOT RUN     $suite: $(commas "${missing[@]}"); make test-services runs it"
+  elif [ ${#partly[@]} -gt 0 ]; then
+    say "   PARTLY RUN  $suite: some tests skipped: $(commas "${partly[@]}"); make test-services runs them all"
+  fi
+done < <(bash "$ROOT/scripts/test-services.sh" --needs)
 if [ ${#failed[@]} -gt 0 ]; then
   say "test: FAILED in: ${failed[*]}"
   exit 1
