@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -48,6 +49,12 @@ func BenchmarkRawGCM(b *testing.B) {
 				rand.Read(nonce[:])
 				dst = gcm.Seal(dst[:0], nonce[:], pt, chunkAD)
 			}
+			if bytes.Contains(dst, pt) {
+				b.Fatal("the sealed message holds its plaintext in clear")
+			}
+			if got, err := gcm.Open(nil, nonce[:], dst, chunkAD); err != nil || !bytes.Equal(got, pt) {
+				b.Fatalf("Open of what was sealed: %d bytes (equal: %v), %v", len(got), bytes.Equal(got, pt), err)
+			}
 		})
 	}
 }
@@ -72,6 +79,10 @@ func BenchmarkPadSeal(b *testing.B) {
 				// the bytes differ, the work is the same.
 				domain.SealChunk(a, obj, payload, chunkAD)
 			}
+			// Once more, untimed, keeping the payload to compare.
+			want := bytes.Clone(payload)
+			domain.SealChunk(a, obj, payload, chunkAD)
+			checkSealed(b, a, obj, chunkAD, want)
 		})
 	}
 }
@@ -91,6 +102,7 @@ func BenchmarkPadSealCopy(b *testing.B) {
 			for b.Loop() {
 				domain.SealChunk(a, obj, payload, chunkAD)
 			}
+			checkSealed(b, a, obj, chunkAD, payload)
 		})
 	}
 }
@@ -109,6 +121,7 @@ func BenchmarkPad(b *testing.B) {
 			for b.Loop() {
 				domain.EncodeFrame(frame, payload)
 			}
+			checkFrame(b, frame, payload)
 		})
 	}
 }
@@ -126,6 +139,7 @@ func BenchmarkPadHalf(b *testing.B) {
 			for b.Loop() {
 				domain.EncodeFrame(frame, payload)
 			}
+			checkFrame(b, frame, payload)
 		})
 	}
 }
@@ -141,15 +155,21 @@ func BenchmarkOpenChunk(b *testing.B) {
 			n := payloadFor(size)
 			sealed := make([]byte, size)
 			domain.SealChunk(a, sealed, pattern(n), chunkAD)
+			checkSealed(b, a, sealed, chunkAD, pattern(n))
 			work := make([]byte, size)
+			var p []byte
 			b.ReportAllocs()
 			b.SetBytes(int64(n))
 			for b.Loop() {
 				copy(work, sealed)
-				p, err := domain.OpenChunk(a, work, chunkAD)
+				var err error
+				p, err = domain.OpenChunk(a, work, chunkAD)
 				if err != nil || len(p) != n {
 					b.Fatalf("OpenChunk: %d bytes, %v", len(p), err)
 				}
+			}
+			if !bytes.Equal(p, pattern(n)) {
+				b.Fatal("OpenChunk returned other bytes than were sealed")
 			}
 		})
 	}

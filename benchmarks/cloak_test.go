@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/ai-pantheon/aegis/adapters/fsblob"
@@ -57,7 +59,8 @@ func BenchmarkCloakStore100x1300B(b *testing.B) {
 	for _, st := range stores {
 		b.Run("store="+st.name, func(b *testing.B) {
 			ctx := context.Background()
-			c, err := anonymize.Create(ctx, vault.Config{Store: st.open(b), Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("bench"), anonymize.Config{})
+			store := st.open(b)
+			c, err := anonymize.Create(ctx, vault.Config{Store: store, Crypto: suite.New(kdf.InsecureTestPolicy())}, []byte("bench"), anonymize.Config{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -76,6 +79,8 @@ func BenchmarkCloakStore100x1300B(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/batch")
+			checkLoadAll(b, c, data)
+			checkNoClearText(b, store, slices.Collect(maps.Values(data))...)
 		})
 	}
 }
@@ -112,6 +117,7 @@ func BenchmarkCloakOverhead(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/batch")
+		checkLoadAll(b, v, data)
 	})
 	b.Run("path=cloak", func(b *testing.B) {
 		c, err := anonymize.Create(ctx, cfg(), []byte("bench"), anonymize.Config{Window: 0, Cover: 0})
@@ -127,5 +133,6 @@ func BenchmarkCloakOverhead(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/batch")
+		checkLoadAll(b, c, data)
 	})
 }

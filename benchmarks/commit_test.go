@@ -76,6 +76,7 @@ func BenchmarkDurableCommit(b *testing.B) {
 			i++
 		}
 		reportOpsPerSec(b)
+		checkFiles(b, data, filepath.Join(dir, fmt.Sprintf("object-%d", i-1)))
 	})
 	b.Run("path=vault", func(b *testing.B) {
 		ctx := context.Background()
@@ -121,5 +122,7 @@ func BenchmarkDurableCommit(b *testing.B) {
 		if floorTime > 0 {
 			b.ReportMetric(float64(vaultTime)/float64(floorTime), "x-newfile")
 		}
+		checkLoad(b, v, fmt.Sprintf("category-%d", i-1), data)
+		checkNoClearText(b, store, data)
 	})
 }

@@ -1,10 +1,13 @@
 package benchmarks
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/ai-pantheon/aegis/adapters/fsblob"
@@ -65,7 +68,8 @@ func BenchmarkVaultStore(b *testing.B) {
 		b.Run("store="+st.name, func(b *testing.B) {
 			for _, size := range vaultSizes {
 				b.Run("size="+sizeName(size), func(b *testing.B) {
-					v := createVault(b, st.open(b), fastCrypto())
+					store := st.open(b)
+					v := createVault(b, store, fastCrypto())
 					data := pattern(payloadFor(size))
 					b.ReportAllocs()
 					b.SetBytes(int64(len(data)))
@@ -78,6 +82,8 @@ func BenchmarkVaultStore(b *testing.B) {
 						}
 					}
 					reportOpsPerSec(b)
+					checkLoad(b, v, "bench", data)
+					checkNoClearText(b, store, data)
 				})
 			}
 		})
@@ -92,20 +98,27 @@ func BenchmarkVaultLoad(b *testing.B) {
 		b.Run("store="+st.name, func(b *testing.B) {
 			for _, size := range vaultSizes {
 				b.Run("size="+sizeName(size), func(b *testing.B) {
-					v := createVault(b, st.open(b), fastCrypto())
+					store := st.open(b)
+					v := createVault(b, store, fastCrypto())
 					data := pattern(payloadFor(size))
 					if err := v.Store(ctx, "bench", data); err != nil {
 						b.Fatal(err)
 					}
+					checkNoClearText(b, store, data)
+					var got []byte
 					b.ReportAllocs()
 					b.SetBytes(int64(len(data)))
 					for b.Loop() {
-						got, err := v.Load(ctx, "bench")
+						var err error
+						got, err = v.Load(ctx, "bench")
 						if err != nil || len(got) != len(data) {
 							b.Fatalf("Load: %d bytes, %v", len(got), err)
 						}
 					}
 					reportOpsPerSec(b)
+					if !bytes.Equal(got, data) {
+						b.Fatal("Load returned other bytes than were stored")
+					}
 				})
 			}
 		})
@@ -126,7 +139,8 @@ const (
 func BenchmarkStoreAll100x1KiB(b *testing.B) {
 	b.Run("fs", func(b *testing.B) {
 		ctx := context.Background()
-		v := createVault(b, openFS(b), fastCrypto())
+		store := openFS(b)
+		v := createVault(b, store, fastCrypto())
 		batch := make(map[string][]byte, batchCount)
 		for i := range batchCount {
 			batch[fmt.Sprintf("category-%03d", i)] = pattern(batchSize)
@@ -145,6 +159,8 @@ func BenchmarkStoreAll100x1KiB(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/batch")
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchCount), "ns/object")
+		checkLoadAll(b, v, batch)
+		checkNoClearText(b, store, slices.Collect(maps.Values(batch))...)
 	})
 }
 
@@ -176,6 +192,7 @@ func BenchmarkOneByOneFsync100x1KiB(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/batch")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchCount), "ns/object")
+	checkFiles(b, data, names...)
 }
 
 // BenchmarkOneByOneAtomic100x1KiB is a second baseline: a crash-safe writer that
@@ -216,6 +233,11 @@ func BenchmarkOneByOneAtomic100x1KiB(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/batch")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchCount), "ns/object")
+	// The last batch is there, and nothing else.
+	checkFiles(b, data, prev...)
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != batchCount {
+		b.Fatalf("%d files in the directory, want the last batch's %d (%v)", len(entries), batchCount, err)
+	}
 }
 
 func writeDurably(name string, data []byte) error {
@@ -305,4 +327,5 @@ func benchChangePassphrase(b *testing.B, c domain.Crypto, total int) {
 	if ok, err := v2.Verify(ctx, "category-00", batch["category-00"]); err != nil || !ok {
 		b.Fatalf("after ChangePassphrase: verify = %v, %v", ok, err)
 	}
+	checkNoClearText(b, store, slices.Collect(maps.Values(batch))...)
 }

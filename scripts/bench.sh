@@ -43,22 +43,28 @@ FULL_JOBS=(
 )
 
 # bench_dirs MODULE: "./dir" of each package whose own test files declare a benchmark.
+# Fails when go list does.
 bench_dirs() {
-  local mod=$1 dir files
+  local mod=$1 dir files dirs
+  dirs=$(module_dirs "$mod" 'or .TestGoFiles .XTestGoFiles') || return 1
   while IFS= read -r dir; do
     [ -n "$dir" ] || continue
     files=$(cd "$ROOT/$mod/$dir" && "$GO" list -e -f '{{range .TestGoFiles}}{{println .}}{{end}}{{range .XTestGoFiles}}{{println .}}{{end}}' .)
     if (cd "$ROOT/$mod/$dir" && printf '%s\n' "$files" | xargs -r grep -qE '^func[[:space:]]+Benchmark([A-Z0-9_][A-Za-z0-9_]*)?[[:space:]]*\([[:space:]]*[A-Za-z_][A-Za-z0-9_]*[[:space:]]+\*testing\.B[[:space:]]*\)'); then
       echo "$dir"
     fi
-  done < <(module_dirs "$mod" 'or .TestGoFiles .XTestGoFiles')
+  done <<<"$dirs"
 }
 
 smoke() {
-  local summary=() failed=() mod dirs start
+  local summary=() failed=() mod dirs out rc start
   for mod in $MODULES; do
-    if [ ! -d "$ROOT/$mod" ] || ! has_packages "$mod"; then summary+=("$(printf '   skip  %-12s (no packages)' "$mod")"); continue; fi
-    mapfile -t dirs < <(bench_dirs "$mod")
+    rc=0; [ ! -d "$ROOT/$mod" ] || has_packages "$mod" || rc=$?
+    if [ ! -d "$ROOT/$mod" ] || [ $rc -eq 1 ]; then summary+=("$(printf '   skip  %-12s (no packages)' "$mod")"); continue; fi
+    if [ $rc -ne 0 ] || ! out=$(bench_dirs "$mod"); then
+      summary+=("$(printf '   FAIL  %-12s (go list failed, above)' "$mod")"); failed+=("$mod"); continue
+    fi
+    dirs=(); [ -z "$out" ] || mapfile -t dirs <<<"$out"
     if [ ${#dirs[@]} -eq 0 ]; then summary+=("$(printf '   skip  %-12s (no benchmarks)' "$mod")"); continue; fi
     hdr "bench (smoke) $mod: ${dirs[*]}"
     start=$(date +%s)
@@ -84,7 +90,8 @@ full() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/aegis-bench.XXXXXX")
   # shellcheck disable=SC2064 # expand now: $work is local
   trap "rm -rf '$work'" EXIT
-  local raw=$work/results.txt start=$(date +%s)
+  local raw=$work/results.txt start
+  start=$(date +%s)
 
   # Build each package's test binary once.
   hdr "bench (full): build the test binaries"

@@ -48,7 +48,9 @@ allowed_requires() {
 
 violations=0
 for mod in "${MODULE_LIST[@]}"; do
-  if ! has_packages "$mod"; then say "depcheck: $mod: no packages, skipped"; continue; fi
+  rc=0; has_packages "$mod" || rc=$?
+  if [ $rc -eq 2 ]; then say "depcheck: $mod: go list failed (above)"; violations=$((violations + 1)); continue; fi
+  if [ $rc -ne 0 ]; then say "depcheck: $mod: no packages, skipped"; continue; fi
   siblings=$(allowed_siblings "$mod")
   if [ "$siblings" = unknown ]; then
     say "depcheck: $mod: no rule for this module; add one to scripts/depcheck.sh"; violations=$((violations + 1)); continue

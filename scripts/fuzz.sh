@@ -26,7 +26,11 @@ deadline_flake() {
 }
 total_start=$(date +%s)
 for mod in "${MODULE_LIST[@]}"; do
-  has_packages "$mod" || continue
+  rc=0; has_packages "$mod" || rc=$?
+  if [ $rc -eq 1 ]; then continue; fi
+  if [ $rc -ne 0 ] || ! dirs=$(module_dirs "$mod" 'or .TestGoFiles .XTestGoFiles'); then
+    summary+=("$(printf '   FAIL  %-40s %-28s' "$mod" "(go list failed, above)")"); failed+=("$mod:go-list"); continue
+  fi
   while IFS= read -r dir; do
     [ -n "$dir" ] || continue
     # the package's own test files (not subdirectories), as go list reports them
@@ -52,11 +56,11 @@ for mod in "${MODULE_LIST[@]}"; do
       fi
       rm -f "$log"
     done
-  done < <(module_dirs "$mod" 'or .TestGoFiles .XTestGoFiles')
+  done <<<"$dirs"
 done
 
 hdr "fuzz summary: $count targets, FUZZTIME=$FUZZTIME ($(elapsed "$total_start")s)"
-[ $count -gt 0 ] && printf '%s\n' "${summary[@]}"
+[ ${#summary[@]} -eq 0 ] || printf '%s\n' "${summary[@]}"
 [ ${#flaked[@]} -eq 0 ] || say "fuzz: ok* = the Go 1.26 -fuzztime shutdown race (go.dev/issue/75804); corpus replay passed: ${flaked[*]}"
 if [ ${#failed[@]} -gt 0 ]; then
   say "fuzz: FAILED: ${failed[*]}"

@@ -5,10 +5,14 @@
 #   MODULES         the workspace modules, from the environment (the Makefile exports it) or, when a script is run
 #                   by hand, parsed from the one `MODULES :=` line of the Makefile
 #   TOOLS_BIN       where the pinned tools (ginkgo, wire) are built: $ROOT/bin/tools
-#   has_packages M  true when module M holds at least one Go package
+#   go_list M TMPL  `go list -e -f TMPL ./...` in module M; fails, with go's message on stderr, when go list
+#                   fails (a go.mod it cannot parse, a module go.work does not use) or a package cannot be loaded
+#   has_packages M  status 0 when module M holds at least one Go package, 1 when it holds none, 2 when go list
+#                   failed (the message on stderr): callers must not take 2 for "no packages"
 #   module_dirs M EXPR
 #                   the directories (relative to the module, "./x") of M's packages for which the go list
-#                   template condition EXPR holds, e.g. 'or .TestGoFiles .XTestGoFiles'
+#                   template condition EXPR holds, e.g. 'or .TestGoFiles .XTestGoFiles'; fails like go_list
+#                   (read it with out=$(module_dirs ...) || ..., not from a process substitution, which loses that)
 #   ensure_tools    builds ginkgo and wire at the versions pinned in scripts/tools/go.mod, and modtool, into $TOOLS_BIN
 #   AEGIS           the module path prefix, github.com/ai-pantheon/aegis
 #   MODTOOL         $TOOLS_BIN/modtool (scripts/tools/modtool: module zips, file GOPROXY, versions, go.mod directives)
@@ -40,21 +44,52 @@ ok()  { printf '   ok    %s\n' "$*"; }
 bad() { printf '   FAIL  %s\n' "$*"; }
 elapsed() { echo $(( $(date +%s) - $1 )); }
 
+# go_list MODULE TEMPLATE: the output of `go list -e -f TEMPLATE ./...` run in MODULE's directory. Fails (status 1),
+# printing what went wrong on stderr under "go list in MODULE failed:", when the directory is missing, when go
+# list fails (-e keeps going past package errors, not past module errors: a go.mod it cannot parse, a module
+# go.work does not use, a missing go.sum entry), or when it reports a package it cannot load (a file it cannot
+# parse, an import no module provides). Never take its empty output for "no packages" without its status.
+go_list() {
+  local mod=$1 tmpl=$2 errfile out rc=0 pkg_errors
+  if [ ! -d "$ROOT/$mod" ]; then
+    printf 'go list in %s failed:\n   no directory %s\n' "$mod" "$ROOT/$mod" >&2; return 1
+  fi
+  errfile=$(mktemp)
+  # First the errors of the packages (their own and those of their dependencies), then TEMPLATE.
+  pkg_errors=$(cd "$ROOT/$mod" && "$GO" list -e \
+    -f '{{with .Error}}{{$.ImportPath}}: {{.}}{{"\n"}}{{end}}{{range .DepsErrors}}{{.}}{{"\n"}}{{end}}' ./... 2>"$errfile") || rc=$?
+  if [ $rc -eq 0 ] && [ -z "$pkg_errors" ]; then
+    out=$(cd "$ROOT/$mod" && "$GO" list -e -f "$tmpl" ./... 2>"$errfile") || rc=$?
+  fi
+  if [ $rc -ne 0 ] || [ -n "$pkg_errors" ]; then
+    {
+      printf 'go list in %s failed%s:\n' "$mod" "$([ $rc -eq 0 ] || printf ' (exit status %d)' "$rc")"
+      { [ -z "$pkg_errors" ] || awk '!seen[$0]++' <<<"$pkg_errors"; cat "$errfile"; } | sed 's/^/   /'
+    } >&2
+    rm -f "$errfile"
+    return 1
+  fi
+  rm -f "$errfile"
+  [ -z "$out" ] || printf '%s\n' "$out"
+}
+
 # has_packages MODULE: does the module hold any Go package (build constraints of this platform applied)?
+# Status 0 yes, 1 no, 2 go list failed (go_list's message on stderr).
 has_packages() {
   local out
-  out=$(cd "$ROOT/$1" && "$GO" list -e -f '{{.ImportPath}}' ./... 2>/dev/null) || return 1
+  out=$(go_list "$1" '{{.ImportPath}}') || return 2
   [ -n "$out" ]
 }
 
-# module_dirs MODULE TEMPLATE: "./rel/dir" of each package of MODULE for which TEMPLATE renders non-empty.
+# module_dirs MODULE TEMPLATE: "./rel/dir" of each package of MODULE for which TEMPLATE renders non-empty;
+# fails like go_list, printing nothing on stdout then.
 module_dirs() {
-  local mod=$1 tmpl=$2 dir
-  (cd "$ROOT/$mod" && "$GO" list -e -f "{{if $tmpl}}{{.Dir}}{{end}}" ./... 2>/dev/null) |
-    while IFS= read -r dir; do
-      [ -n "$dir" ] || continue
-      if [ "$dir" = "$ROOT/$mod" ]; then echo "."; else echo "./${dir#"$ROOT/$mod/"}"; fi
-    done
+  local mod=$1 tmpl=$2 out dir
+  out=$(go_list "$mod" "{{if $tmpl}}{{.Dir}}{{end}}") || return 1
+  while IFS= read -r dir; do
+    [ -n "$dir" ] || continue
+    if [ "$dir" = "$ROOT/$mod" ]; then echo "."; else echo "./${dir#"$ROOT/$mod/"}"; fi
+  done <<<"$out"
 }
 
 # ensure_tools: build the pinned tool binaries (cheap when the build cache is warm). The tools module lives outside

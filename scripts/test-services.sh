@@ -11,22 +11,31 @@
 #   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   the S3 server's keys
 #   AEGIS_TEST_REDIS_URL       redis://127.0.0.1:PORT/0
 #   AEGIS_TEST_REDIS_PASSWORD  its password
-#   AEGIS_TEST_SERVICES=1      a suite that finds its variables missing fails instead of skipping
+#   AEGIS_TEST_SERVICES=1      a suite that finds its variables or commands missing fails instead of skipping:
+#                              under this script a service suite that cannot start fails
 # Under a plain `make test` these are unset and the suites skip; scripts/test.sh names them.
 #
-# usage: scripts/test-services.sh          (normally via `make test-services`)
-#        scripts/test-services.sh --list   print the service suites, one module/package per line
+# usage: scripts/test-services.sh           (normally via `make test-services`)
+#        scripts/test-services.sh --list    print the service suites, one module/package per line
+#        scripts/test-services.sh --needs   print each suite and what it needs (see SERVICE_SUITES), one a line
 # env:   GINKGO_FLAGS   as for scripts/test.sh
 set -euo pipefail
 
-# The service suites, as MODULE/PACKAGE-DIR. This is the one list: scripts/test.sh reads it (--list).
-SERVICE_SUITES=(adapters/s3blob adapters/redisledger apps/internal/replicas)
+# The service suites, as MODULE/PACKAGE-DIR followed by what the suite needs: NAME an environment variable
+# without which it skips whole (or, for an S3 URL without its keys, fails), cmd:NAME a command on PATH,
+# a leading ? a need without which only some of its specs skip. This is the one list: scripts/test.sh reads it
+# (--needs) to name, after a plain `make test`, each suite that did not run, or ran only in part.
+SERVICE_SUITES=(
+  "adapters/s3blob AEGIS_TEST_S3_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY"
+  "adapters/redisledger AEGIS_TEST_REDIS_URL ?cmd:redis-server"
+  "apps/internal/replicas AEGIS_TEST_S3_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AEGIS_TEST_REDIS_URL ?AEGIS_TEST_REDIS_PASSWORD"
+)
 
-if [ "${1:-}" = "--list" ]; then
-  printf '%s\n' "${SERVICE_SUITES[@]}"
-  exit 0
-fi
-[ $# -eq 0 ] || { echo "usage: $0 [--list]" >&2; exit 2; }
+case "${1:-}" in
+  --list) printf '%s\n' "${SERVICE_SUITES[@]%% *}"; exit 0 ;;
+  --needs) printf '%s\n' "${SERVICE_SUITES[@]}"; exit 0 ;;
+esac
+[ $# -eq 0 ] || { echo "usage: $0 [--list|--needs]" >&2; exit 2; }
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -68,7 +77,7 @@ say "test-services: $("$GINKGO" version), flags: $GINKGO_FLAGS"
 # Group the suites by module: Ginkgo runs from the module's directory, like scripts/test.sh.
 declare -A pkgs_of=()
 modules=()
-for suite in "${SERVICE_SUITES[@]}"; do
+for suite in "${SERVICE_SUITES[@]%% *}"; do
   mod=${suite%%/*} pkg=./${suite#*/}
   [ -d "$ROOT/$suite" ] || { say "test-services: suite $suite: no such directory"; exit 2; }
   if [ -z "${pkgs_of[$mod]+x}" ]; then modules+=("$mod"); pkgs_of[$mod]=""; fi

@@ -9,7 +9,9 @@ source "$(dirname "$0")/lib.sh"
 
 failed=()
 for mod in "${MODULE_LIST[@]}"; do
-  if ! has_packages "$mod"; then say "vet: $mod: no packages, skipped"; continue; fi
+  rc=0; has_packages "$mod" || rc=$?
+  if [ $rc -eq 2 ]; then say "vet: $mod FAILED (go list, above)"; failed+=("$mod"); continue; fi
+  if [ $rc -ne 0 ]; then say "vet: $mod: no packages, skipped"; continue; fi
   if (cd "$ROOT/$mod" && "$GO" vet ./...); then
     say "vet: $mod ok"
   else

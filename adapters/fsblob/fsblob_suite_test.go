@@ -5,8 +5,10 @@ package fsblob_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"testing"
@@ -27,10 +29,10 @@ func TestFsblob(t *testing.T) {
 // The cross-process specs re-execute this test binary as a helper process. These
 // environment variables tell TestMain to act as the helper instead of running tests.
 const (
-	helperEnv = "AEGIS_FSBLOB_HELPER" // "lock" or "increment"
+	helperEnv = "AEGIS_FSBLOB_HELPER" // "lock", "increment" or "get"
 	dirEnv    = "AEGIS_FSBLOB_DIR"    // the store directory
 	holdEnv   = "AEGIS_FSBLOB_HOLD"   // lock: how long to hold the lock (time.ParseDuration)
-	idEnv     = "AEGIS_FSBLOB_ID"     // increment: the counter object's id
+	idEnv     = "AEGIS_FSBLOB_ID"     // increment: the counter object's id; get: the object's id
 	countEnv  = "AEGIS_FSBLOB_COUNT"  // increment: how many increments
 )
 
@@ -110,6 +112,28 @@ func runHelper(mode string) error {
 		}
 		fmt.Printf("done after %d conflicts\n", conflicts)
 		return nil
+
+	case "get":
+		// Get the object and print what came of it as one getResult in JSON.
+		id, err := domain.ParseObjectID(os.Getenv(idEnv))
+		if err != nil {
+			return err
+		}
+		r := getResult{UID: os.Geteuid()}
+		if _, err := store.Get(ctx, id); err != nil {
+			r.Err = err.Error()
+			r.Permission = errors.Is(err, fs.ErrPermission)
+			r.NotFound = errors.Is(err, domain.ErrNotFound)
+		}
+		return json.NewEncoder(os.Stdout).Encode(r)
 	}
 	return fmt.Errorf("unknown mode %q", mode)
+}
+
+// getResult is what the "get" helper reports of its Get.
+type getResult struct {
+	UID        int    // the helper's effective user id
+	Err        string // Get's error, "" if none
+	Permission bool   // errors.Is(err, fs.ErrPermission)
+	NotFound   bool   // errors.Is(err, domain.ErrNotFound)
 }

@@ -1,8 +1,13 @@
 package legacy_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/ai-pantheon/aegis/adapters/legacy"
@@ -25,21 +30,55 @@ func fixtureBytes(b *testing.B, fixtureDir string) int64 {
 	return n
 }
 
+// expectedFixture is what the committed fixture holds: category name to JSON value.
+func expectedFixture(b *testing.B) map[string]json.RawMessage {
+	b.Helper()
+	raw, err := os.ReadFile("testdata/py-vault.expected.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var want map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &want); err != nil {
+		b.Fatal(err)
+	}
+	return want
+}
+
+// sameJSON reports whether a and b are JSON texts of the same value.
+func sameJSON(a, b []byte) bool {
+	decode := func(t []byte) (any, error) {
+		dec := json.NewDecoder(bytes.NewReader(t))
+		dec.UseNumber()
+		var v any
+		err := dec.Decode(&v)
+		return v, err
+	}
+	va, errA := decode(a)
+	vb, errB := decode(b)
+	return errA == nil && errB == nil && reflect.DeepEqual(va, vb)
+}
+
 // BenchmarkOpen reads and parses the committed fixture (12 categories, about
-// 170 KB of files): no cryptography.
+// 170 KB of files): no cryptography. It checks the categories found, once.
 func BenchmarkOpen(b *testing.B) {
 	fixtureDir := fixture(b)
 	b.SetBytes(fixtureBytes(b, fixtureDir))
+	var v *legacy.Vault
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := legacy.Open(fixtureDir); err != nil {
+		var err error
+		if v, err = legacy.Open(fixtureDir); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if got, want := v.Categories(), slices.Sorted(maps.Keys(expectedFixture(b))); !slices.Equal(got, want) {
+		b.Fatalf("categories %q, want %q", got, want)
 	}
 }
 
 // BenchmarkDecrypt decrypts and checks the opened fixture: one PBKDF2 with
-// 600,000 iterations, 12 data keys, 12 values. It reports the time per import.
+// 600,000 iterations, 12 data keys, 12 values. It reports the time per import,
+// and checks the values of the last import, once.
 func BenchmarkDecrypt(b *testing.B) {
 	pass, err := os.ReadFile("testdata/py-vault.pass")
 	if err != nil {
@@ -49,13 +88,23 @@ func BenchmarkDecrypt(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var c *legacy.Contents
 	b.ReportAllocs()
 	for b.Loop() {
-		c, err := v.Decrypt(pass)
-		if err != nil {
+		c.Destroy() // the previous import's: each iteration destroys one (nil is a no-op)
+		if c, err = v.Decrypt(pass); err != nil {
 			b.Fatal(err)
 		}
-		c.Destroy()
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/import")
+	defer c.Destroy()
+	want := expectedFixture(b)
+	if len(c.Categories) != len(want) {
+		b.Fatalf("%d categories, want %d", len(c.Categories), len(want))
+	}
+	for _, cat := range c.Categories {
+		if !sameJSON(cat.Value, want[cat.Name]) {
+			b.Fatalf("category %q: got %.200s, want %.200s", cat.Name, cat.Value, want[cat.Name])
+		}
+	}
 }

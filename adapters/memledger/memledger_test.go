@@ -23,8 +23,12 @@ func BenchmarkMarkSpent(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		rand.Read(nonce)
-		if _, err := l.MarkSpent(ctx, "ab", nonce); err != nil {
-			b.Fatal(err)
+		if spent, err := l.MarkSpent(ctx, "ab", nonce); err != nil || spent {
+			b.Fatalf("MarkSpent of a fresh nonce = %v, %v", spent, err)
 		}
+	}
+	// The last nonce is spent now: marking it again reports it.
+	if spent, err := l.MarkSpent(ctx, "ab", nonce); err != nil || !spent {
+		b.Fatalf("MarkSpent of the last nonce again = %v, %v; want true", spent, err)
 	}
 }

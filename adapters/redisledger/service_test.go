@@ -392,20 +392,42 @@ func BenchmarkMarkSpent(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/mark")
+	if spent, err := l.MarkSpent(ctx, part, nonce); err != nil || !spent {
+		b.Fatalf("MarkSpent of the last nonce again = %v, %v; want true", spent, err)
+	}
 }
 
 func BenchmarkMarkSpentParallel(b *testing.B) {
 	l := openLedger(b, serviceConfig(b))
 	ctx := context.Background()
+	var (
+		mu   sync.Mutex
+		last [][]byte // each goroutine's last nonce
+	)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		nonce := make([]byte, 32)
+		marked := false
 		for pb.Next() {
 			rand.Read(nonce)
 			if spent, err := l.MarkSpent(ctx, part, nonce); err != nil || spent {
 				b.Errorf("MarkSpent = %v, %v", spent, err)
 				return
 			}
+			marked = true
+		}
+		if marked {
+			mu.Lock()
+			last = append(last, nonce)
+			mu.Unlock()
 		}
 	})
+	if len(last) == 0 && !b.Failed() {
+		b.Fatal("no nonce was marked")
+	}
+	for _, nonce := range last {
+		if spent, err := l.MarkSpent(ctx, part, nonce); err != nil || !spent {
+			b.Fatalf("MarkSpent of a goroutine's last nonce again = %v, %v; want true", spent, err)
+		}
+	}
 }

@@ -218,14 +218,27 @@ func BenchmarkPut1KiB(b *testing.B) {
 	s := openStore(b, serviceConfig(b))
 	data := bytes.Repeat([]byte{0xa5}, 1024)
 	ctx := context.Background()
+	var id domain.ObjectID
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := s.Put(ctx, newID(b), data); err != nil {
+		id = newID(b)
+		if err := s.Put(ctx, id, data); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/put")
+	checkGet(b, s, id, data)
+}
+
+// checkGet is the benchmarks' check of their result, once after the loop: id
+// reads back as want.
+func checkGet(b *testing.B, s *s3blob.Store, id domain.ObjectID, want []byte) {
+	b.Helper()
+	got, err := s.Get(context.Background(), id)
+	if err != nil || !bytes.Equal(got, want) {
+		b.Fatalf("Get of what was stored: %d bytes (%d stored, equal: %v), %v", len(got), len(want), bytes.Equal(got, want), err)
+	}
 }
 
 func BenchmarkGet1KiB(b *testing.B) {
@@ -236,14 +249,19 @@ func BenchmarkGet1KiB(b *testing.B) {
 	if err := s.Put(ctx, id, data); err != nil {
 		b.Fatal(err)
 	}
+	var got []byte
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Get(ctx, id); err != nil {
+		var err error
+		if got, err = s.Get(ctx, id); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/get")
+	if !bytes.Equal(got, data) {
+		b.Fatal("Get returned other bytes than were stored")
+	}
 }
 
 func BenchmarkCompareAndSwap1KiB(b *testing.B) {
@@ -266,4 +284,5 @@ func BenchmarkCompareAndSwap1KiB(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/cas")
+	checkGet(b, s, id, data)
 }

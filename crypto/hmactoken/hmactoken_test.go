@@ -188,12 +188,15 @@ func TestConcurrentRedeemOnce(t *testing.T) {
 
 func BenchmarkIssue(b *testing.B) {
 	is, _ := newIssuer(b)
+	var tok []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := is.Issue(); err != nil {
+		var err error
+		if tok, err = is.Issue(); err != nil {
 			b.Fatal(err)
 		}
 	}
+	checkChecks(b, is, tok)
 }
 
 func BenchmarkCheck(b *testing.B) {
@@ -203,6 +206,23 @@ func BenchmarkCheck(b *testing.B) {
 	for b.Loop() {
 		if err := is.Check(tok); err != nil {
 			b.Fatal(err)
+		}
+	}
+	checkChecks(b, is, tok)
+}
+
+// checkChecks is the benchmarks' check of their result, once after the loop:
+// Check accepts tok and refuses it with one bit flipped, anywhere.
+func checkChecks(b *testing.B, is *Issuer, tok []byte) {
+	b.Helper()
+	if err := is.Check(tok); err != nil {
+		b.Fatalf("Check of an issued token: %v", err)
+	}
+	for i := range tok {
+		bad := bytes.Clone(tok)
+		bad[i] ^= 1
+		if err := is.Check(bad); err == nil {
+			b.Fatalf("Check accepted the token with a bit of byte %d flipped", i)
 		}
 	}
 }

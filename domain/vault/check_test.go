@@ -577,11 +577,16 @@ func BenchmarkCheckReadData(b *testing.B) {
 	if err := v.Put(ctx, "big", io.LimitReader(rand.NewChaCha8([32]byte{3}), 4<<20)); err != nil {
 		b.Fatal(err)
 	}
+	var rep CheckReport
 	b.ReportAllocs()
 	b.SetBytes(4 << 20)
 	for b.Loop() {
-		if _, err := v.Check(ctx, CheckOptions{ReadData: true}); err != nil {
+		if rep, err = v.Check(ctx, CheckOptions{ReadData: true}); err != nil {
 			b.Fatal(err)
 		}
+	}
+	// The last report: the one category's data read and found sound.
+	if rep.Damaged() || !rep.ReadData || rep.Categories != 1 || rep.BytesRead < 4<<20 {
+		b.Fatalf("Check: %+v, want the data of 1 category (4 MiB) read and no damage", rep)
 	}
 }

@@ -165,6 +165,7 @@ type benchClient struct {
 	want   int    // expected response body length
 	buf    []byte // response body, one byte longer than want
 	we     string // the write-enabler header of the path's object
+	timed  bool   // in run's timed loop: minting tokens stops the timer
 }
 
 func newBenchClient(b *testing.B, srv benchServer) *benchClient {
@@ -184,16 +185,21 @@ func (c *benchClient) set(method, path string, body []byte, status, want int) {
 	c.we = enablerHeader(id)
 }
 
-// token returns the next unused token, minting more with the timer stopped.
+// token returns the next unused token, minting more with the timer stopped
+// (outside run's loop the timer is off and stays off).
 func (c *benchClient) token() []byte {
 	if c.next == len(c.toks) {
-		c.b.StopTimer()
+		if c.timed {
+			c.b.StopTimer()
+		}
 		toks, err := tokens(c.ctx, c.srv.url, c.next+1)
 		if err != nil {
 			c.b.Fatal(err)
 		}
 		c.toks = toks
-		c.b.StartTimer()
+		if c.timed {
+			c.b.StartTimer()
+		}
 	}
 	c.next++
 	return c.toks[c.next-1]
@@ -238,10 +244,12 @@ func (c *benchClient) run(size int) {
 	c.b.ReportAllocs()
 	c.b.SetBytes(int64(size))
 	n := 0
+	c.timed = true
 	for c.b.Loop() {
 		c.do()
 		n++
 	}
+	c.timed = false
 	if s := c.b.Elapsed().Seconds(); s > 0 {
 		c.b.ReportMetric(float64(n)/s, "req/s")
 	}
@@ -264,9 +272,17 @@ func BenchmarkPut(b *testing.B) {
 				c := newBenchClient(b, startServer(b, name, body))
 				// One id for every PUT: each replaces the object, so the store
 				// stays one object large however long the run.
-				c.set(http.MethodPut, server.ObjectsPath+"/"+newID().String(), body, http.StatusNoContent, 0)
+				path := server.ObjectsPath + "/" + newID().String()
+				c.set(http.MethodPut, path, body, http.StatusNoContent, 0)
 				c.do() // warm the connection (and the token cache), untimed
 				c.run(sz.n)
+				// What the PUTs stored reads back (the bare handler stores
+				// nothing and serves body).
+				c.set(http.MethodGet, path, nil, http.StatusOK, sz.n)
+				c.do()
+				if !bytes.Equal(c.buf[:sz.n], body) {
+					b.Fatal("GET returned other bytes than the PUTs stored")
+				}
 			})
 		}
 	}
@@ -289,6 +305,9 @@ func BenchmarkGet(b *testing.B) {
 					b.Fatal("GET returned other bytes than the PUT stored")
 				}
 				c.run(sz.n)
+				if !bytes.Equal(c.buf[:sz.n], body) {
+					b.Fatal("the last timed GET returned other bytes than the PUT stored")
+				}
 			})
 		}
 	}
@@ -302,6 +321,7 @@ func BenchmarkTokenIssuance(b *testing.B) {
 	b.Run(fmt.Sprintf("batch=%d", issueBatch), func(b *testing.B) {
 		srv := startAegisd(b)
 		ctx := b.Context()
+		var last [][]byte // the last batch's tokens
 		b.ReportAllocs()
 		n := 0
 		for b.Loop() {
@@ -310,14 +330,42 @@ func BenchmarkTokenIssuance(b *testing.B) {
 				b.Fatal(err)
 			}
 			pool.SetLowWater(0) // one batch per op: no background batch overlapping the next op
+			last = last[:0]
 			for range issueBatch {
-				if _, err := pool.Token(ctx); err != nil {
+				t, err := pool.Token(ctx)
+				if err != nil {
 					b.Fatal(err)
 				}
+				last = append(last, t)
 			}
 			n++
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*issueBatch), "ns/token")
 		b.ReportMetric(float64(n*issueBatch)/b.Elapsed().Seconds(), "tokens/s")
+		// The tokens are good: aegisd takes a PUT with the first and the
+		// last of the last batch, and refuses one with a token it has spent.
+		c := newBenchClient(b, srv)
+		c.toks = [][]byte{last[0], last[len(last)-1]}
+		path := server.ObjectsPath + "/" + newID().String()
+		body := randomBytes(domain.KiB)
+		c.set(http.MethodPut, path, body, http.StatusNoContent, 0)
+		c.do()
+		c.do()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, srv.url+path, bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set(server.WriteEnablerHeader, c.we)
+		req.Header.Set("Authorization", privacypass.FormatAuthorization(last[0]))
+		res, err := c.http.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			b.Fatalf("PUT with a spent token: status %d, want %d", res.StatusCode, http.StatusUnauthorized)
+		}
 	})
 }

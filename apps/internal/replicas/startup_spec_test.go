@@ -81,6 +81,9 @@ var _ = Describe("aegisd with S3 and Redis it cannot use", func() {
 	})
 	It("refuses to start with a wrong Redis password", func() {
 		if redisPass == "" {
+			if os.Getenv("AEGIS_TEST_SERVICES") == "1" {
+				Fail("AEGIS_TEST_REDIS_PASSWORD is not set although AEGIS_TEST_SERVICES=1 (make test-services sets it)")
+			}
 			Skip("the suite's Redis has no password")
 		}
 		env := append(aegisdEnv(), "AEGISD_REDIS_PASSWORD=not-the-password")
