@@ -15,6 +15,7 @@
 #                     (BENCHTIME optional); bench-smoke: every benchmark once
 #   make load         aegis-load against a real aegisd on loopback (LOAD_CLIENTS, LOAD_DURATION), scripts/load.sh
 #   make run          the demo: aegis (CLI) against aegisd on loopback, scripts/run-demo.sh
+#   make mutants      every deliberate bug of scripts/mutants.txt must make its named tests fail (a few minutes)
 #   make ci           what .ci/run runs: lint + test + consumer-check, then fuzz (5s each), then bench-smoke
 #   make tools        build the pinned ginkgo and wire (scripts/tools/go.mod), and modtool, into bin/tools
 #   make wire         regenerate wire_gen.go of every injector under apps
