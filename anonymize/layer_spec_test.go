@@ -225,8 +225,11 @@ var _ = Describe("the Cloak's layer", func() {
 				GinkgoWriter.Printf("%s %s %x %d %s %v\n", r.at.Format(time.StampMicro), r.op, r.id[:4], r.size, r.token, r.err)
 			}
 			for _, r := range reqs {
-				// Released at the boundary: within a short interval after it.
-				Expect(r.at.Sub(anonymize.BucketTime(r.at, time.Second))).To(BeNumerically("<", 300*time.Millisecond), "%s at %s", r.op, r.at.Format(time.StampMicro))
+				// Released at the boundary: within a short interval after it (half a
+				// window, for loaded CI machines; a request sent at a random time falls
+				// there with probability 1/2, so a layer that does not hold passes with
+				// probability 2^-n for the n requests of the store).
+				Expect(r.at.Sub(anonymize.BucketTime(r.at, time.Second))).To(BeNumerically("<", 500*time.Millisecond), "%s at %s", r.op, r.at.Format(time.StampMicro))
 				Expect(r.token).NotTo(BeEmpty())
 				// Every request, cover included, answered: no tell-tale 404.
 				Expect(r.err).NotTo(HaveOccurred(), "%s %x", r.op, r.id[:4])
