@@ -376,20 +376,7 @@ func TestCollectionGoesOnAfterALostDeleteAnswer(t *testing.T) {
 	}
 	// A streamed put of three chunks lists its intent (call 1), writes its
 	// objects, and its commit is lost with the store gone: the intent stays.
-	down := false
-	fs.hook(func(n int, apply func() (domain.Version, error)) (domain.Version, error) {
-		if n == 1 {
-			return apply()
-		}
-		down = true
-		return "", errAmbiguous
-	})
-	fs.getv = func(domain.ObjectID) error {
-		if down {
-			return errors.New("connection refused")
-		}
-		return nil
-	}
+	loseCommitThenGoDown(fs)
 	if err := v.Put(ctx, "big", bytes.NewReader(make([]byte, 5<<19))); !errors.Is(err, domain.ErrOutcomeUnknown) {
 		t.Fatalf("Put with a lost commit: %v, want ErrOutcomeUnknown", err)
 	}
@@ -760,4 +747,24 @@ func TestGarbageIsDeletedAgainOnlyByOtherHandles(t *testing.T) {
 		t.Fatalf("another handle sent %d deletions, want 2 (its obsolete manifest and the previous commit's garbage)", n)
 	}
 	exactlyReferenced(t, cfg, fs)
+}
+
+// loseCommitThenGoDown lets the next header write (the intent, call 1) through
+// and loses the one after it (the commit) without an answer; from then on the
+// header cannot be read back either, so the commit's outcome stays unknown.
+func loseCommitThenGoDown(fs *fakeStore) {
+	down := false
+	fs.hook(func(n int, apply func() (domain.Version, error)) (domain.Version, error) {
+		if n == 1 {
+			return apply()
+		}
+		down = true
+		return "", errAmbiguous
+	})
+	fs.getv = func(domain.ObjectID) error {
+		if down {
+			return errors.New("connection refused")
+		}
+		return nil
+	}
 }

@@ -92,20 +92,7 @@ func TestCoverWritesOfAnAbandonedWriteAreCollected(t *testing.T) {
 	cs.mu.Unlock()
 	// A's commit is lost and the store stops answering A: the outcome is unknown,
 	// so A keeps everything it wrote, cover objects included.
-	down := false
-	fs.hook(func(n int, apply func() (domain.Version, error)) (domain.Version, error) {
-		if n == 1 {
-			return apply()
-		}
-		down = true
-		return "", errAmbiguous
-	})
-	fs.getv = func(domain.ObjectID) error {
-		if down {
-			return errors.New("connection refused")
-		}
-		return nil
-	}
+	loseCommitThenGoDown(fs)
 	err := a.Put(ctx, "big", bytes.NewReader(make([]byte, 3<<20)))
 	if !errors.Is(err, domain.ErrOutcomeUnknown) {
 		t.Fatalf("A's Put with its commit lost: %v, want ErrOutcomeUnknown", err)
