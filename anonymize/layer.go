@@ -149,6 +149,7 @@ type Layer struct {
 	fetching   bool
 
 	requests, coverReads, coverWrites, tokensSpent, windows atomic.Int64
+	batches                                                 atomic.Uint64 // numbers the batches count sees
 }
 
 // NewLayer returns a layer over store.
@@ -231,12 +232,16 @@ func (l *Layer) Stats() LayerStats {
 // windowStart returns the start of the window t falls in.
 func (l *Layer) windowStart(t time.Time) time.Time { return BucketTime(t, l.window) }
 
+// index numbers the window that starts at start.
+func (l *Layer) index(start time.Time) int64 { return start.Unix() / int64(l.window/time.Second) }
+
 // Tracker counts what the layer sent for the calls made with one context.
 type tracker struct {
 	requests, cover, tokens, windows atomic.Int64
 	mu                               sync.Mutex
-	last                             int64 // index of the last window counted
-	seen                             bool
+	last                             int64  // index of the last window counted
+	seen                             bool   // last is set
+	lastBatch                        uint64 // the last batch counted (Layer.batches)
 }
 
 type trackerKey struct{}
@@ -251,15 +256,19 @@ func trackerOf(ctx context.Context) *tracker {
 	return t
 }
 
-// batch counts, for one batch of requests of window index that carried some of
-// the caller's, the batch's cover (and its tokens) and the window, once.
-func (t *tracker) batch(index, cover int64, tokens bool) {
+// batch counts, once per batch (id) of requests of window index that carried
+// some of the caller's, the batch's cover (and its tokens) and the window.
+func (t *tracker) batch(id uint64, index, cover int64, tokens bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.lastBatch == id {
+		return
+	}
+	t.lastBatch = id
 	t.cover.Add(cover)
 	if tokens {
 		t.tokens.Add(cover)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if !t.seen || t.last != index {
 		t.seen, t.last = true, index
 		t.windows.Add(1)
@@ -439,7 +448,7 @@ func (l *Layer) failAll(ops []*op, err error) {
 // first request of the window that can take it, the rest with later ones.
 func (l *Layer) now(o *op) error {
 	start := l.windowStart(l.clock.Now())
-	idx := start.Unix() / int64(l.window/time.Second)
+	idx := l.index(start)
 	var cover []*op
 	if l.cover > 0 {
 		l.mu.Lock()
@@ -481,7 +490,7 @@ func (l *Layer) now(o *op) error {
 // count adds a batch of requests that leave together (a window's, or one
 // request and its cover) to the totals and to their callers'.
 func (l *Layer) count(batch []*op, start time.Time) {
-	idx := start.Unix() / int64(l.window/time.Second)
+	idx := l.index(start)
 	var real, cover int64
 	for _, o := range batch {
 		if o.cover {
@@ -498,7 +507,7 @@ func (l *Layer) count(batch []*op, start time.Time) {
 		l.windows.Add(1)
 	}
 	l.mu.Unlock()
-	seen := make(map[*tracker]bool)
+	id := l.batches.Add(1)
 	for _, o := range batch {
 		if o.track == nil || o.cover {
 			continue
@@ -507,10 +516,7 @@ func (l *Layer) count(batch []*op, start time.Time) {
 		if tokens {
 			o.track.tokens.Add(1)
 		}
-		if !seen[o.track] {
-			seen[o.track] = true
-			o.track.batch(idx, cover, tokens)
-		}
+		o.track.batch(id, idx, cover, tokens)
 	}
 	if tokens {
 		l.tokensSpent.Add(int64(len(batch)))

@@ -33,29 +33,22 @@ type request struct {
 }
 
 // recorder is a store without a writer lock (as aegisd and S3 are) that records
-// every request it receives, with the token its context carries.
+// every request it receives, with the token its context carries. Its requests
+// go through a view (recView); Dated and Stripped make views that also record
+// their date and allow-list.
 type recorder struct {
+	recView
 	inner *fakes.Store
 	fail  func(op string, id domain.ObjectID) error // nil: none
 
 	mu   sync.Mutex
 	reqs []request
-	date time.Time
-	// strip is the allow-list of a view made by Stripped.
-	strip []string
 }
 
-func newRecorder() *recorder { return &recorder{inner: fakes.NewStore()} }
-
-func (r *recorder) record(ctx context.Context, op string, id domain.ObjectID, size int, err error) error {
-	tok, _ := domain.TokenFrom(ctx)
-	if err == nil && r.fail != nil {
-		err = r.fail(op, id)
-	}
-	r.mu.Lock()
-	r.reqs = append(r.reqs, request{at: time.Now(), op: op, id: id, size: size, token: string(tok), err: err, date: r.date, strip: r.strip})
-	r.mu.Unlock()
-	return err
+func newRecorder() *recorder {
+	r := &recorder{inner: fakes.NewStore()}
+	r.recView = recView{r: r}
+	return r
 }
 
 func (r *recorder) requests() []request {
@@ -64,49 +57,68 @@ func (r *recorder) requests() []request {
 	return slices.Clone(r.reqs)
 }
 
-func (r *recorder) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
-	if err := r.record(ctx, "put", id, len(data), nil); err != nil {
-		return err
-	}
-	return r.inner.Put(ctx, id, data)
-}
-
-func (r *recorder) Get(ctx context.Context, id domain.ObjectID) ([]byte, error) {
-	b, err := r.inner.Get(ctx, id)
-	return b, r.record(ctx, "get", id, len(b), err)
-}
-
-func (r *recorder) GetVersioned(ctx context.Context, id domain.ObjectID) ([]byte, domain.Version, error) {
-	b, v, err := r.inner.GetVersioned(ctx, id)
-	return b, v, r.record(ctx, "get", id, len(b), err)
-}
-
-func (r *recorder) Delete(ctx context.Context, id domain.ObjectID) error {
-	if err := r.record(ctx, "delete", id, 0, nil); err != nil {
-		return err
-	}
-	return r.inner.Delete(ctx, id)
-}
-
-func (r *recorder) List(ctx context.Context, fn func(domain.ObjectID) error) error {
-	if err := r.record(ctx, "list", domain.ObjectID{}, 0, nil); err != nil {
-		return err
-	}
-	return r.inner.List(ctx, fn)
-}
-
-func (r *recorder) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
-	if err := r.record(ctx, "cas", id, len(data), nil); err != nil {
-		return "", err
-	}
-	return r.inner.CompareAndSwap(ctx, id, expected, data)
-}
-
 // objects returns the number of objects in the store.
 func (r *recorder) objects(ctx context.Context) int {
 	n := 0
 	Expect(r.inner.List(ctx, func(domain.ObjectID) error { n++; return nil })).To(Succeed())
 	return n
+}
+
+// recView is the recorder seen with a date (Dated) and an allow-list
+// (Stripped); the recorder's own view has neither.
+type recView struct {
+	r     *recorder
+	date  time.Time
+	strip []string
+}
+
+func (v recView) record(ctx context.Context, op string, id domain.ObjectID, size int, err error) error {
+	tok, _ := domain.TokenFrom(ctx)
+	if err == nil && v.r.fail != nil {
+		err = v.r.fail(op, id)
+	}
+	v.r.mu.Lock()
+	v.r.reqs = append(v.r.reqs, request{at: time.Now(), op: op, id: id, size: size, token: string(tok), err: err, date: v.date, strip: v.strip})
+	v.r.mu.Unlock()
+	return err
+}
+
+func (v recView) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
+	if err := v.record(ctx, "put", id, len(data), nil); err != nil {
+		return err
+	}
+	return v.r.inner.Put(ctx, id, data)
+}
+
+func (v recView) Get(ctx context.Context, id domain.ObjectID) ([]byte, error) {
+	b, err := v.r.inner.Get(ctx, id)
+	return b, v.record(ctx, "get", id, len(b), err)
+}
+
+func (v recView) GetVersioned(ctx context.Context, id domain.ObjectID) ([]byte, domain.Version, error) {
+	b, ver, err := v.r.inner.GetVersioned(ctx, id)
+	return b, ver, v.record(ctx, "get", id, len(b), err)
+}
+
+func (v recView) Delete(ctx context.Context, id domain.ObjectID) error {
+	if err := v.record(ctx, "delete", id, 0, nil); err != nil {
+		return err
+	}
+	return v.r.inner.Delete(ctx, id)
+}
+
+func (v recView) List(ctx context.Context, fn func(domain.ObjectID) error) error {
+	if err := v.record(ctx, "list", domain.ObjectID{}, 0, nil); err != nil {
+		return err
+	}
+	return v.r.inner.List(ctx, fn)
+}
+
+func (v recView) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
+	if err := v.record(ctx, "cas", id, len(data), nil); err != nil {
+		return "", err
+	}
+	return v.r.inner.CompareAndSwap(ctx, id, expected, data)
 }
 
 // networked is a recorder whose requests leave the machine.
@@ -117,60 +129,13 @@ func (networked) Networked() bool { return true }
 // dated is a recorder whose objects carry times (as a directory's files do).
 type dated struct{ *recorder }
 
-func (d dated) Dated(t time.Time) domain.BlobStore {
-	return &viewOf{recorder: d.recorder, date: t, strip: d.strip}
-}
+func (d dated) Dated(t time.Time) domain.BlobStore { return recView{r: d.recorder, date: t} }
 
 // stripping is a recorder whose transport can strip fields.
 type stripping struct{ *recorder }
 
 func (s stripping) Stripped(allow []string) domain.BlobStore {
-	return &viewOf{recorder: s.recorder, strip: append([]string{}, allow...)}
-}
-
-// viewOf is a view of a recorder that records its date and allow-list.
-type viewOf struct {
-	*recorder
-	date  time.Time
-	strip []string
-}
-
-func (v *viewOf) rec(ctx context.Context, op string, id domain.ObjectID, size int, err error) error {
-	tok, _ := domain.TokenFrom(ctx)
-	v.mu.Lock()
-	v.reqs = append(v.reqs, request{at: time.Now(), op: op, id: id, size: size, token: string(tok), err: err, date: v.date, strip: v.strip})
-	v.mu.Unlock()
-	return err
-}
-
-func (v *viewOf) Put(ctx context.Context, id domain.ObjectID, data []byte) error {
-	_ = v.rec(ctx, "put", id, len(data), nil)
-	return v.inner.Put(ctx, id, data)
-}
-
-func (v *viewOf) CompareAndSwap(ctx context.Context, id domain.ObjectID, expected domain.Version, data []byte) (domain.Version, error) {
-	_ = v.rec(ctx, "cas", id, len(data), nil)
-	return v.inner.CompareAndSwap(ctx, id, expected, data)
-}
-
-func (v *viewOf) Delete(ctx context.Context, id domain.ObjectID) error {
-	_ = v.rec(ctx, "delete", id, 0, nil)
-	return v.inner.Delete(ctx, id)
-}
-
-func (v *viewOf) List(ctx context.Context, fn func(domain.ObjectID) error) error {
-	_ = v.rec(ctx, "list", domain.ObjectID{}, 0, nil)
-	return v.inner.List(ctx, fn)
-}
-
-func (v *viewOf) Get(ctx context.Context, id domain.ObjectID) ([]byte, error) {
-	b, err := v.inner.Get(ctx, id)
-	return b, v.rec(ctx, "get", id, len(b), err)
-}
-
-func (v *viewOf) GetVersioned(ctx context.Context, id domain.ObjectID) ([]byte, domain.Version, error) {
-	b, ver, err := v.inner.GetVersioned(ctx, id)
-	return b, ver, v.rec(ctx, "get", id, len(b), err)
+	return recView{r: s.recorder, strip: append([]string{}, allow...)}
 }
 
 // countingTokens hands out numbered tokens, or fails once failing is set.
