@@ -27,6 +27,10 @@ const (
 	// TokenTypeBlindRSA is Privacy Pass type 0x0002: blind RSA (2048-bit),
 	// publicly verifiable (RFC 9578 section 6).
 	TokenTypeBlindRSA TokenType = 0x0002
+	// TokenTypeVOPRFRistretto255 is Privacy Pass type 0x0005: VOPRF(ristretto255,
+	// SHA-512), privately verifiable, issued in batches with one proof per batch
+	// (draft-ietf-privacypass-batched-tokens).
+	TokenTypeVOPRFRistretto255 TokenType = 0x0005
 	// TokenTypeHMAC is the single-user HMAC-SHA256 token of crypto/hmactoken,
 	// from the private-use range (never sent to a third party).
 	TokenTypeHMAC TokenType = 0xFF01
@@ -39,6 +43,8 @@ func (t TokenType) String() string {
 		return "VOPRF(P-384, SHA-384) (0x0001)"
 	case TokenTypeBlindRSA:
 		return "Blind RSA (2048-bit) (0x0002)"
+	case TokenTypeVOPRFRistretto255:
+		return "VOPRF(ristretto255, SHA-512) (0x0005)"
 	case TokenTypeHMAC:
 		return "HMAC-SHA256 (0xff01)"
 	}
