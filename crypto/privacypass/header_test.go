@@ -520,3 +520,38 @@ func TestFormatChallengesAs(t *testing.T) {
 		t.Fatalf("unquoted padded form\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestPrivacyPassTSHeaders: headers exactly as privacypass-ts 0.8.1 writes
+// them (AuthorizationHeader.toString and WWWAuthenticateHeader.toString, by
+// default unquoted, and with quotedString), copied from its output; the
+// interop run (scripts/interop.sh) checks the same against a live aegisd.
+func TestPrivacyPassTSHeaders(t *testing.T) {
+	tok := make([]byte, 2+32+32+32+48) // a type 1 token: one '=' of padding
+	tok[1] = 1
+	for i := 2; i < len(tok); i++ {
+		tok[i] = byte(i * 7)
+	}
+	const auth = "PrivateToken token=AAEOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK-2vcTL0tng5-71_AMKERgfJi00O0JJUFdeZWxzeoGIj5adpKuyucDHztXc4-rx-P8GDRQbIikwNz5FTFNaYWhvdn2Ei5KZoKeutbzDytHY3-bt9PsCCRAXHiUsMzpBSE9WXWRrcnmAh46VnKOqsbi_xs3U2-Lp8Pc="
+	if got, err := ParseAuthorization(auth); err != nil || !bytes.Equal(got, tok) {
+		t.Fatalf("ParseAuthorization of privacypass-ts's header: %x, %v", got, err)
+	}
+
+	ch, _ := (&TokenChallenge{TokenType: TypeVOPRF, IssuerName: "aegisd"}).MarshalBinary()
+	key := make([]byte, 49)
+	key[0] = 2
+	for i := 1; i < len(key); i++ {
+		key[i] = byte(i * 5)
+	}
+	for _, h := range []string{
+		"PrivateToken challenge=AAEABmFlZ2lzZAAAAA==,token-key=AgUKDxQZHiMoLTI3PEFGS1BVWl9kaW5zeH2Ch4yRlpugpaqvtLm-w8jN0tfc4ebr8A==,max-age=10",
+		`PrivateToken challenge="AAEABmFlZ2lzZAAAAA==",token-key="AgUKDxQZHiMoLTI3PEFGS1BVWl9kaW5zeH2Ch4yRlpugpaqvtLm-w8jN0tfc4ebr8A==",max-age="10"`,
+	} {
+		got, err := ParseWWWAuthenticate(h)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("ParseWWWAuthenticate(%q): %d challenges, %v", h, len(got), err)
+		}
+		if !bytes.Equal(got[0].TokenChallenge, ch) || !bytes.Equal(got[0].TokenKey, key) || got[0].MaxAge != 10 {
+			t.Fatalf("ParseWWWAuthenticate(%q) = %+v", h, got[0])
+		}
+	}
+}
