@@ -2,7 +2,10 @@
 #
 #   make [build]      go build every module; commands apps/cmd/* into ./bin
 #   make test         every module's tests, race detector on, through the pinned Ginkgo CLI
-#   make test-services  the service suites against a real Redis and S3 server it installs, starts and stops
+#   make test-services  the service suites against a real Redis and S3 server it installs, starts and stops,
+#                     then make interop
+#   make interop      privacypass-ts (npm, pinned; needs Node.js 20+ and npm) against a real aegisd on loopback:
+#                     token types 1 and 2 issued, verified, spent on a PUT and a GET, replays refused
 #   make lint         gofmt, go vet, go mod tidy drift, dependency rule, workspace consistency, wire diff,
 #                     module zips valid
 #   make tidy         go mod tidy of every module (siblings from the working tree; scripts/tidy-check.sh --write)
@@ -53,7 +56,7 @@ export GO MODULES FUZZTIME BENCHTIME BENCHCOUNT GINKGO_FLAGS TAGS
 LINT_CHECKS := fmt vet tidy deps workspace wire zip
 VERSION ?=
 
-.PHONY: build test test-services lint $(addprefix lint-,$(LINT_CHECKS)) tidy consumer-check release fuzz bench \
+.PHONY: build test test-services interop lint $(addprefix lint-,$(LINT_CHECKS)) tidy consumer-check release fuzz bench \
         bench-smoke load run ci tools wire clean help mutants
 
 build:
@@ -65,6 +68,10 @@ test:
 # The suites that need Redis and an S3 server (list: scripts/test-services.sh); `make test` skips them.
 test-services:
 	@bash scripts/test-services.sh
+
+# An independent Privacy Pass client against aegisd (scripts/interop.sh); test-services runs it too.
+interop:
+	@bash scripts/interop.sh
 
 # Every check runs even when an earlier one fails; the summary names the failing ones.
 lint:

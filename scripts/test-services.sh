@@ -15,6 +15,11 @@
 #                              under this script a service suite that cannot start fails
 # Under a plain `make test` these are unset and the suites skip; scripts/test.sh names them.
 #
+# After the suites it runs the interop check (scripts/interop.sh, also `make interop`): Cloudflare's
+# privacypass-ts, an independent client installed with `npm ci` at its pinned version, against aegisd for
+# token types 1 and 2. It needs Node.js 20 or later and npm; without them it fails (it never skips), and so
+# does this script. It is one line of the summary and counts in the exit status like a suite.
+#
 # usage: scripts/test-services.sh           (normally via `make test-services`)
 #        scripts/test-services.sh --list    print the service suites, one module/package per line
 #        scripts/test-services.sh --needs   print each suite and what it needs (see SERVICE_SUITES), one a line
@@ -98,10 +103,20 @@ for mod in "${modules[@]}"; do
   fi
 done
 
+# The interop check: an independent Privacy Pass client against aegisd (needs Node.js and npm; fails without).
+hdr "test-services interop: privacypass-ts against aegisd, token types 1 and 2 (scripts/interop.sh)"
+start=$(date +%s)
+if bash "$ROOT/scripts/interop.sh"; then
+  summary+=("$(printf '   ok    %-12s %4ss %s' interop "$(elapsed "$start")" " privacypass-ts, types 1 and 2")")
+else
+  summary+=("$(printf '   FAIL  %-12s %4ss %s' interop "$(elapsed "$start")" " privacypass-ts, types 1 and 2")")
+  failed+=(interop)
+fi
+
 hdr "test-services summary ($(elapsed "$total_start")s)"
 printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
   say "test-services: FAILED in: ${failed[*]}"
   exit 1
 fi
-say "test-services: all service suites passed"
+say "test-services: all service suites and the interop check passed"

@@ -125,6 +125,9 @@ func FuzzParseRSAPublicKey(f *testing.F) {
 	})
 }
 
+// FuzzParseWWWAuthenticate: what parses formats back, in each of the four
+// value forms (quoted or not, base64url padded or not) and in both attribute
+// layouts, to the same challenges.
 func FuzzParseWWWAuthenticate(f *testing.F) {
 	var file rfc9577File
 	loadJSON(f, "rfc9577.json", &file)
@@ -133,34 +136,68 @@ func FuzzParseWWWAuthenticate(f *testing.F) {
 	}
 	f.Add(`Basic realm="x", PrivateToken challenge=AAIAAWEAAAA, max-age=3`)
 	f.Add(`PrivateToken challenge="a\"b"`)
+	ch1, _ := (&TokenChallenge{TokenType: TypeVOPRF, IssuerName: "aegisd"}).MarshalBinary()
+	ch2, _ := (&TokenChallenge{TokenType: TypeBlindRSA, IssuerName: "issuer.example", OriginInfo: "a.example"}).MarshalBinary()
+	cs := []Challenge{{TokenChallenge: ch1, TokenKey: bytes.Repeat([]byte{0xfb}, 49), MaxAge: 10}, {TokenChallenge: ch2, MaxAge: -1}}
+	for i := range valueForms(nil) {
+		f.Add(formatChallengesAs(i, ",", cs...))
+		f.Add(`Bearer abc==, ` + formatChallengesAs(i, " , ", cs[1], cs[0]) + `, Basic realm="x"`)
+	}
 	f.Fuzz(func(t *testing.T, h string) {
 		cs, err := ParseWWWAuthenticate(h)
 		if err != nil || len(cs) == 0 {
 			return
 		}
-		again, err := ParseWWWAuthenticate(FormatWWWAuthenticate(cs...))
-		if err != nil || len(again) != len(cs) {
-			t.Fatalf("formatted challenges do not parse back: %v", err)
+		forms := []string{FormatWWWAuthenticate(cs...)}
+		for i := range valueForms(nil) {
+			forms = append(forms, formatChallengesAs(i, ", ", cs...), formatChallengesAs(i, ",", cs...))
 		}
-		for i := range cs {
-			if !bytes.Equal(again[i].TokenChallenge, cs[i].TokenChallenge) || !bytes.Equal(again[i].TokenKey, cs[i].TokenKey) || again[i].MaxAge != cs[i].MaxAge {
-				t.Fatalf("challenge %d changed in a round trip", i)
+		for _, form := range forms {
+			again, err := ParseWWWAuthenticate(form)
+			if err != nil || len(again) != len(cs) {
+				t.Fatalf("formatted challenges do not parse back: %q: %v", form, err)
+			}
+			for i := range cs {
+				if !bytes.Equal(again[i].TokenChallenge, cs[i].TokenChallenge) || !bytes.Equal(again[i].TokenKey, cs[i].TokenKey) || again[i].MaxAge != cs[i].MaxAge {
+					t.Fatalf("challenge %d changed in a round trip through %q", i, form)
+				}
 			}
 		}
 	})
 }
 
+// FuzzParseAuthorization: an accepted token is never empty, and formatted in
+// each of the four value forms (quoted or not, base64url padded or not) it
+// parses back to the same bytes.
 func FuzzParseAuthorization(f *testing.F) {
-	f.Add(FormatAuthorization(loadRFC9578(f)[0].Token))
+	v := loadRFC9578(f)
+	f.Add(FormatAuthorization(v[0].Token))
 	f.Add(`PrivateToken token=AAEC, x="y"`)
+	// A type 1 token (one '='), a type 2 token (none), five bytes (two '='), each form.
+	for _, tok := range [][]byte{v[0].Token, v[len(v)-1].Token, {0xfb, 0xff, 0xfe, 0, 1}} {
+		for _, vf := range valueForms(tok) {
+			f.Add("PrivateToken token=" + vf.value)
+			f.Add(" privatetoken \t TOKEN = " + vf.value + " ,ext=AA== ")
+		}
+	}
+	f.Add(`PrivateToken token=AAAA==, token=AAAA`)
 	f.Fuzz(func(t *testing.T, h string) {
 		tok, err := ParseAuthorization(h)
 		if err != nil {
 			return
 		}
-		again, err := ParseAuthorization(FormatAuthorization(tok))
-		if err != nil || !bytes.Equal(again, tok) {
-			t.Fatal("token changed in a round trip")
+		if len(tok) == 0 {
+			t.Fatalf("%q: an empty token accepted", h)
+		}
+		forms := []string{FormatAuthorization(tok)}
+		for _, vf := range valueForms(tok) {
+			forms = append(forms, Scheme+" token="+vf.value)
+		}
+		for _, form := range forms {
+			again, err := ParseAuthorization(form)
+			if err != nil || !bytes.Equal(again, tok) {
+				t.Fatalf("token changed in a round trip through %q: %v", form, err)
+			}
 		}
 	})
 }

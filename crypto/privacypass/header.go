@@ -50,10 +50,14 @@ func FormatWWWAuthenticate(challenges ...Challenge) string {
 
 // ParseWWWAuthenticate parses a WWW-Authenticate header value (RFC 9110
 // section 11.6.1) and returns its PrivateToken challenges, in order. Challenges
-// of other schemes and unknown attributes are skipped. A PrivateToken challenge
+// of other schemes and unknown attributes are skipped. The scheme and attribute
+// names are case-insensitive; every value may be quoted or not, and the
+// base64url ones ("challenge", "token-key") padded or not (see
+// ParseAuthorization for the unquoted padded form). A PrivateToken challenge
 // without "challenge", with a duplicated attribute, a value that is not
-// base64url, a TokenChallenge that does not decode, or a bad max-age is an
-// error, as is any syntax error in the header.
+// base64url (the standard alphabet's '+' and '/' included), a TokenChallenge
+// that does not decode, or a bad max-age is an error, as is any syntax error in
+// the header.
 func ParseWWWAuthenticate(header string) ([]Challenge, error) {
 	items, err := parseAuthHeader(header)
 	if err != nil {
@@ -103,7 +107,17 @@ func FormatAuthorization(token []byte) string {
 
 // ParseAuthorization parses an Authorization header value with the
 // PrivateToken scheme and returns the encoded token (not yet decoded or
-// verified). Unknown attributes are ignored.
+// verified). Unknown attributes are ignored. The token may be quoted or not,
+// base64url with or without padding:
+//
+//	PrivateToken token="AAIA…LQ=="    (FormatAuthorization)
+//	PrivateToken token=AAIA…LQ==      (privacypass-ts and others)
+//	PrivateToken token="AAIA…LQ"
+//	PrivateToken token=AAIA…LQ
+//
+// The second form is outside RFC 9110's auth-param grammar ('=' is not a
+// token character, so a padded value needs quotes) but is what clients send;
+// '=' is accepted at the end of an unquoted value only.
 func ParseAuthorization(header string) ([]byte, error) {
 	items, err := parseAuthHeader(header)
 	if err != nil {
@@ -122,13 +136,19 @@ func ParseAuthorization(header string) ([]byte, error) {
 // decodeBase64URL decodes base64url (RFC 4648 section 5) with or without
 // padding; the standard alphabet's '+' and '/' are refused.
 func decodeBase64URL(name, s string) ([]byte, error) {
+	if s == "" {
+		return nil, malformed("%s: empty value", name)
+	}
+	if strings.ContainsAny(s, "+/") {
+		return nil, malformed("%s: standard base64 ('+' or '/'), want base64url", name)
+	}
 	enc := base64.URLEncoding
 	if !strings.HasSuffix(s, "=") && len(s)%4 != 0 {
 		enc = base64.RawURLEncoding
 	}
 	b, err := enc.Strict().DecodeString(s)
 	if err != nil || len(b) == 0 {
-		return nil, malformed("%s: not base64url", name)
+		return nil, malformed("%s: not base64url (bad character, length, padding or trailing bits)", name)
 	}
 	return b, nil
 }
@@ -144,10 +164,12 @@ type authItem struct {
 // parseAuthHeader parses
 //
 //	1#( auth-scheme [ 1*SP ( token68 / #auth-param ) ] )
-//	auth-param = token BWS "=" BWS ( token / quoted-string )
+//	auth-param = token BWS "=" BWS ( token *"=" / quoted-string )
 //
-// strictly: an unterminated or badly escaped quoted-string, a stray character,
-// a duplicated parameter or an empty header is an error.
+// that is RFC 9110's grammar with one extension: an unquoted value may end in
+// '=' (base64url padding, which clients send unquoted). Otherwise strictly: an
+// unterminated or badly escaped quoted-string, a stray character, a duplicated
+// parameter or an empty header is an error.
 func parseAuthHeader(h string) ([]authItem, error) {
 	p := &authParser{s: h}
 	var items []authItem
@@ -181,7 +203,6 @@ func parseAuthHeader(h string) ([]authItem, error) {
 			// token68, or the first auth-param.
 			start := p.i
 			t := p.token68()
-			afterEq := p.i
 			p.skipOWS()
 			if t != "" && (p.done() || p.peek() == ',') && (strings.HasSuffix(t, "=") || !strings.ContainsRune(t, '=')) {
 				it.token68 = t
@@ -200,7 +221,6 @@ func parseAuthHeader(h string) ([]authItem, error) {
 					return nil, err
 				}
 			}
-			_ = afterEq
 		}
 		items = append(items, it)
 	}
@@ -275,7 +295,8 @@ func (p *authParser) token68() string {
 	return p.s[start:p.i]
 }
 
-// param reads BWS ( token / quoted-string ) after "=" and stores it in it.
+// param reads BWS ( token *"=" / quoted-string ) after "=" and stores it in
+// it.
 func (p *authParser) param(it *authItem, name string) error {
 	name = strings.ToLower(name)
 	p.skipOWS()
@@ -287,16 +308,24 @@ func (p *authParser) param(it *authItem, name string) error {
 		}
 		v = s
 	} else {
-		v = p.token()
-		if v == "" {
+		start := p.i
+		if p.token() == "" {
 			return malformed("auth header: parameter %q has no value", name)
 		}
+		// Base64url padding, unquoted as clients send it.
+		for !p.done() && p.s[p.i] == '=' {
+			p.i++
+		}
+		v = p.s[start:p.i]
 	}
 	if _, dup := it.params[name]; dup {
 		return malformed("auth header: parameter %q repeated", name)
 	}
 	it.params[name] = v
 	p.skipOWS()
+	if !p.done() && p.peek() == '/' {
+		return malformed("auth header: '/' in the value of parameter %q: standard base64, want base64url", name)
+	}
 	if !p.done() && p.peek() != ',' {
 		return malformed("auth header: unexpected %q after parameter %q", p.peek(), name)
 	}

@@ -2,9 +2,11 @@ package privacypass
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -317,5 +319,239 @@ func TestKeyStore(t *testing.T) {
 	}
 	if _, err := OpenKeyStore(dir, nil); err == nil {
 		t.Fatal("opened a key store with a world-readable key")
+	}
+}
+
+// valueForm is one way a client writes a base64url attribute value.
+type valueForm struct {
+	name, value string
+	quoted      bool
+}
+
+// valueForms returns b as an attribute value in the four forms clients send:
+// quoted or not, base64url padded or not (FormatAuthorization writes the first,
+// privacypass-ts the second).
+func valueForms(b []byte) []valueForm {
+	padded, raw := base64.URLEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b)
+	return []valueForm{
+		{"QuotedPadded", `"` + padded + `"`, true},
+		{"UnquotedPadded", padded, false},
+		{"QuotedUnpadded", `"` + raw + `"`, true},
+		{"UnquotedUnpadded", raw, false},
+	}
+}
+
+// TestAuthorizationForms: a token parses to the same bytes in each of the four
+// value forms, with one, two or no padding characters, around white space,
+// whatever the case of the scheme and attribute names.
+func TestAuthorizationForms(t *testing.T) {
+	for _, n := range []int{146, 145, 354} { // a type 1 token (one '='), two '=', a type 2 token (none)
+		tok := bytes.Repeat([]byte{0xfb, 0xef, 0x01}, n)[:n]
+		for _, f := range valueForms(tok) {
+			for _, layout := range []struct{ name, header string }{
+				{"Plain", "PrivateToken token=" + f.value},
+				{"Whitespace", " \t PrivateToken  \t token \t= \t" + f.value + " \t "},
+				{"LowerCaseScheme", "privatetoken token=" + f.value},
+				{"UpperCase", "PRIVATETOKEN TOKEN=" + f.value},
+				{"UnknownAttributeAfter", "PrivateToken token=" + f.value + `,extensions=AAEC==, x="y"`},
+				{"UnknownAttributeBefore", "PrivateToken x=y==, token=" + f.value},
+				{"ListSeparators", " , PrivateToken token=" + f.value + " ,, "},
+			} {
+				t.Run(sprintf("%d/%s/%s", n, f.name, layout.name), func(t *testing.T) {
+					got, err := ParseAuthorization(layout.header)
+					if err != nil {
+						t.Fatalf("ParseAuthorization(%.60q…): %v", layout.header, err)
+					}
+					if !bytes.Equal(got, tok) {
+						t.Fatalf("token differs:\n got %x\nwant %x", got, tok)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestAuthorizationMalformed: what is not one PrivateToken credential with one
+// base64url token is refused, whether quoted or not.
+func TestAuthorizationMalformed(t *testing.T) {
+	tok := bytes.Repeat([]byte{0xfb, 0xff}, 73) // 146 bytes: base64 with '+', '/' and one '='
+	std := base64.StdEncoding.EncodeToString(tok)
+	if !strings.ContainsAny(std, "+/") {
+		t.Fatal("the standard encoding of the test token has neither '+' nor '/'")
+	}
+	b64 := base64.URLEncoding.EncodeToString(tok)
+	for _, tc := range []struct{ name, header, why string }{
+		{"StandardAlphabetQuoted", `PrivateToken token="` + std + `"`, "standard base64"},
+		{"StandardAlphabetUnquoted", `PrivateToken token=` + std, "standard base64"},
+		{"PlusUnquoted", `PrivateToken token=` + strings.ReplaceAll(b64, "-", "+"), "standard base64"},
+		{"TooMuchPadding", `PrivateToken token=` + b64 + `=`, "not base64url"},
+		{"TooMuchPaddingQuoted", `PrivateToken token="` + b64 + `=="`, "not base64url"},
+		{"PaddingInside", `PrivateToken token=` + b64[:8] + `=` + b64[8:], "unexpected"},
+		{"PaddingOnly", `PrivateToken token===`, "token attribute"},
+		{"PaddingBeforeValue", `PrivateToken token==` + b64, "no value"},
+		{"Empty", `PrivateToken token=""`, "empty"},
+		{"Missing", `PrivateToken token=`, "token attribute"},
+		{"SpaceInside", `PrivateToken token=` + b64[:8] + ` ` + b64[8:], "unexpected"},
+		{"SpaceInsideQuoted", `PrivateToken token="` + b64[:8] + ` ` + b64[8:] + `"`, "not base64url"},
+		{"StrayAfter", `PrivateToken token=` + b64 + `"`, "unexpected"},
+		{"Duplicated", `PrivateToken token=` + b64 + `, token=` + b64, "repeated"},
+		{"DuplicatedOtherCase", `PrivateToken token=` + b64 + `, TOKEN="` + b64 + `"`, "repeated"},
+		{"TwoCredentials", `PrivateToken token=` + b64 + `, PrivateToken token=` + b64, "exactly one"},
+		{"Token68", `PrivateToken ` + b64, "token attribute"},
+		{"OtherScheme", `Bearer token=` + b64, "exactly one PrivateToken"},
+		{"ControlCharacter", "PrivateToken token=" + b64[:8] + "\x00", "unexpected"},
+		{"TrailingBits", `PrivateToken token=AB==`, "not base64url"}, // 'B' leaves bits set
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseAuthorization(tc.header)
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("ParseAuthorization(%.60q…) = %x, %v; want ErrMalformed", tc.header, got, err)
+			}
+			if !strings.Contains(err.Error(), tc.why) {
+				t.Fatalf("error %q does not say %q", err, tc.why)
+			}
+		})
+	}
+}
+
+// TestWWWAuthenticateForms: each attribute of a challenge parses to the same
+// value in each form, in several challenges of one header and in the layout
+// privacypass-ts writes (no space after the commas, unquoted padded values).
+func TestWWWAuthenticateForms(t *testing.T) {
+	ch1 := testChallenge(t, TypeVOPRF)                                                         // 44 bytes: one '='
+	ch2, _ := (&TokenChallenge{TokenType: TypeBlindRSA, IssuerName: "aegisd"}).MarshalBinary() // 13 bytes: two '='
+	key1, key2 := bytes.Repeat([]byte{0xfe}, 49), bytes.Repeat([]byte{0xfb}, 47)               // two '=', one '='
+	for _, cf := range valueForms(ch1) {
+		for _, kf := range valueForms(key1) {
+			for _, maxAge := range []string{`10`, `"10"`} {
+				name := sprintf("%s/%s/MaxAge%s", cf.name, kf.name, strings.Trim(maxAge, `"`)+map[bool]string{true: "Quoted", false: ""}[maxAge[0] == '"'])
+				t.Run(name, func(t *testing.T) {
+					ch2Forms, key2Forms := valueForms(ch2), valueForms(key2)
+					for _, h := range []string{
+						"PrivateToken challenge=" + cf.value + ", token-key=" + kf.value + ", max-age=" + maxAge,
+						"PrivateToken challenge=" + cf.value + ",token-key=" + kf.value + ",max-age=" + maxAge, // privacypass-ts
+						" privatetoken Max-Age = " + maxAge + " , TOKEN-KEY= " + kf.value + " ,Challenge =" + cf.value + " ",
+					} {
+						// A second PrivateToken challenge, in the other forms, and other schemes around.
+						for i := range 4 {
+							full := `Basic realm="x", ` + h + `, Bearer abc==, PrivateToken challenge=` + ch2Forms[i].value + `, token-key=` + key2Forms[3-i].value + `, Negotiate`
+							got, err := ParseWWWAuthenticate(full)
+							if err != nil {
+								t.Fatalf("ParseWWWAuthenticate(%q): %v", full, err)
+							}
+							if len(got) != 2 {
+								t.Fatalf("%d challenges in %q, want 2", len(got), full)
+							}
+							if !bytes.Equal(got[0].TokenChallenge, ch1) || !bytes.Equal(got[0].TokenKey, key1) || got[0].MaxAge != 10 {
+								t.Fatalf("first challenge of %q: %+v", full, got[0])
+							}
+							if !bytes.Equal(got[1].TokenChallenge, ch2) || !bytes.Equal(got[1].TokenKey, key2) || got[1].MaxAge != -1 {
+								t.Fatalf("second challenge of %q: %+v", full, got[1])
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestWWWAuthenticateMalformedForms: the forms accepted above do not open the
+// door to values that are not base64url or not numbers.
+func TestWWWAuthenticateMalformedForms(t *testing.T) {
+	ch, _ := (&TokenChallenge{TokenType: TypeBlindRSA, IssuerName: "aegisd"}).MarshalBinary()
+	b64 := base64.URLEncoding.EncodeToString(ch) // two '='
+	for _, tc := range []struct{ name, header, why string }{
+		{"ChallengeTooMuchPadding", `PrivateToken challenge=` + b64 + `=`, "not base64url"},
+		{"ChallengePaddingInside", `PrivateToken challenge=` + b64[:4] + `=` + b64[4:], "unexpected"},
+		{"ChallengeStandardAlphabet", `PrivateToken challenge=` + b64 + `, token-key=AB+/`, "standard base64"},
+		{"TokenKeyStandardAlphabetQuoted", `PrivateToken challenge=` + b64 + `, token-key="++//"`, "standard base64"},
+		{"TokenKeyDuplicated", `PrivateToken challenge=` + b64 + `, token-key=AAAA, token-key=AAAA`, "repeated"},
+		{"ChallengeDuplicatedForms", `PrivateToken challenge=` + b64 + `, challenge="` + strings.TrimRight(b64, "=") + `"`, "repeated"},
+		{"MaxAgePadded", `PrivateToken challenge=` + b64 + `, max-age=10=`, "max-age"},
+		{"MaxAgeQuotedSpace", `PrivateToken challenge=` + b64 + `, max-age=" 10"`, "max-age"},
+		{"StrayAfterPadding", `PrivateToken challenge=` + b64 + `x`, "unexpected"},
+		{"NoComma", `PrivateToken challenge=` + b64 + ` token-key=AAAA`, "unexpected"},
+		{"EmptyQuoted", `PrivateToken challenge=""`, "empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseWWWAuthenticate(tc.header)
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("ParseWWWAuthenticate(%q) = %+v, %v; want ErrMalformed", tc.header, got, err)
+			}
+			if !strings.Contains(err.Error(), tc.why) {
+				t.Fatalf("error %q does not say %q", err, tc.why)
+			}
+		})
+	}
+}
+
+// formatChallengesAs writes challenges as FormatWWWAuthenticate does, but with
+// every base64url value in form i of valueForms, max-age quoted when that form
+// is, and sep between attributes ("," is privacypass-ts's layout).
+func formatChallengesAs(i int, sep string, cs ...Challenge) string {
+	var b strings.Builder
+	for n, c := range cs {
+		if n > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(Scheme + " challenge=" + valueForms(c.TokenChallenge)[i].value)
+		if c.TokenKey != nil {
+			b.WriteString(sep + "token-key=" + valueForms(c.TokenKey)[i].value)
+		}
+		if c.MaxAge >= 0 {
+			age := strconv.Itoa(c.MaxAge)
+			if valueForms(nil)[i].quoted {
+				age = `"` + age + `"`
+			}
+			b.WriteString(sep + "max-age=" + age)
+		}
+	}
+	return b.String()
+}
+
+func TestFormatChallengesAs(t *testing.T) {
+	ch, _ := (&TokenChallenge{TokenType: TypeBlindRSA, IssuerName: "aegisd"}).MarshalBinary()
+	c := Challenge{TokenChallenge: ch, TokenKey: []byte{1, 2, 3, 4}, MaxAge: 7}
+	if got, want := formatChallengesAs(0, ", ", c), FormatWWWAuthenticate(c); got != want {
+		t.Fatalf("quoted padded form\n got %s\nwant %s", got, want)
+	}
+	if got, want := formatChallengesAs(1, ",", c), "PrivateToken challenge=AAIABmFlZ2lzZAAAAA==,token-key=AQIDBA==,max-age=7"; got != want {
+		t.Fatalf("unquoted padded form\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestPrivacyPassTSHeaders: headers exactly as privacypass-ts 0.8.1 writes
+// them (AuthorizationHeader.toString and WWWAuthenticateHeader.toString, by
+// default unquoted, and with quotedString), copied from its output; the
+// interop run (scripts/interop.sh) checks the same against a live aegisd.
+func TestPrivacyPassTSHeaders(t *testing.T) {
+	tok := make([]byte, 2+32+32+32+48) // a type 1 token: one '=' of padding
+	tok[1] = 1
+	for i := 2; i < len(tok); i++ {
+		tok[i] = byte(i * 7)
+	}
+	const auth = "PrivateToken token=AAEOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK-2vcTL0tng5-71_AMKERgfJi00O0JJUFdeZWxzeoGIj5adpKuyucDHztXc4-rx-P8GDRQbIikwNz5FTFNaYWhvdn2Ei5KZoKeutbzDytHY3-bt9PsCCRAXHiUsMzpBSE9WXWRrcnmAh46VnKOqsbi_xs3U2-Lp8Pc="
+	if got, err := ParseAuthorization(auth); err != nil || !bytes.Equal(got, tok) {
+		t.Fatalf("ParseAuthorization of privacypass-ts's header: %x, %v", got, err)
+	}
+
+	ch, _ := (&TokenChallenge{TokenType: TypeVOPRF, IssuerName: "aegisd"}).MarshalBinary()
+	key := make([]byte, 49)
+	key[0] = 2
+	for i := 1; i < len(key); i++ {
+		key[i] = byte(i * 5)
+	}
+	for _, h := range []string{
+		"PrivateToken challenge=AAEABmFlZ2lzZAAAAA==,token-key=AgUKDxQZHiMoLTI3PEFGS1BVWl9kaW5zeH2Ch4yRlpugpaqvtLm-w8jN0tfc4ebr8A==,max-age=10",
+		`PrivateToken challenge="AAEABmFlZ2lzZAAAAA==",token-key="AgUKDxQZHiMoLTI3PEFGS1BVWl9kaW5zeH2Ch4yRlpugpaqvtLm-w8jN0tfc4ebr8A==",max-age="10"`,
+	} {
+		got, err := ParseWWWAuthenticate(h)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("ParseWWWAuthenticate(%q): %d challenges, %v", h, len(got), err)
+		}
+		if !bytes.Equal(got[0].TokenChallenge, ch) || !bytes.Equal(got[0].TokenKey, key) || got[0].MaxAge != 10 {
+			t.Fatalf("ParseWWWAuthenticate(%q) = %+v", h, got[0])
+		}
 	}
 }
