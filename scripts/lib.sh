@@ -122,15 +122,16 @@ release_version() {
   esac
 }
 
-# start_aegisd BIN SRVDIR LOG: start the aegisd binary BIN on 127.0.0.1 (a free port) with its file store,
-# file ledger and issuer keys under SRVDIR and a fresh attestation secret in SRVDIR/attest-secret, logging
-# to LOG, and wait (10 s at most) until it listens. Sets the caller's server_pid at once (for its cleanup
-# trap) and addr (host:port) once it listens; exits 1 if it dies or does not listen in time.
+# start_aegisd BIN SRVDIR LOG [FLAG...]: start the aegisd binary BIN on 127.0.0.1 (a free port) with its file
+# store, file ledger and issuer keys under SRVDIR and a fresh attestation secret in SRVDIR/attest-secret, and
+# any further FLAGs, logging to LOG, and wait (10 s at most) until it listens. Sets the caller's server_pid at
+# once (for its cleanup trap) and addr (host:port) once it listens; exits 1 if it dies or does not listen in time.
 start_aegisd() {
   local bin=$1 srv=$2 log=$3
+  shift 3
   head -c 32 /dev/urandom | base64 | tr -d '\n=' > "$srv/attest-secret"
   "$bin" --listen 127.0.0.1:0 --store "file://$srv/objects" --ledger "file://$srv/ledger" \
-    --issuer-dir "$srv/issuer" --attest-secret-file "$srv/attest-secret" >"$log" 2>&1 &
+    --issuer-dir "$srv/issuer" --attest-secret-file "$srv/attest-secret" "$@" >"$log" 2>&1 &
   server_pid=$!
   addr=""
   for _ in $(seq 1 200); do
