@@ -60,15 +60,16 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(r.ElapsedS).To(BeNumerically(">=", 2))
 		Expect(r.RequestsPerS).To(BeNumerically("~", float64(r.Requests)/r.ElapsedS, 0.01))
 		// Every token was fetched during the run, in batches of 32: each request
-		// spent one, and each client's pool holds at most a batch and its low
-		// water (a quarter batch) unspent at the end.
+		// spent one, and each client's pool holds fewer than two batches unspent
+		// at the end (a background batch can land just after the pool, found
+		// empty, fetched one itself).
 		Expect(r.TokenType).To(Equal(uint16(privacypass.TypeBlindRSA)), "the server's default type")
 		Expect(r.TokenTypeName).To(Equal(privacypass.TypeBlindRSA.String()))
 		Expect(r.TokensBatch).To(Equal(32))
 		Expect(r.FetchRoundTrips).To(BeNumerically(">=", 4), "at least one batch per client")
 		Expect(r.TokensFetched).To(Equal(32 * r.FetchRoundTrips))
 		Expect(r.TokensFetched).To(BeNumerically(">=", r.Requests))
-		Expect(r.TokensFetched - r.Requests).To(BeNumerically("<=", 4*(32+8)))
+		Expect(r.TokensFetched - r.Requests).To(BeNumerically("<", 4*2*32))
 		Expect(r.FetchSeconds).To(BeNumerically(">", 0))
 		Expect(r.FetchShare).To(BeNumerically("~", r.FetchSeconds/r.ElapsedS, 1e-9+1e-6*r.FetchShare))
 		Expect(r.Latency.P50).To(BeNumerically(">", 0))
