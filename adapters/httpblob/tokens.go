@@ -31,6 +31,11 @@ type PoolOptions struct {
 	Client *http.Client
 	// Now is the clock used to pick the directory key; nil means time.Now.
 	Now func() time.Time
+	// OnFetch, if set, is called after each batch the pool obtained, with its
+	// number of tokens and the time it took (blinding, the POST round trip and
+	// finalization; privacypass.Pool.SetOnFetch). It may run on a background
+	// goroutine and concurrently with itself, and must not call the pool.
+	OnFetch func(tokens int, d time.Duration)
 }
 
 // NewTokenPool returns a privacypass.Pool for the aegisd at baseURL: it reads
@@ -135,6 +140,7 @@ func NewTokenPool(ctx context.Context, baseURL string, attestSecret []byte, opts
 	// Refill below a quarter of a batch, in the background: requests rarely wait
 	// for issuance, and a batch is not redeemed right after it was issued.
 	pool.SetLowWater(max(1, batch/4))
+	pool.SetOnFetch(opts.OnFetch)
 	return pool, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ai-pantheon/aegis/domain"
@@ -27,6 +28,8 @@ type Pool struct {
 
 	low   int // prefetch a batch in the background below this many tokens (0: never)
 	fetch Fetch
+
+	onFetch atomic.Pointer[func(tokens int, d time.Duration)] // SetOnFetch
 
 	mu          sync.Mutex
 	tokens      [][]byte
@@ -53,6 +56,20 @@ func (p *Pool) SetLowWater(n int) {
 	p.mu.Lock()
 	p.low = max(0, min(n, p.batch))
 	p.mu.Unlock()
+}
+
+// SetOnFetch makes the pool call f after each batch it obtained, with the
+// number of tokens and the time the batch took: blinding, the issuer's round
+// trip through fetch and finalization. f runs on the goroutine that fetched (a
+// background prefetch has its own), possibly with the pool locked: it must be
+// safe for concurrent use and must not call the pool. A failed fetch is not
+// reported. nil turns the reports off.
+func (p *Pool) SetOnFetch(f func(tokens int, d time.Duration)) {
+	if f == nil {
+		p.onFetch.Store(nil)
+		return
+	}
+	p.onFetch.Store(&f)
 }
 
 // prefetchTimeout bounds a background fetch.
@@ -107,6 +124,7 @@ func (p *Pool) fetchBatch(ctx context.Context) ([][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	req, pending, err := p.client.BatchRequest(p.challenge, p.batch)
 	if err != nil {
 		return nil, err
@@ -126,6 +144,9 @@ func (p *Pool) fetchBatch(ctx context.Context) ([][]byte, error) {
 			return nil, errors.Join(ErrMalformed, err)
 		}
 		enc = append(enc, b)
+	}
+	if f := p.onFetch.Load(); f != nil {
+		(*f)(len(enc), time.Since(start))
 	}
 	return enc, nil
 }

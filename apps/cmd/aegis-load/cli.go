@@ -49,10 +49,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			&ucli.DurationFlag{Name: "duration", Value: 10 * time.Second, Usage: "how long the measured run lasts"},
 			&ucli.FloatFlag{Name: "put-ratio", Value: 0.5, Usage: "share of PUTs among the requests, 0 to 1 (a client's first request is always a PUT)"},
 			&ucli.StringFlag{Name: "size", Value: "1KiB", Usage: "object size: a bucket size (1KiB, 4KiB, 16KiB, 64KiB, 256KiB, 1MiB) or its byte count"},
-			&ucli.IntFlag{Name: "tokens-batch", Value: 64, Usage: fmt.Sprintf("tokens per issuance request (1 to %d)", privacypass.MaxBatch)},
-			&ucli.IntFlag{Name: "tokens", Usage: "tokens to fetch before the run (0: estimated from the warm-up)"},
-			&ucli.DurationFlag{Name: "warmup", Value: 2 * time.Second, Usage: "unmeasured run before the measured one (0: none; then --tokens is required)"},
-			&ucli.IntFlag{Name: "issuers", Value: 2, Usage: "issuance requests in flight while fetching tokens (1 to 64)"},
+			&ucli.IntFlag{Name: "tokens-batch", Value: 64, Usage: fmt.Sprintf("tokens per issuance request of each client's pool, fetched during the run (1 to %d)", privacypass.MaxBatch)},
 			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 		},
 		HideHelpCommand: true,
@@ -109,9 +106,6 @@ func configFrom(cmd *ucli.Command) (Config, error) {
 		Duration:    cmd.Duration("duration"),
 		PutRatio:    cmd.Float("put-ratio"),
 		TokensBatch: cmd.Int("tokens-batch"),
-		Tokens:      cmd.Int("tokens"),
-		Warmup:      cmd.Duration("warmup"),
-		Issuers:     cmd.Int("issuers"),
 	}
 	switch {
 	case c.Server == "":
@@ -126,14 +120,6 @@ func configFrom(cmd *ucli.Command) (Config, error) {
 		return c, usagef("--put-ratio must be 0 to 1, got %v", c.PutRatio)
 	case c.TokensBatch < 1 || c.TokensBatch > privacypass.MaxBatch:
 		return c, usagef("--tokens-batch must be 1 to %d, got %d", privacypass.MaxBatch, c.TokensBatch)
-	case c.Tokens < 0:
-		return c, usagef("--tokens must not be negative, got %d", c.Tokens)
-	case c.Warmup < 0:
-		return c, usagef("--warmup must not be negative, got %s", c.Warmup)
-	case c.Warmup == 0 && c.Tokens == 0:
-		return c, usagef("--warmup 0 needs --tokens: without a warm-up there is nothing to estimate the tokens from")
-	case c.Issuers < 1 || c.Issuers > 64:
-		return c, usagef("--issuers must be 1 to 64, got %d", c.Issuers)
 	}
 	size, err := parseSize(cmd.String("size"))
 	if err != nil {

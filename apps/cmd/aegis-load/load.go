@@ -31,37 +31,45 @@ type Config struct {
 	PutRatio     float64       // share of PUTs, 0..1
 	Size         int           // object size, a bucket size
 	TokensBatch  int           // tokens per issuance request
-	Tokens       int           // tokens fetched before the run; 0: estimated from the warm-up
-	Warmup       time.Duration // unmeasured run before the measured one
-	Issuers      int           // issuance requests in flight while prefetching
 }
 
 // Report is the outcome of a run. Latencies are in milliseconds.
+//
+// The issuance figures cover the round trips that ended during the run: every
+// client's pool starts empty when the clock starts and fetches its batches
+// while the run goes (synchronously when it is empty, in the background below
+// its low water). FetchSeconds sums their durations (blinding, the POST round
+// trip and finalization) over all clients, and FetchShare is FetchSeconds over
+// the run's wall time: the issuance time spent per second of the run, which
+// exceeds 1 when several clients fetch at once. A batch still being fetched
+// when the run ends is not counted (at most one per client).
 type Report struct {
-	Server             string   `json:"server"`
-	Clients            int      `json:"clients"`
-	DurationS          float64  `json:"duration_s"`
-	PutRatio           float64  `json:"put_ratio"`
-	Size               int      `json:"size"`
-	WarmupRequests     int64    `json:"warmup_requests"`
-	TokensPrefetched   int      `json:"tokens_prefetched"`
-	PrefetchS          float64  `json:"prefetch_s"`
-	PrefetchTokensPerS float64  `json:"prefetch_tokens_per_s"`
-	TokensDuringRun    int64    `json:"tokens_fetched_during_run"`
-	Requests           int64    `json:"requests"`
-	Puts               int64    `json:"puts"`
-	Gets               int64    `json:"gets"`
-	Errors             int64    `json:"errors"`
-	FirstErrors        []string `json:"first_errors,omitempty"`
-	ElapsedS           float64  `json:"elapsed_s"`
-	RequestsPerS       float64  `json:"requests_per_s"`
-	Latency            Latency  `json:"latency_ms"`
-	PutLatency         Latency  `json:"put_latency_ms"`
-	GetLatency         Latency  `json:"get_latency_ms"`
-	Go                 string   `json:"go"`
-	GOMAXPROCS         int      `json:"gomaxprocs"`
-	NumCPU             int      `json:"num_cpu"`
-	Started            string   `json:"started"`
+	Server          string   `json:"server"`
+	Clients         int      `json:"clients"`
+	DurationS       float64  `json:"duration_s"`
+	PutRatio        float64  `json:"put_ratio"`
+	Size            int      `json:"size"`
+	TokenType       uint16   `json:"token_type"`
+	TokenTypeName   string   `json:"token_type_name"`
+	TokensBatch     int      `json:"tokens_batch"`
+	FetchRoundTrips int64    `json:"fetch_round_trips"`
+	TokensFetched   int64    `json:"tokens_fetched"`
+	FetchSeconds    float64  `json:"fetch_seconds"`
+	FetchShare      float64  `json:"fetch_share"`
+	Requests        int64    `json:"requests"`
+	Puts            int64    `json:"puts"`
+	Gets            int64    `json:"gets"`
+	Errors          int64    `json:"errors"`
+	FirstErrors     []string `json:"first_errors,omitempty"`
+	ElapsedS        float64  `json:"elapsed_s"`
+	RequestsPerS    float64  `json:"requests_per_s"`
+	Latency         Latency  `json:"latency_ms"`
+	PutLatency      Latency  `json:"put_latency_ms"`
+	GetLatency      Latency  `json:"get_latency_ms"`
+	Go              string   `json:"go"`
+	GOMAXPROCS      int      `json:"gomaxprocs"`
+	NumCPU          int      `json:"num_cpu"`
+	Started         string   `json:"started"`
 }
 
 // Latency holds the percentiles of one set of requests, in milliseconds.
@@ -75,169 +83,112 @@ type Latency struct {
 // maxKeptErrors is how many error messages a report keeps.
 const maxKeptErrors = 5
 
-// Run prepares the tokens (and warms up), then runs the measured load. It
-// fails when the server cannot be reached or refuses to issue tokens; failed
-// requests during the run are counted in the report, not returned.
+// Run sets up the clients, each with its own token pool (which reads the
+// server's challenge and issuer directory but fetches no token), then runs the
+// measured load, during which the pools fetch their tokens. It fails when the
+// server cannot be reached; failed requests during the run, issuance failures
+// among them, are counted in the report, not returned.
 func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
-	live, err := httpblob.NewTokenPool(ctx, cfg.Server, cfg.AttestSecret, &httpblob.PoolOptions{Batch: cfg.TokensBatch})
-	if err != nil {
-		return nil, fmt.Errorf("token issuer of %s: %w", cfg.Server, err)
-	}
-	src := &tokenSource{live: live}
 	rep := &Report{
 		Server: cfg.Server, Clients: cfg.Clients, DurationS: cfg.Duration.Seconds(), PutRatio: cfg.PutRatio, Size: cfg.Size,
-		Go: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
+		TokensBatch: cfg.TokensBatch, Go: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
 	}
+	iss := &issuance{}
 	clients := make([]*client, cfg.Clients)
-	for i := range clients {
-		if clients[i], err = newClient(cfg, src, uint64(i)); err != nil {
-			return nil, err
-		}
-	}
 	defer func() {
 		for _, c := range clients {
-			c.http.CloseIdleConnections()
+			if c != nil {
+				c.http.CloseIdleConnections()
+			}
 		}
 	}()
-
-	// Tokens for the warm-up, then the warm-up, then the tokens of the run.
-	fetched, spent := 0, time.Duration(0)
-	want := cfg.Tokens
-	if cfg.Warmup > 0 {
-		first := max(cfg.Clients*cfg.TokensBatch, 1024)
-		fmt.Fprintf(progress, "aegis-load: fetching %d tokens for the warm-up\n", first)
-		d, err := prefetch(ctx, cfg, src, first)
+	for i := range clients {
+		c, err := newClient(ctx, cfg, iss)
 		if err != nil {
 			return nil, err
 		}
-		fetched, spent = fetched+first, spent+d
-		fmt.Fprintf(progress, "aegis-load: warm-up, %d clients for %s\n", cfg.Clients, cfg.Warmup)
-		// The warm-up spends prefetched tokens only and ends early when they
-		// run out, so that issuance does not hold back the rate it measures.
-		w := runPhase(ctx, clients, cfg.Warmup)
-		rep.WarmupRequests = w.requests
-		if w.errors > 0 {
-			return nil, fmt.Errorf("warm-up: %d of %d requests failed, the first: %s", w.errors, w.requests, w.firstErrors[0])
-		}
-		if want == 0 {
-			// The run's rate, judged by the warm-up, for the run's length, with a
-			// margin of 2×; the warm-up's leftovers count.
-			rate := float64(w.requests) / w.elapsed.Seconds()
-			want = int(math.Ceil(rate*cfg.Duration.Seconds()*2)) + cfg.Clients*cfg.TokensBatch
-		}
-	}
-	if need := want - src.Len(); need > 0 {
-		fmt.Fprintf(progress, "aegis-load: fetching %d tokens before the run\n", need)
-		d, err := prefetch(ctx, cfg, src, need)
-		if err != nil {
-			return nil, err
-		}
-		fetched, spent = fetched+need, spent+d
-	}
-	rep.TokensPrefetched = fetched
-	rep.PrefetchS = spent.Seconds()
-	if spent > 0 {
-		rep.PrefetchTokensPerS = float64(fetched) / spent.Seconds()
+		clients[i] = c
 	}
 
-	fmt.Fprintf(progress, "aegis-load: run, %d clients for %s, %d tokens at hand\n", cfg.Clients, cfg.Duration, src.Len())
-	src.measured.Store(true)
+	fmt.Fprintf(progress, "aegis-load: run, %d clients for %s, tokens fetched during the run in batches of %d\n", cfg.Clients, cfg.Duration, cfg.TokensBatch)
 	rep.Started = time.Now().UTC().Format(time.RFC3339)
+	iss.start()
 	p := runPhase(ctx, clients, cfg.Duration)
-	rep.TokensDuringRun = src.during.Load()
+	rounds, toks, busy := iss.stop()
 	rep.Requests, rep.Puts, rep.Gets, rep.Errors, rep.FirstErrors = p.requests, p.puts, p.gets, p.errors, p.firstErrors
 	rep.ElapsedS = p.elapsed.Seconds()
+	rep.FetchRoundTrips, rep.TokensFetched, rep.FetchSeconds = rounds, toks, busy.Seconds()
+	if t := privacypass.TokenType(iss.typ.Load()); t != 0 {
+		rep.TokenType, rep.TokenTypeName = uint16(t), t.String()
+	}
 	if p.elapsed > 0 {
 		rep.RequestsPerS = float64(p.requests) / p.elapsed.Seconds()
+		rep.FetchShare = busy.Seconds() / p.elapsed.Seconds()
 	}
 	all := append(slices.Clone(p.putLat), p.getLat...)
 	rep.Latency, rep.PutLatency, rep.GetLatency = percentiles(all), percentiles(p.putLat), percentiles(p.getLat)
 	return rep, nil
 }
 
-// errWarmupOut ends a client's warm-up: the prefetched tokens are spent.
-var errWarmupOut = errors.New("the warm-up spent the prefetched tokens")
-
-// tokenSource hands out the prefetched tokens, then, during the measured run
-// only, tokens of the live pool (and counts those).
-type tokenSource struct {
+// issuance sums the issuance round trips of every client's pool while the run
+// goes (httpblob.PoolOptions.OnFetch), and records the tokens' type.
+type issuance struct {
 	mu       sync.Mutex
-	toks     [][]byte
-	live     *privacypass.Pool
-	measured atomic.Bool // the measured run has started
-	during   atomic.Int64
+	counting bool
+	rounds   int64
+	tokens   int64
+	busy     time.Duration
+	typ      atomic.Uint32 // the type of the first token handed out
 }
 
-var _ domain.TokenSource = (*tokenSource)(nil)
-
-func (s *tokenSource) Token(ctx context.Context) ([]byte, error) {
+func (s *issuance) start() {
 	s.mu.Lock()
-	if n := len(s.toks); n > 0 {
-		t := s.toks[n-1]
-		s.toks[n-1] = nil
-		s.toks = s.toks[:n-1]
-		s.mu.Unlock()
-		return t, nil
-	}
-	s.mu.Unlock()
-	if !s.measured.Load() {
-		return nil, errWarmupOut
-	}
-	s.during.Add(1)
-	return s.live.Token(ctx)
-}
-
-func (s *tokenSource) add(toks [][]byte) {
-	s.mu.Lock()
-	s.toks = append(s.toks, toks...)
+	s.counting = true
 	s.mu.Unlock()
 }
 
-// Len returns the number of prefetched tokens left.
-func (s *tokenSource) Len() int {
+// stop ends the counting and returns the round trips, tokens and summed time.
+func (s *issuance) stop() (rounds, tokens int64, busy time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.toks)
+	s.counting = false
+	return s.rounds, s.tokens, s.busy
 }
 
-// prefetch fetches n tokens into src with cfg.Issuers issuance requests in
-// flight (one token pool each) and returns how long it took.
-func prefetch(ctx context.Context, cfg Config, src *tokenSource, n int) (time.Duration, error) {
-	start := time.Now()
-	var left atomic.Int64
-	left.Store(int64(n))
-	errs := make([]error, cfg.Issuers)
-	var wg sync.WaitGroup
-	for i := range cfg.Issuers {
-		wg.Go(func() {
-			pool, err := httpblob.NewTokenPool(ctx, cfg.Server, cfg.AttestSecret, &httpblob.PoolOptions{Batch: cfg.TokensBatch})
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			// No background batch once this pool is below its low water: it
-			// would be fetched (and signed by the server) during the run.
-			pool.SetLowWater(0)
-			var mine [][]byte
-			for left.Add(-1) >= 0 {
-				t, err := pool.Token(ctx)
-				if err != nil {
-					errs[i] = err
-					left.Store(0)
-					break
-				}
-				mine = append(mine, t)
-			}
-			src.add(mine)
-		})
+// fetched is the pools' OnFetch.
+func (s *issuance) fetched(tokens int, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.counting {
+		s.rounds++
+		s.tokens += int64(tokens)
+		s.busy += d
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return 0, fmt.Errorf("fetching tokens from %s: %w", cfg.Server, err)
+}
+
+// errIssuance marks a request that got no token: the client's pool could not
+// fetch a batch.
+var errIssuance = errors.New("issuance")
+
+// clientTokens is a client's token source: its own pool.
+type clientTokens struct {
+	pool *privacypass.Pool
+	iss  *issuance
+}
+
+var _ domain.TokenSource = (*clientTokens)(nil)
+
+func (t *clientTokens) Token(ctx context.Context) ([]byte, error) {
+	tok, err := t.pool.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errIssuance, err)
+	}
+	if t.iss.typ.Load() == 0 {
+		if pt, err := privacypass.ParseToken(tok); err == nil {
+			t.iss.typ.CompareAndSwap(0, uint32(pt.TokenType))
 		}
 	}
-	return time.Since(start), nil
+	return tok, nil
 }
 
 // client is one simulated client: its own connection, its own ids.
@@ -253,10 +204,18 @@ type client struct {
 	want     []byte
 }
 
-func newClient(cfg Config, src *tokenSource, i uint64) (*client, error) {
+// newClient sets up a client with its own connection and its own token pool,
+// empty: its tokens are fetched during the run.
+func newClient(ctx context.Context, cfg Config, iss *issuance) (*client, error) {
 	hc := httpblob.NewHTTPClient()
-	st, err := httpblob.Open(cfg.Server, &httpblob.Options{Tokens: src, Client: hc, Attempts: 1})
+	pool, err := httpblob.NewTokenPool(ctx, cfg.Server, cfg.AttestSecret, &httpblob.PoolOptions{Batch: cfg.TokensBatch, Client: hc, OnFetch: iss.fetched})
 	if err != nil {
+		hc.CloseIdleConnections()
+		return nil, fmt.Errorf("token issuer of %s: %w", cfg.Server, err)
+	}
+	st, err := httpblob.Open(cfg.Server, &httpblob.Options{Tokens: &clientTokens{pool: pool, iss: iss}, Client: hc, Attempts: 1})
+	if err != nil {
+		hc.CloseIdleConnections()
 		return nil, err
 	}
 	var seed, enablerKey [32]byte
@@ -355,9 +314,6 @@ func (c *client) run(ctx context.Context, deadline time.Time) phase {
 			}
 		}
 		lat := time.Since(t)
-		if errors.Is(err, errWarmupOut) {
-			break // not a request: no token was left to send it with
-		}
 		if put {
 			p.puts++
 			p.putLat = append(p.putLat, lat)
@@ -373,6 +329,9 @@ func (c *client) run(ctx context.Context, deadline time.Time) phase {
 			p.errors++
 			if len(p.firstErrors) < maxKeptErrors {
 				p.firstErrors = append(p.firstErrors, err.Error())
+			}
+			if errors.Is(err, errIssuance) {
+				break // the pool fetches again at every request: do not hammer a failing issuer
 			}
 		}
 	}
@@ -410,12 +369,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "server:     %s\n", r.Server)
 	fmt.Fprintf(&b, "load:       %d clients for %gs, %.0f%% PUT, %d-byte objects (%s, GOMAXPROCS %d)\n", r.Clients, r.DurationS, r.PutRatio*100, r.Size, r.Go, r.GOMAXPROCS)
-	fmt.Fprintf(&b, "tokens:     %d fetched before the run in %.2f s (%.0f tokens/s); %d fetched during the run\n", r.TokensPrefetched, r.PrefetchS, r.PrefetchTokensPerS, r.TokensDuringRun)
-	if r.TokensDuringRun > 0 {
-		fmt.Fprintf(&b, "            (the run outlasted the prefetched tokens: issuance is inside the measured time; raise --tokens)\n")
-	}
 	fmt.Fprintf(&b, "requests:   %d (%d PUT, %d GET) in %.2f s\n", r.Requests, r.Puts, r.Gets, r.ElapsedS)
 	fmt.Fprintf(&b, "throughput: %.1f requests/s\n", r.RequestsPerS)
+	typ := r.TokenTypeName
+	if typ == "" {
+		typ = "none received"
+	}
+	fmt.Fprintf(&b, "tokens:     %d fetched during the run in %d issuance round trips of %d (%s)\n", r.TokensFetched, r.FetchRoundTrips, r.TokensBatch, typ)
+	fmt.Fprintf(&b, "issuance:   %.2f s summed over the clients' round trips, fetch share %.1f%% of the run\n", r.FetchSeconds, 100*r.FetchShare)
 	fmt.Fprintf(&b, "latency:    %s\n", lat(r.Latency))
 	fmt.Fprintf(&b, "  PUT:      %s\n", lat(r.PutLatency))
 	fmt.Fprintf(&b, "  GET:      %s\n", lat(r.GetLatency))

@@ -16,6 +16,7 @@ import (
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd/aegisdtest"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
+	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -29,8 +30,13 @@ type report struct {
 	Errors          int64   `json:"errors"`
 	ElapsedS        float64 `json:"elapsed_s"`
 	RequestsPerS    float64 `json:"requests_per_s"`
-	TokensPrefetch  int     `json:"tokens_prefetched"`
-	TokensDuringRun int64   `json:"tokens_fetched_during_run"`
+	TokenType       uint16  `json:"token_type"`
+	TokenTypeName   string  `json:"token_type_name"`
+	TokensBatch     int     `json:"tokens_batch"`
+	FetchRoundTrips int64   `json:"fetch_round_trips"`
+	TokensFetched   int64   `json:"tokens_fetched"`
+	FetchSeconds    float64 `json:"fetch_seconds"`
+	FetchShare      float64 `json:"fetch_share"`
 	Latency         struct {
 		P50, P99, P999, Max float64
 	} `json:"latency_ms"`
@@ -40,7 +46,7 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 	It("runs 4 clients for 2 s of mixed PUT/GET with tokens, reports the figures and exits 0", func() {
 		before := countFiles(objectsDir, 4096)
 		res := run("--server", serverURL, "--attest-secret-file", secretFile, "--clients", "4", "--duration", "2s",
-			"--put-ratio", "0.5", "--size", "4KiB", "--tokens-batch", "32", "--tokens", "256", "--warmup", "0", "--json")
+			"--put-ratio", "0.5", "--size", "4KiB", "--tokens-batch", "32", "--json")
 		Expect(res.Code).To(Equal(0), "stderr: %s", res.Stderr)
 		var r report
 		Expect(json.Unmarshal([]byte(res.Stdout), &r)).To(Succeed(), res.Stdout)
@@ -53,7 +59,19 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(r.Puts + r.Gets).To(Equal(r.Requests))
 		Expect(r.ElapsedS).To(BeNumerically(">=", 2))
 		Expect(r.RequestsPerS).To(BeNumerically("~", float64(r.Requests)/r.ElapsedS, 0.01))
-		Expect(r.TokensPrefetch).To(Equal(256))
+		// Every token was fetched during the run, in batches of 32: each request
+		// spent one, and each client's pool holds fewer than two batches unspent
+		// at the end (a background batch can land just after the pool, found
+		// empty, fetched one itself).
+		Expect(r.TokenType).To(Equal(uint16(privacypass.TypeBlindRSA)), "the server's default type")
+		Expect(r.TokenTypeName).To(Equal(privacypass.TypeBlindRSA.String()))
+		Expect(r.TokensBatch).To(Equal(32))
+		Expect(r.FetchRoundTrips).To(BeNumerically(">=", 4), "at least one batch per client")
+		Expect(r.TokensFetched).To(Equal(32 * r.FetchRoundTrips))
+		Expect(r.TokensFetched).To(BeNumerically(">=", r.Requests))
+		Expect(r.TokensFetched - r.Requests).To(BeNumerically("<", 4*2*32))
+		Expect(r.FetchSeconds).To(BeNumerically(">", 0))
+		Expect(r.FetchShare).To(BeNumerically("~", r.FetchSeconds/r.ElapsedS, 1e-9+1e-6*r.FetchShare))
 		Expect(r.Latency.P50).To(BeNumerically(">", 0))
 		Expect(r.Latency.P50).To(BeNumerically("<=", r.Latency.P99))
 		Expect(r.Latency.P99).To(BeNumerically("<=", r.Latency.P999))
@@ -62,15 +80,17 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(countFiles(objectsDir, 4096) - before).To(BeNumerically("==", r.Puts))
 	})
 
-	It("prints a report for a person, estimating the tokens from a warm-up", func() {
+	It("prints a report for a person", func() {
 		res := run("--server", serverURL, "--attest-secret-file", secretFile, "--clients", "2", "--duration", "1s",
-			"--warmup", "300ms", "--tokens-batch", "16", "--size", "4096")
+			"--tokens-batch", "16", "--size", "4096")
 		Expect(res.Code).To(Equal(0), "stderr: %s", res.Stderr)
 		Expect(res.Stdout).To(MatchRegexp(`requests:   [1-9][0-9]* \([0-9]+ PUT, [0-9]+ GET\)`))
 		Expect(res.Stdout).To(MatchRegexp(`throughput: [0-9.]+ requests/s`))
 		Expect(res.Stdout).To(MatchRegexp(`latency:    p50 [0-9.]+ ms  p99 [0-9.]+ ms  p99.9 [0-9.]+ ms`))
 		Expect(res.Stdout).To(ContainSubstring("errors:     0\n"))
-		Expect(res.Stderr).To(ContainSubstring("aegis-load: warm-up, 2 clients for 300ms"))
+		Expect(res.Stdout).To(MatchRegexp(`tokens:     [1-9][0-9]* fetched during the run in [1-9][0-9]* issuance round trips of 16 \(Blind RSA \(2048-bit\) \(0x0002\)\)\n`))
+		Expect(res.Stdout).To(MatchRegexp(`issuance:   [0-9]+\.[0-9]{2} s summed over the clients' round trips, fetch share [0-9]+\.[0-9]% of the run\n`))
+		Expect(res.Stderr).To(ContainSubstring("aegis-load: run, 2 clients for 1s, tokens fetched during the run in batches of 16"))
 	})
 
 	It("counts the requests that fail during the run, reports them and exits 1", func() {
@@ -86,7 +106,7 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		defer srv.Stop()
 
 		cmd := exec.Command(binary, "--server", srv.URL, "--attest-secret-file", secretFile,
-			"--clients", "2", "--duration", "3s", "--size", "4KiB", "--tokens", "128", "--warmup", "0", "--json")
+			"--clients", "2", "--duration", "3s", "--size", "4KiB", "--json")
 		var stdout bytes.Buffer
 		stderr := &lockedBuffer{}
 		cmd.Stdout, cmd.Stderr = &stdout, stderr
@@ -116,13 +136,19 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(res.Stdout).To(BeEmpty())
 	})
 
-	It("exits 1 when the attestation secret is wrong", func() {
+	It("exits 1 when the attestation secret is wrong: each client's first request gets no token, and it stops", func() {
 		bad := filepath.Join(GinkgoT().TempDir(), "secret")
 		Expect(os.WriteFile(bad, []byte("not the secret\n"), 0o600)).To(Succeed())
-		res := run("--server", serverURL, "--attest-secret-file", bad, "--duration", "1s")
+		res := run("--server", serverURL, "--attest-secret-file", bad, "--clients", "3", "--duration", "1s", "--json")
 		Expect(res.Code).To(Equal(1))
-		Expect(res.Stderr).To(ContainSubstring("aegis-load: fetching tokens from " + serverURL))
-		Expect(res.Stdout).To(BeEmpty())
+		Expect(res.Stderr).To(ContainSubstring(": token: issuance: privacypass: fetch tokens: aegis/httpblob: token request: attestation_required\n"))
+		Expect(res.Stderr).To(HaveSuffix("aegis-load: 3 of 3 requests failed\n"))
+		var r report
+		Expect(json.Unmarshal([]byte(res.Stdout), &r)).To(Succeed(), res.Stdout)
+		Expect(r.Errors).To(Equal(int64(3)))
+		Expect(r.FetchRoundTrips).To(BeZero())
+		Expect(r.TokensFetched).To(BeZero())
+		Expect(r.TokenType).To(BeZero())
 	})
 
 	DescribeTable("exits 2 on bad flags, naming the flag",
@@ -137,7 +163,8 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Entry("a put ratio above 1", "--put-ratio must be 0 to 1", "--put-ratio", "1.5"),
 		Entry("a zero duration", "--duration must be positive", "--duration", "0s"),
 		Entry("a batch over the maximum", "--tokens-batch must be 1 to", "--tokens-batch", "100000"),
-		Entry("no warm-up and no token count", "--warmup 0 needs --tokens", "--warmup", "0"),
+		Entry("the removed --tokens (tokens are fetched during the run)", "unknown flag --tokens", "--tokens", "256"),
+		Entry("the removed --warmup", "unknown flag --warmup", "--warmup", "2s"),
 		Entry("an unknown flag", "unknown flag --bogus", "--bogus"),
 		Entry("a stray argument", `unexpected argument "extra"`, "extra"),
 	)

@@ -1,23 +1,29 @@
 // Command aegis-load is a load generator for aegisd: C concurrent clients send
 // a mix of PUTs and GETs for T seconds, each request with its own Privacy Pass
 // token, and it prints the requests per second, the latency percentiles
-// (p50, p99, p99.9) and the error count. See docs/performance.md.
+// (p50, p99, p99.9), the error count and what token issuance cost during the
+// run. See docs/performance.md.
 //
 //	aegis-load --server URL --attest-secret-file FILE [--clients 8] [--duration 10s]
-//	           [--put-ratio 0.5] [--size 1KiB] [--tokens-batch 64] [--tokens N]
-//	           [--warmup 2s] [--issuers 2] [--json]
+//	           [--put-ratio 0.5] [--size 1KiB] [--tokens-batch 64] [--json]
 //
 // Each client has its own connection and stores objects of --size random bytes
 // under random 64-hex ids; it GETs only ids it stored before and checks the
-// bytes it gets back. Requests are not retried. Tokens are fetched from the
-// server's issuer (POST /v1/token-requests with the attestation secret, through
-// httpblob.NewTokenPool) before the clock starts: --tokens of them, or, by
-// default, as many as a warm-up of --warmup suggests the run will spend, plus
-// a margin. Should the run spend them all, the rest are fetched during the run
-// and the report says how many.
+// bytes it gets back. Requests are not retried.
 //
-// Exit codes: 0 success, 1 any error (setup, issuance or a single failed
-// request), 2 usage error.
+// No token is minted before the clock starts. Each client has its own token
+// pool (httpblob.NewTokenPool: the server's challenge and issuer directory are
+// read beforehand), empty at the start: its first request waits for a batch of
+// --tokens-batch tokens (POST /v1/token-requests with the attestation secret),
+// and later batches are fetched in the background once the pool runs low, or
+// synchronously when it runs out. The report counts these issuance round
+// trips and the tokens they brought, sums their durations over all clients
+// (fetch_seconds: blinding, round trip and finalization) and divides that by
+// the run's wall time (fetch_share). A client whose pool fails to fetch counts
+// that request as failed and stops.
+//
+// Exit codes: 0 success, 1 any error (setup or a single failed request,
+// issuance included), 2 usage error.
 package main
 
 import (

@@ -2,11 +2,9 @@ package main_test
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -85,30 +83,6 @@ var _ = Describe("aegis on a remote vault (aegisd on 127.0.0.1)", func() {
 		other.ok("store", "one.json")
 		Expect(user.ok("ls")).To(Equal("bookmarks\njournal\nsettings\n"))
 		Expect(other.ok("load")).To(MatchJSON(`{"only-here": true}`))
-	})
-
-	It("fetches tokens, one per line, base64url", func() {
-		out := user.ok("tokens", "fetch", "--count", "5")
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		Expect(lines).To(HaveLen(5))
-		seen := map[string]bool{}
-		for _, l := range lines {
-			b, err := base64.URLEncoding.DecodeString(l)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(len(b)).To(BeNumerically(">", 32))
-			Expect(b[:2]).To(Equal([]byte{0x00, 0x02})) // token type 0x0002 (blind RSA, the server's default)
-			Expect(seen).NotTo(HaveKey(l))
-			seen[l] = true
-		}
-		target := filepath.Join(dir, "tokens.txt")
-		Expect(user.ok("tokens", "fetch", "--count", "300", "--out", target)).To(BeEmpty())
-		b, err := os.ReadFile(target)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(strings.Count(string(b), "\n")).To(Equal(300))
-		info, err := os.Stat(target)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(info.Mode().Perm()).To(Equal(os.FileMode(0o600)))
-		user.fails(2, "--count", "tokens", "fetch", "--count", "0")
 	})
 
 	It("reaches the same vault from a second machine once its key is imported there", func() {

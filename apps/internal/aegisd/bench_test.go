@@ -6,6 +6,7 @@ package aegisd_test
 //	BenchmarkPut/size=1KiB|64KiB/server=aegisd|bare
 //	BenchmarkGet/size=1KiB|64KiB/server=aegisd|bare
 //	BenchmarkTokenIssuance/batch=64
+//	BenchmarkTokensFetch/type=1|2 (fetch_bench_test.go: tokens/s of each token type)
 //
 // Both servers are real http.Servers on 127.0.0.1:0 and both are driven by the
 // same client code (one goroutine, one keep-alive connection, a fresh request

@@ -12,6 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
 
@@ -130,9 +131,10 @@ func (a *app) commands() []*ucli.Command {
 			return usageErrorf("vault-key: give a command: export or import")
 		}},
 		{Name: "tokens", Usage: "Privacy Pass tokens of the --remote server", Commands: []*ucli.Command{
-			{Name: "fetch", Usage: "fetch tokens, one per line, base64url (RFC 9577)", Flags: []ucli.Flag{
-				&ucli.IntFlag{Name: "count", Usage: "number of tokens (1 to 10000)", Required: true},
-				&ucli.StringFlag{Name: "out", Usage: "write to `FILE` (mode 0600) instead of standard output"},
+			{Name: "fetch", Usage: "fetch tokens from the issuer and report the rate: token type, count, seconds, tokens/s", Flags: []ucli.Flag{
+				&ucli.IntFlag{Name: "count", Value: DefaultFetchCount, Usage: fmt.Sprintf("number of tokens (1 to %d)", MaxTokens)},
+				&ucli.IntFlag{Name: "batch", Value: DefaultFetchBatch, Usage: fmt.Sprintf("tokens per issuance request (1 to %d)", privacypass.MaxBatch)},
+				&ucli.StringFlag{Name: "out", Usage: "also write the tokens, one per line, base64url (RFC 9577), to `FILE` (mode 0600; - for standard output, the report then goes to standard error)"},
 			}, Action: a.cmdTokensFetch},
 		}, Action: func(_ context.Context, cmd *ucli.Command) error {
 			if cmd.Args().Present() {

@@ -16,10 +16,13 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
+	"time"
 
 	ucli "github.com/urfave/cli/v3"
 
+	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
@@ -474,9 +477,35 @@ func (a *app) cmdRotate(ctx context.Context, cmd *ucli.Command) error {
 	return nil
 }
 
-// MaxTokens bounds tokens fetch --count.
-const MaxTokens = 10000
+// Bounds and defaults of tokens fetch.
+const (
+	// MaxTokens bounds --count.
+	MaxTokens = 10000
+	// DefaultFetchCount is the default --count.
+	DefaultFetchCount = 256
+	// DefaultFetchBatch is the default --batch: tokens per issuance request.
+	DefaultFetchBatch = 64
+)
 
+// FetchReport is what tokens fetch reports (its --json output).
+type FetchReport struct {
+	// TokenType is the tokens' type (2 for blind RSA), TokenTypeName its name.
+	TokenType     uint16 `json:"token_type"`
+	TokenTypeName string `json:"token_type_name"`
+	// Count is the number of tokens fetched, Batch the tokens per issuance
+	// request and RoundTrips the number of issuance requests: ceil(Count/Batch).
+	Count      int `json:"count"`
+	Batch      int `json:"batch"`
+	RoundTrips int `json:"round_trips"`
+	// ElapsedS is the time from the first token asked of the pool to the last
+	// one received, in seconds; TokensPerS is Count / ElapsedS.
+	ElapsedS   float64 `json:"elapsed_s"`
+	TokensPerS float64 `json:"tokens_per_s"`
+}
+
+// cmdTokensFetch drains a token pool of the --remote server: N tokens in
+// ceil(N/batch) issuance round trips, one after another, each token checked to
+// parse; it reports the rate and writes the tokens only with --out.
 func (a *app) cmdTokensFetch(ctx context.Context, cmd *ucli.Command) error {
 	if _, err := args(cmd, 0, 0); err != nil {
 		return err
@@ -484,6 +513,10 @@ func (a *app) cmdTokensFetch(ctx context.Context, cmd *ucli.Command) error {
 	n := int(cmd.Int("count"))
 	if n < 1 || n > MaxTokens {
 		return usageErrorf("tokens fetch: --count %d: want 1 to %d", n, MaxTokens)
+	}
+	batch := int(cmd.Int("batch"))
+	if batch < 1 || batch > privacypass.MaxBatch {
+		return usageErrorf("tokens fetch: --batch %d: want 1 to %d", batch, privacypass.MaxBatch)
 	}
 	if cmd.String("remote") == "" {
 		return usageErrorf("tokens fetch: tokens come from a server: give --remote URL")
@@ -493,35 +526,84 @@ func (a *app) cmdTokensFetch(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	r := b.(*Remote)
-	pool, err := r.TokenPool(ctx, min(n, privacypass.MaxBatch))
+	var rounds atomic.Int64
+	pool, err := r.TokenPool(ctx, &httpblob.PoolOptions{Batch: batch, OnFetch: func(int, time.Duration) { rounds.Add(1) }})
 	if err != nil {
 		return wrapErr("tokens fetch", err)
 	}
+	// No background batch: exactly ceil(n/batch) round trips, each timed in full.
+	pool.SetLowWater(0)
+	out := cmd.String("out")
 	var buf bytes.Buffer
-	for range n {
+	var typ privacypass.TokenType
+	start := time.Now()
+	for i := range n {
 		t, err := pool.Token(ctx)
 		if err != nil {
 			return wrapErr("tokens fetch", err)
 		}
-		buf.WriteString(base64.URLEncoding.EncodeToString(t))
-		buf.WriteByte('\n')
+		tok, err := privacypass.ParseToken(t)
+		if err != nil {
+			return wrapErr("tokens fetch", fmt.Errorf("token %d of %d from the issuer: %w", i+1, n, err))
+		}
+		if i == 0 {
+			typ = tok.TokenType
+		} else if tok.TokenType != typ {
+			return wrapErr("tokens fetch", fmt.Errorf("token %d of %d from the issuer is of %v, the first was of %v", i+1, n, tok.TokenType, typ))
+		}
+		if out != "" {
+			buf.WriteString(base64.URLEncoding.EncodeToString(t))
+			buf.WriteByte('\n')
+		}
 	}
-	out := cmd.String("out")
-	if isStdio(out) {
-		_, err := a.stdout.Write(buf.Bytes())
+	elapsed := time.Since(start)
+	rep := FetchReport{
+		TokenType: uint16(typ), TokenTypeName: typ.String(), Count: n, Batch: batch,
+		RoundTrips: int(rounds.Load()), ElapsedS: elapsed.Seconds(),
+	}
+	if elapsed > 0 {
+		rep.TokensPerS = float64(n) / elapsed.Seconds()
+	}
+	// The report goes to standard output unless the tokens do.
+	report := a.stdout
+	switch out {
+	case "":
+	case "-":
+		if _, err := a.stdout.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		report = a.stderr
+	default:
+		if err := writeSecretFile(out, buf.Bytes()); err != nil {
+			return wrapErr("tokens fetch", err)
+		}
+	}
+	if cmd.Bool("json") {
+		j, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = report.Write(append(j, '\n'))
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".aegis-*")
+	_, err = fmt.Fprintf(report, "%s: %d tokens in %.3f s, %.1f tokens/s (%s, batches of %d)\n",
+		rep.TokenTypeName, rep.Count, rep.ElapsedS, rep.TokensPerS, plural(rep.RoundTrips, "issuance round trip", "issuance round trips"), rep.Batch)
+	return err
+}
+
+// writeSecretFile replaces name with data atomically, mode 0600.
+func writeSecretFile(name string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".aegis-*")
 	if err != nil {
-		return wrapErr("tokens fetch", err)
+		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		_ = tmp.Close()
-		return wrapErr("tokens fetch", err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return wrapErr("tokens fetch", err)
+		return err
 	}
-	return wrapErr("tokens fetch", os.Rename(tmp.Name(), out))
+	return os.Rename(tmp.Name(), name)
 }

@@ -184,13 +184,14 @@ func (r *Remote) AttestSecret() ([]byte, error) {
 	return []byte(s), nil
 }
 
-// TokenPool fetches blinded token batches of size batch from the server.
-func (r *Remote) TokenPool(ctx context.Context, batch int) (*privacypass.Pool, error) {
+// TokenPool returns a pool that fetches blinded token batches from the server's
+// issuer (httpblob.NewTokenPool with opts, which may be nil).
+func (r *Remote) TokenPool(ctx context.Context, opts *httpblob.PoolOptions) (*privacypass.Pool, error) {
 	s, err := r.AttestSecret()
 	if err != nil {
 		return nil, err
 	}
-	return httpblob.NewTokenPool(ctx, r.URL, s, &httpblob.PoolOptions{Batch: batch})
+	return httpblob.NewTokenPool(ctx, r.URL, s, opts)
 }
 
 // VaultKey returns the key of the vault (its vault.Config.Locator) from the
@@ -218,7 +219,7 @@ func (r *Remote) config(ctx context.Context, kdf string, create bool) (vault.Con
 	if err != nil {
 		return vault.Config{}, anonymize.Config{}, err
 	}
-	pool, err := r.TokenPool(ctx, 64)
+	pool, err := r.TokenPool(ctx, &httpblob.PoolOptions{Batch: 64})
 	if err != nil {
 		return vault.Config{}, anonymize.Config{}, err
 	}

@@ -107,30 +107,35 @@ type LoadFile struct {
 	Result  LoadResult `json:"result"`
 }
 
-// LoadResult mirrors the JSON output of apps/cmd/aegis-load.
+// LoadResult mirrors the JSON output of apps/cmd/aegis-load. A result
+// recorded before aegis-load fetched its tokens during the run has no token
+// type (TokenType 0) and no issuance figures.
 type LoadResult struct {
-	Server             string  `json:"server"`
-	Clients            int     `json:"clients"`
-	DurationS          float64 `json:"duration_s"`
-	PutRatio           float64 `json:"put_ratio"`
-	Size               int     `json:"size"`
-	TokensPrefetched   int     `json:"tokens_prefetched"`
-	PrefetchS          float64 `json:"prefetch_s"`
-	PrefetchTokensPerS float64 `json:"prefetch_tokens_per_s"`
-	TokensDuringRun    int     `json:"tokens_fetched_during_run"`
-	Requests           int64   `json:"requests"`
-	Puts               int64   `json:"puts"`
-	Gets               int64   `json:"gets"`
-	Errors             int64   `json:"errors"`
-	ElapsedS           float64 `json:"elapsed_s"`
-	RequestsPerS       float64 `json:"requests_per_s"`
-	Latency            Latency `json:"latency_ms"`
-	PutLatency         Latency `json:"put_latency_ms"`
-	GetLatency         Latency `json:"get_latency_ms"`
-	Go                 string  `json:"go"`
-	GOMAXPROCS         int     `json:"gomaxprocs"`
-	NumCPU             int     `json:"num_cpu"`
-	Started            string  `json:"started"`
+	Server          string  `json:"server"`
+	Clients         int     `json:"clients"`
+	DurationS       float64 `json:"duration_s"`
+	PutRatio        float64 `json:"put_ratio"`
+	Size            int     `json:"size"`
+	TokenType       uint16  `json:"token_type"`
+	TokenTypeName   string  `json:"token_type_name"`
+	TokensBatch     int     `json:"tokens_batch"`
+	FetchRoundTrips int64   `json:"fetch_round_trips"`
+	TokensFetched   int64   `json:"tokens_fetched"`
+	FetchSeconds    float64 `json:"fetch_seconds"`
+	FetchShare      float64 `json:"fetch_share"`
+	Requests        int64   `json:"requests"`
+	Puts            int64   `json:"puts"`
+	Gets            int64   `json:"gets"`
+	Errors          int64   `json:"errors"`
+	ElapsedS        float64 `json:"elapsed_s"`
+	RequestsPerS    float64 `json:"requests_per_s"`
+	Latency         Latency `json:"latency_ms"`
+	PutLatency      Latency `json:"put_latency_ms"`
+	GetLatency      Latency `json:"get_latency_ms"`
+	Go              string  `json:"go"`
+	GOMAXPROCS      int     `json:"gomaxprocs"`
+	NumCPU          int     `json:"num_cpu"`
+	Started         string  `json:"started"`
 }
 
 // Latency holds percentiles in milliseconds.
