@@ -7,14 +7,17 @@ import (
 )
 
 // Benchmarks of each role and type: client blind, issuer sign/evaluate (one
-// token and a batch of 32), client finalize, origin verify. Each checks its
-// result once after its loop (the timer stopped): the request, the response or
-// the token it made ends in a token that the origin accepts, and refuses with a
-// byte flipped.
+// token and a batch of 32, in the batch format of the type), client finalize,
+// origin verify. Each checks its result once after its loop (the timer
+// stopped): the request, the response or the token it made ends in a token
+// that the origin accepts, and refuses with a byte flipped.
 func BenchmarkPrivacyPass(b *testing.B) {
-	rsaKey, voprfKey := testKeys(b)
-	for _, key := range []*IssuerKey{rsaKey, voprfKey} {
-		name := map[TokenType]string{TypeBlindRSA: "Type2BlindRSA", TypeVOPRF: "Type1VOPRF"}[key.Type()]
+	for _, key := range []*IssuerKey{testKey(b, TypeBlindRSA), testKey(b, TypeVOPRF), testKey(b, TypeVOPRFRistretto255)} {
+		name := map[TokenType]string{TypeBlindRSA: "Type2BlindRSA", TypeVOPRF: "Type1VOPRF", TypeVOPRFRistretto255: "Type5VOPRFRistretto255"}[key.Type()]
+		reqType, _, err := BatchMediaTypes(key.Type())
+		if err != nil {
+			b.Fatal(err)
+		}
 		challenge := testChallenge(b, key.Type())
 		client, err := NewClient(key.Type(), key.TokenKey())
 		if err != nil {
@@ -64,14 +67,14 @@ func BenchmarkPrivacyPass(b *testing.B) {
 		for _, n := range []int{32} {
 			breq, bpending, _ := client.BatchRequest(challenge, n)
 			b.Run(fmt.Sprintf("%s/IssuerIssueBatch%d", name, n), func(b *testing.B) {
-				var resp []byte
+				var resp *Response
 				b.ReportAllocs()
 				for b.Loop() {
-					if resp, err = issuer.IssueBatch(breq); err != nil {
+					if resp, err = issuer.Respond(reqType, breq); err != nil {
 						b.Fatal(err)
 					}
 				}
-				toks, err := client.FinalizeBatch(bpending, resp)
+				toks, err := client.FinalizeBatch(bpending, resp.Body)
 				if err != nil || len(toks) != n {
 					b.Fatalf("FinalizeBatch: %d tokens, want %d, %v", len(toks), n, err)
 				}
@@ -133,3 +136,4 @@ func checkVerifies(b *testing.B, origin *Origin, t *Token) {
 		}
 	}
 }
+

@@ -316,14 +316,20 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			}
 		})
 
-		It("refuses other media types (415) and malformed requests (400)", func() {
+		It("refuses other media types (415), malformed single requests (400) and malformed batches (422)", func() {
 			r, _, _ := single("Bearer "+testSecret, "application/octet-stream")
 			Expect(r.Status).To(Equal(415))
 			Expect(r.code()).To(Equal(server.CodeUnsupportedMedia))
 			r = call("POST", server.TokenRequestsPath, []byte{0, 2, 1}, false,
-				map[string]string{"Authorization": "Bearer " + testSecret, "Content-Type": server.BatchRequestMediaType})
+				map[string]string{"Authorization": "Bearer " + testSecret, "Content-Type": privacypass.RequestMediaType})
 			Expect(r.Status).To(Equal(400))
 			Expect(r.code()).To(Equal(server.CodeBadRequest))
+			for _, ct := range []string{privacypass.BatchRequestMediaType, privacypass.ArbitraryBatchRequestMediaType} {
+				r = call("POST", server.TokenRequestsPath, []byte{0, 2, 1}, false,
+					map[string]string{"Authorization": "Bearer " + testSecret, "Content-Type": ct})
+				Expect(r.Status).To(Equal(422), ct)
+				Expect(r.code()).To(Equal(server.CodeUnprocessableBatch), ct)
+			}
 		})
 
 		It("is disabled without an attestation secret (403)", func() {
