@@ -112,6 +112,12 @@ func TestBatchStructures(t *testing.T) {
 	if _, err := ParseArbitraryBatchTokenResponse(aresp.TokenTypes, bad); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "presence") {
 		t.Fatalf("presence octet 2: %v", err)
 	}
+	for _, p := range []byte{2, 0xff} {
+		one := append(appendVarint(nil, 257), append([]byte{p}, sig...)...)
+		if _, err := ParseArbitraryBatchTokenResponse([]TokenType{TypeBlindRSA}, one); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("presence octet %d before a whole response: %v", p, err)
+		}
+	}
 	// Fewer responses than requests, or more, are malformed.
 	if _, err := ParseArbitraryBatchTokenResponse(append(aresp.TokenTypes, TypeBlindRSA), b); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("a response missing: %v", err)
