@@ -499,16 +499,42 @@ var _ = Describe("a vault over httpblob on aegisd", func() {
 	})
 })
 
-var _ = Describe("aegisd with VOPRF tokens (type 0x0001)", func() {
-	It("issues and redeems privately verifiable tokens", func(ctx SpecContext) {
-		srv, err := start(func(o *aegisd.Options) { o.TokenType = "voprf" })
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { Expect(srv.stop()).To(Succeed()) })
-		store, _, err := newStore(ctx, srv)
-		Expect(err).NotTo(HaveOccurred())
-		id, data := newID(), randomBytes(domain.KiB)
-		Expect(store.Put(ctx, id, data)).To(Succeed())
-		Expect(store.Get(ctx, id)).To(Equal(data))
+var _ = Describe("aegisd with each token type", func() {
+	for _, tc := range []struct {
+		flag string
+		typ  privacypass.TokenType
+	}{
+		{"voprf", privacypass.TypeVOPRF},
+		{"1", privacypass.TypeVOPRF},
+		{"voprf-ristretto255", privacypass.TypeVOPRFRistretto255},
+		{"5", privacypass.TypeVOPRFRistretto255},
+		{"blind-rsa", privacypass.TypeBlindRSA},
+	} {
+		It("issues and redeems tokens of --token-type "+tc.flag, func(ctx SpecContext) {
+			srv, err := start(func(o *aegisd.Options) { o.TokenType = tc.flag })
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(func() { Expect(srv.stop()).To(Succeed()) })
+			// The challenge and the directory are of that type.
+			res, err := plainClient.Get(srv.URL + server.ObjectsPath + "/" + newID().String())
+			Expect(err).NotTo(HaveOccurred())
+			res.Body.Close()
+			Expect(res.StatusCode).To(Equal(401))
+			chs, err := privacypass.ParseWWWAuthenticate(res.Header.Get("WWW-Authenticate"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(chs).To(HaveLen(1))
+			ch, err := privacypass.ParseTokenChallenge(chs[0].TokenChallenge)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(ch.TokenType).To(Equal(tc.typ))
+			store, _, err := newStore(ctx, srv)
+			Expect(err).NotTo(HaveOccurred())
+			id, data := newID(), randomBytes(domain.KiB)
+			Expect(store.Put(ctx, id, data)).To(Succeed())
+			Expect(store.Get(ctx, id)).To(Equal(data))
+		})
+	}
+	It("refuses an unknown --token-type", func() {
+		_, err := start(func(o *aegisd.Options) { o.TokenType = "voprf-p256" })
+		Expect(err).To(MatchError(domain.ErrInvalidInput))
 	})
 })
 
