@@ -96,7 +96,7 @@ var _ = Describe("aegis on a remote vault (aegisd on 127.0.0.1)", func() {
 			b, err := base64.URLEncoding.DecodeString(l)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(len(b)).To(BeNumerically(">", 32))
-			Expect(b[:2]).To(Equal([]byte{0x00, 0x02})) // token type 0x0002 (blind RSA, the server's default)
+			Expect(b[:2]).To(Equal([]byte{0x00, 0x05})) // token type 0x0005 (VOPRF(ristretto255), the server's default)
 			Expect(seen).NotTo(HaveKey(l))
 			seen[l] = true
 		}

@@ -121,7 +121,7 @@ var _ = Describe("aegisd HTTP API v1", func() {
 				d, err := privacypass.ParseDirectory(r.Body)
 				Expect(err).NotTo(HaveOccurred())
 				Expect(d.IssuerRequestURI).To(Equal(server.TokenRequestsPath))
-				k, err := d.Key(privacypass.TypeBlindRSA, time.Now())
+				k, err := d.Key(defaultTokenType, time.Now())
 				Expect(err).NotTo(HaveOccurred())
 				chs, err := privacypass.ParseWWWAuthenticate(call("GET", objPath(newID()), nil, false, nil).Header.Get("WWW-Authenticate"))
 				Expect(err).NotTo(HaveOccurred())
@@ -141,7 +141,7 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			Expect(chs[0].TokenKey).NotTo(BeEmpty())
 			tc, err := privacypass.ParseTokenChallenge(chs[0].TokenChallenge)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(tc.TokenType).To(Equal(privacypass.TypeBlindRSA))
+			Expect(tc.TokenType).To(Equal(defaultTokenType))
 			Expect(tc.RedemptionContext).To(BeEmpty())
 		})
 
@@ -284,7 +284,7 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			ch := call("GET", objPath(newID()), nil, false, nil)
 			chs, err := privacypass.ParseWWWAuthenticate(ch.Header.Get("WWW-Authenticate"))
 			Expect(err).NotTo(HaveOccurred())
-			c, err := privacypass.NewClient(privacypass.TypeBlindRSA, chs[0].TokenKey)
+			c, err := privacypass.NewClient(defaultTokenType, chs[0].TokenKey)
 			Expect(err).NotTo(HaveOccurred())
 			body, pending, err := c.Request(chs[0].TokenChallenge)
 			Expect(err).NotTo(HaveOccurred())
@@ -498,6 +498,9 @@ var _ = Describe("a vault over httpblob on aegisd", func() {
 		Expect(srv.Log.String()).NotTo(ContainSubstring("status=5"))
 	})
 })
+
+// defaultTokenType is the type of aegisd.DefaultTokenType.
+const defaultTokenType = privacypass.TypeVOPRFRistretto255
 
 var _ = Describe("aegisd with each token type", func() {
 	for _, tc := range []struct {

@@ -36,7 +36,7 @@ const (
 	DefaultLedger     = "file://aegisd-data/ledger"
 	DefaultIssuerDir  = "aegisd-data/issuer"
 	DefaultIssuerName = "aegisd"
-	DefaultTokenType  = "blind-rsa"
+	DefaultTokenType  = "voprf-ristretto255"
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout = 30 * time.Second
 	// ConnectTimeout bounds the checks of an S3 store or a Redis ledger at
@@ -89,9 +89,9 @@ type Options struct {
 	// AttestSecretFile holds the bearer secret of POST /v1/token-requests
 	// (surrounding white space ignored). Empty: issuance disabled.
 	AttestSecretFile string
-	// TokenType is "blind-rsa" (type 0x0002, default; also "2"),
-	// "voprf-ristretto255" (type 0x0005; also "5") or "voprf" (type 0x0001;
-	// also "1"). Empty means DefaultTokenType.
+	// TokenType is "voprf-ristretto255" (type 0x0005, default; also "5"),
+	// "blind-rsa" (type 0x0002; also "2") or "voprf" (type 0x0001; also "1").
+	// Empty means DefaultTokenType.
 	TokenType string
 	// IssuerName is the issuer_name of the challenge (default "aegisd").
 	IssuerName string
