@@ -52,7 +52,7 @@ var _ = Describe("Redeeming tokens against a file ledger", func() {
 		Expect(err).NotTo(HaveOccurred())
 		req, pending, err := client.BatchRequest(challenge, 4)
 		Expect(err).NotTo(HaveOccurred())
-		resp, err := privacypass.NewIssuer(key).IssueBatch(req)
+		resp, err := privacypass.NewIssuer(key).IssueArbitraryBatch(req)
 		Expect(err).NotTo(HaveOccurred())
 		tokens, err := client.FinalizeBatch(pending, resp)
 		Expect(err).NotTo(HaveOccurred())

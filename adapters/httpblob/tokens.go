@@ -13,13 +13,17 @@ import (
 	"github.com/ai-pantheon/aegis/domain"
 )
 
-// Paths and media types of aegisd's issuer (docs/http-api.md).
+// Paths of aegisd's issuer (docs/http-api.md).
 const (
-	tokenRequestsPath      = "/v1/token-requests"
-	directoryPath          = privacypass.DirectoryPath
-	batchRequestMediaType  = "application/private-token-batch-request"
-	batchResponseMediaType = "application/private-token-batch-response"
+	tokenRequestsPath = "/v1/token-requests"
+	directoryPath     = privacypass.DirectoryPath
 )
+
+// maxBatchResponse bounds a batched issuance response: the largest is an
+// arbitrary batch of privacypass.MaxBatch type 2 responses (a presence octet
+// and a 256-byte blind signature each) behind a vector length of at most 8
+// bytes; a privately verifiable batch of types 1 and 5 is smaller.
+const maxBatchResponse = 8 + privacypass.MaxBatch*(1+256)
 
 // PoolOptions configure NewTokenPool.
 type PoolOptions struct {
@@ -84,7 +88,10 @@ func NewTokenPool(ctx context.Context, baseURL string, attestSecret []byte, opts
 	var tc *privacypass.TokenChallenge
 	for i := range chs {
 		c, err := privacypass.ParseTokenChallenge(chs[i].TokenChallenge)
-		if err == nil && (c.TokenType == privacypass.TypeBlindRSA || c.TokenType == privacypass.TypeVOPRF) {
+		if err != nil {
+			continue
+		}
+		if _, _, err := privacypass.BatchMediaTypes(c.TokenType); err == nil {
 			ch, tc = &chs[i], c
 			break
 		}
@@ -117,18 +124,24 @@ func NewTokenPool(ctx context.Context, baseURL string, attestSecret []byte, opts
 		return nil, fmt.Errorf("aegis/httpblob: token pool: %w", err)
 	}
 
-	// 3. Batched issuance.
+	// 3. Batched issuance, in the batch format of the type
+	// (draft-ietf-privacypass-batched-tokens): privately verifiable for types
+	// 1 and 5, arbitrary for type 2.
+	reqType, respType, err := privacypass.BatchMediaTypes(tc.TokenType)
+	if err != nil {
+		return nil, fmt.Errorf("aegis/httpblob: token pool: %w", err)
+	}
 	auth := "Bearer " + string(attestSecret)
 	fetch := func(ctx context.Context, req []byte) ([]byte, error) {
-		hdr := map[string]string{"Authorization": auth, "Content-Type": batchRequestMediaType}
-		r, err := send(ctx, client, http.MethodPost, base+tokenRequestsPath, req, hdr, 2+privacypass.MaxBatch*(256+96))
+		hdr := map[string]string{"Authorization": auth, "Content-Type": reqType, "Accept": respType}
+		r, err := send(ctx, client, http.MethodPost, base+tokenRequestsPath, req, hdr, maxBatchResponse)
 		if err != nil {
 			return nil, fmt.Errorf("aegis/httpblob: token request: %w", err)
 		}
 		if r.status != http.StatusOK {
 			return nil, fmt.Errorf("aegis/httpblob: token request: %s", errorCode(r))
 		}
-		if ct := r.header.Get("Content-Type"); ct != batchResponseMediaType {
+		if ct := r.header.Get("Content-Type"); ct != respType {
 			return nil, fmt.Errorf("aegis/httpblob: token request: response of type %q", ct)
 		}
 		return r.body, nil

@@ -1,49 +1,49 @@
 package privacypass
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math/big"
 	"sync"
 
 	"github.com/cloudflare/circl/blindsign/blindrsa"
-	"github.com/cloudflare/circl/group"
 	"github.com/cloudflare/circl/oprf"
 	"github.com/cloudflare/circl/zk/dleq"
 )
 
 // Client runs the client side of issuance for one issuer key: it blinds token
-// inputs into a TokenRequest (or a BatchTokenRequest) and finalizes the
-// issuer's response into tokens. A Client is safe for concurrent use.
+// inputs into a TokenRequest (or a batched request) and finalizes the issuer's
+// response into tokens. A Client is safe for concurrent use.
 type Client struct {
 	tokenType TokenType
 	keyID     [KeyIDSize]byte
 	rsaPub    *rsa.PublicKey
 	rsa       blindrsa.Client
-	voprf     oprf.VerifiableClient
+	suite     *voprfSuite // VOPRF types
+
+	// voprf holds *oprf.VerifiableClient values, each with a public key of its
+	// own: circl serializes the issuer's public element while it verifies a
+	// proof, and for P-384 that reduces the element in place, so two batches
+	// finalized at once (a pool prefetching while a caller fetches) must not
+	// share one. Each call takes one and puts it back.
+	voprf sync.Pool
 
 	// rand is the source of nonces, salts and blinds (crypto/rand by default);
 	// blinds, if set, are the VOPRF blinds to use. Both are for known-answer
 	// tests only.
 	rand   io.Reader
 	blinds []oprf.Blind
-
-	// voprfMu serialises the VOPRF client's operations: circl normalises the
-	// issuer's public key element in place while it verifies a proof, so two
-	// batches finalized at once (a pool prefetching while a caller fetches)
-	// would race on it.
-	voprfMu sync.Mutex
 }
 
 // NewClient returns a client for the issuer key tokenKey (the token-key
 // encoding of the directory or the challenge) of type t.
 func NewClient(t TokenType, tokenKey []byte) (*Client, error) {
 	c := &Client{tokenType: t, keyID: KeyID(tokenKey), rand: rand.Reader}
-	switch t {
-	case TypeBlindRSA:
+	switch {
+	case t == TypeBlindRSA:
 		pk, err := ParseRSAPublicKey(tokenKey)
 		if err != nil {
 			return nil, err
@@ -53,14 +53,26 @@ func NewClient(t TokenType, tokenKey []byte) (*Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("privacypass: %w", err)
 		}
-	case TypeVOPRF:
-		pk, err := ParseVOPRFPublicKey(tokenKey)
+	case voprfSuiteOf(t) != nil:
+		pk, err := ParseVOPRFPublicKey(t, tokenKey)
 		if err != nil {
 			return nil, err
 		}
-		c.voprf = oprf.NewVerifiableClient(oprf.SuiteP384, pk)
+		c.suite = voprfSuiteOf(t)
+		key := bytes.Clone(tokenKey)
+		c.voprf.New = func() any {
+			pk, err := ParseVOPRFPublicKey(t, key)
+			if err != nil {
+				// The key parsed once already, above: it cannot fail now.
+				panic(fmt.Sprintf("privacypass: VOPRF client: %v", err))
+			}
+			vc := oprf.NewVerifiableClient(c.suite.suite, pk)
+			return &vc
+		}
+		vc := oprf.NewVerifiableClient(c.suite.suite, pk)
+		c.voprf.Put(&vc)
 	default:
-		return nil, fmt.Errorf("%w: %v", ErrUnsupportedType, t)
+		return nil, unsupported(t)
 	}
 	return c, nil
 }
@@ -68,16 +80,25 @@ func NewClient(t TokenType, tokenKey []byte) (*Client, error) {
 // KeyID returns the issuer key id.
 func (c *Client) KeyID() [KeyIDSize]byte { return c.keyID }
 
+// requestFormat is the message a Pending answers.
+type requestFormat uint8
+
+const (
+	formatSingle    requestFormat = iota // an RFC 9578 TokenRequest
+	formatBatch                          // a privately verifiable BatchTokenRequest
+	formatArbitrary                      // an ArbitraryBatchTokenRequest
+)
+
 // Pending is the client state between a request and its response. It holds
 // the blinding secrets: keep it private, use it once.
 type Pending struct {
 	tokenType TokenType
+	format    requestFormat
 	digest    [ChallengeDigestSize]byte
 	nonces    [][NonceSize]byte
 	rsaStates []blindrsa.State
 	finalize  *oprf.FinalizeData
 	blinded   [][]byte
-	batch     bool
 	used      bool
 }
 
@@ -85,7 +106,8 @@ type Pending struct {
 func (p *Pending) Len() int { return len(p.nonces) }
 
 // Request blinds one token for challenge (an encoded TokenChallenge of the
-// client's type) and returns the encoded TokenRequest.
+// client's type) and returns the encoded TokenRequest (RFC 9578, media type
+// RequestMediaType).
 func (c *Client) Request(challenge []byte) ([]byte, *Pending, error) {
 	p, err := c.blind(challenge, 1)
 	if err != nil {
@@ -97,7 +119,9 @@ func (c *Client) Request(challenge []byte) ([]byte, *Pending, error) {
 }
 
 // BatchRequest blinds n tokens (1..MaxBatch) for challenge and returns the
-// encoded BatchTokenRequest.
+// encoded batched request, in the format BatchMediaTypes names for the
+// client's type: a privately verifiable BatchTokenRequest for types 0x0001 and
+// 0x0005, an ArbitraryBatchTokenRequest of n TokenRequests for type 0x0002.
 func (c *Client) BatchRequest(challenge []byte, n int) ([]byte, *Pending, error) {
 	if n < 1 || n > MaxBatch {
 		return nil, nil, fmt.Errorf("privacypass: batch of %d tokens, want 1 to %d", n, MaxBatch)
@@ -106,9 +130,19 @@ func (c *Client) BatchRequest(challenge []byte, n int) ([]byte, *Pending, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	p.batch = true
-	req := &BatchTokenRequest{TokenType: c.tokenType, TruncatedKeyID: c.keyID[KeyIDSize-1], BlindedMsgs: p.blinded}
-	b, err := req.MarshalBinary()
+	trunc := c.keyID[KeyIDSize-1]
+	var b []byte
+	if c.suite != nil {
+		p.format = formatBatch
+		b, err = (&BatchTokenRequest{TokenType: c.tokenType, TruncatedKeyID: trunc, BlindedElements: p.blinded}).MarshalBinary()
+	} else {
+		p.format = formatArbitrary
+		req := &ArbitraryBatchTokenRequest{TokenRequests: make([]TokenRequest, n)}
+		for i, m := range p.blinded {
+			req.TokenRequests[i] = TokenRequest{TokenType: c.tokenType, TruncatedKeyID: trunc, BlindedMsg: m}
+		}
+		b, err = req.MarshalBinary()
+	}
 	return b, p, err
 }
 
@@ -138,15 +172,15 @@ func (c *Client) blind(challenge []byte, n int) (*Pending, error) {
 			p.rsaStates = append(p.rsaStates, state)
 		}
 	}
-	if c.tokenType == TypeVOPRF {
+	if c.suite != nil {
 		var req *oprf.EvaluationRequest
-		c.voprfMu.Lock()
+		vc := c.voprf.Get().(*oprf.VerifiableClient)
 		if c.blinds != nil {
-			p.finalize, req, err = c.voprf.DeterministicBlind(inputs, c.blinds)
+			p.finalize, req, err = vc.DeterministicBlind(inputs, c.blinds)
 		} else {
-			p.finalize, req, err = c.voprf.Blind(inputs)
+			p.finalize, req, err = vc.Blind(inputs)
 		}
-		c.voprfMu.Unlock()
+		c.voprf.Put(vc)
 		if err != nil {
 			return nil, fmt.Errorf("privacypass: blind: %w", err)
 		}
@@ -160,53 +194,72 @@ func (c *Client) blind(challenge []byte, n int) (*Pending, error) {
 }
 
 // Finalize turns the issuer's TokenResponse to a Request into a token. It
-// verifies the issuer's signature (type 2) or proof (type 1).
+// verifies the issuer's signature (type 2) or proof (types 1 and 5).
 func (c *Client) Finalize(p *Pending, resp []byte) (*Token, error) {
-	if p == nil || p.batch || p.used || p.tokenType != c.tokenType {
+	if p == nil || p.format != formatSingle || p.used || p.tokenType != c.tokenType {
 		return nil, fmt.Errorf("privacypass: finalize: pending state of another request")
 	}
-	var evaluated [][]byte
-	var proof []byte
-	switch c.tokenType {
-	case TypeBlindRSA:
-		if len(resp) != rsaModulusSize {
-			return nil, malformed("token response: %d bytes, want %d", len(resp), rsaModulusSize)
-		}
-		evaluated = [][]byte{resp}
-	case TypeVOPRF:
-		if len(resp) != voprfElementSize+2*voprfScalarSize {
-			return nil, malformed("token response: %d bytes, want %d", len(resp), voprfElementSize+2*voprfScalarSize)
-		}
-		evaluated, proof = [][]byte{resp[:voprfElementSize]}, resp[voprfElementSize:]
+	want, err := responseSize(c.tokenType)
+	if err != nil {
+		return nil, err
 	}
-	toks, err := c.finalize(p, evaluated, proof)
+	if len(resp) != want {
+		return nil, malformed("token response: %d bytes, want %d", len(resp), want)
+	}
+	var toks []*Token
+	if c.suite != nil {
+		toks, err = c.finalize(p, [][]byte{resp[:c.suite.ne]}, resp[c.suite.ne:])
+	} else {
+		toks, err = c.finalize(p, [][]byte{resp}, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return toks[0], nil
 }
 
-// FinalizeBatch turns the issuer's BatchTokenResponse to a BatchRequest into
-// tokens, in request order.
+// FinalizeBatch turns the issuer's answer to a BatchRequest into tokens, in
+// request order: a privately verifiable BatchTokenResponse for types 0x0001
+// and 0x0005 (its one proof covers every element), an arbitrary
+// BatchTokenResponse for type 0x0002. An arbitrary response that leaves a
+// token out is refused whole with an error wrapping ErrNotIssued that names
+// the first missing one.
 func (c *Client) FinalizeBatch(p *Pending, resp []byte) ([]*Token, error) {
-	if p == nil || !p.batch || p.used || p.tokenType != c.tokenType {
+	if p == nil || p.format == formatSingle || p.used || p.tokenType != c.tokenType {
 		return nil, fmt.Errorf("privacypass: finalize: pending state of another request")
 	}
-	evaluated, proof, err := parseBatchTokenResponse(c.tokenType, resp)
+	if p.format == formatBatch {
+		r, err := ParseBatchTokenResponse(c.tokenType, resp)
+		if err != nil {
+			return nil, err
+		}
+		if len(r.EvaluatedElements) != len(p.nonces) {
+			return nil, malformed("batch token response: %d elements for %d requests", len(r.EvaluatedElements), len(p.nonces))
+		}
+		return c.finalize(p, r.EvaluatedElements, r.Proof)
+	}
+	types := make([]TokenType, len(p.nonces))
+	for i := range types {
+		types[i] = c.tokenType
+	}
+	r, err := ParseArbitraryBatchTokenResponse(types, resp)
 	if err != nil {
 		return nil, err
 	}
-	if len(evaluated) != len(p.nonces) {
-		return nil, malformed("batch token response: %d responses for %d requests", len(evaluated), len(p.nonces))
+	for i, tr := range r.TokenResponses {
+		if tr == nil {
+			return nil, fmt.Errorf("%w: arbitrary batch token response: response %d of %d is absent", ErrNotIssued, i, len(types))
+		}
 	}
-	return c.finalize(p, evaluated, proof)
+	return c.finalize(p, r.TokenResponses, nil)
 }
 
+// finalize turns evaluated elements and their proof (VOPRF types) or blind
+// signatures (type 2) into tokens, verifying them all before it returns any.
 func (c *Client) finalize(p *Pending, evaluated [][]byte, proofBytes []byte) ([]*Token, error) {
 	toks := make([]*Token, len(p.nonces))
 	var auths [][]byte
-	switch c.tokenType {
-	case TypeBlindRSA:
+	if c.suite == nil {
 		auths = make([][]byte, len(evaluated))
 		for i, sig := range evaluated {
 			if new(big.Int).SetBytes(sig).Cmp(c.rsaPub.N) >= 0 {
@@ -218,24 +271,26 @@ func (c *Client) finalize(p *Pending, evaluated [][]byte, proofBytes []byte) ([]
 			}
 			auths[i] = a
 		}
-	case TypeVOPRF:
+	} else {
 		eval := &oprf.Evaluation{Elements: make([]oprf.Evaluated, len(evaluated)), Proof: new(dleq.Proof)}
 		for i, b := range evaluated {
-			e, err := parseElement(b)
+			e, err := c.suite.parseElement(b)
 			if err != nil {
 				return nil, fmt.Errorf("token response: evaluated element %d: %w", i, err)
 			}
 			eval.Elements[i] = e
 		}
-		if err := eval.Proof.UnmarshalBinary(group.P384, proofBytes); err != nil {
-			return nil, malformed("token response: proof: %v", err)
+		// A proof scalar that does not decode (not below the group order) is a
+		// proof that does not verify.
+		if err := eval.Proof.UnmarshalBinary(c.suite.group, proofBytes); err != nil {
+			return nil, fmt.Errorf("%w: token response: proof does not decode: %v", ErrVerify, err)
 		}
+		vc := c.voprf.Get().(*oprf.VerifiableClient)
 		var err error
-		c.voprfMu.Lock()
-		auths, err = c.voprf.Finalize(p.finalize, eval)
-		c.voprfMu.Unlock()
+		auths, err = vc.Finalize(p.finalize, eval)
+		c.voprf.Put(vc)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrVerify, err)
+			return nil, fmt.Errorf("%w: token response: %v", ErrVerify, err)
 		}
 	}
 	p.used = true
@@ -243,59 +298,4 @@ func (c *Client) finalize(p *Pending, evaluated [][]byte, proofBytes []byte) ([]
 		toks[i] = &Token{TokenType: c.tokenType, Nonce: p.nonces[i], ChallengeDigest: p.digest, KeyID: c.keyID, Authenticator: auths[i]}
 	}
 	return toks, nil
-}
-
-// BatchTokenResponse encoding (this package's, see docs/tokens.md):
-//
-//	type 0x0002: uint16 count; uint8 blind_sigs[count][Nk];
-//	type 0x0001: uint16 count; uint8 evaluated_elements[count][Ne]; uint8 proof[2*Ns];
-//
-// The VOPRF proof is one batched DLEQ proof over all elements (RFC 9497).
-func marshalBatchTokenResponse(evaluated [][]byte, proof []byte) []byte {
-	size := 0
-	if len(evaluated) > 0 {
-		size = len(evaluated[0])
-	}
-	b := make([]byte, 0, 2+size*len(evaluated)+len(proof))
-	b = binary.BigEndian.AppendUint16(b, uint16(len(evaluated)))
-	for _, e := range evaluated {
-		b = append(b, e...)
-	}
-	return append(b, proof...)
-}
-
-// parseBatchTokenResponse decodes a BatchTokenResponse of type t with its exact length.
-func parseBatchTokenResponse(t TokenType, b []byte) (evaluated [][]byte, proof []byte, err error) {
-	if len(b) < 2 {
-		return nil, nil, malformed("batch token response: %d bytes", len(b))
-	}
-	n := int(binary.BigEndian.Uint16(b))
-	if n == 0 || n > MaxBatch {
-		return nil, nil, malformed("batch token response: count %d, want 1 to %d", n, MaxBatch)
-	}
-	size, proofSize := rsaModulusSize, 0
-	switch t {
-	case TypeBlindRSA:
-	case TypeVOPRF:
-		size, proofSize = voprfElementSize, 2*voprfScalarSize
-	default:
-		return nil, nil, fmt.Errorf("%w: %v", ErrUnsupportedType, t)
-	}
-	if len(b) != 2+n*size+proofSize {
-		return nil, nil, malformed("batch token response: %d bytes, want %d for %d tokens", len(b), 2+n*size+proofSize, n)
-	}
-	body := b[2:]
-	evaluated = make([][]byte, n)
-	for i := range n {
-		evaluated[i] = body[i*size : (i+1)*size : (i+1)*size]
-	}
-	return evaluated, body[n*size:], nil
-}
-
-// ParseBatchTokenResponse checks the framing of a BatchTokenResponse of type t
-// and returns its token count. (Clients use FinalizeBatch; this exists for
-// relays and fuzzing.)
-func ParseBatchTokenResponse(t TokenType, b []byte) (int, error) {
-	ev, _, err := parseBatchTokenResponse(t, b)
-	return len(ev), err
 }

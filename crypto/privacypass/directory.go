@@ -10,12 +10,22 @@ import (
 )
 
 // DirectoryPath is the well-known location of the issuer directory (RFC 9578
-// section 4); its media type is DirectoryMediaType.
+// section 4); its media type is DirectoryMediaType. RequestMediaType and
+// ResponseMediaType are those of one RFC 9578 TokenRequest and TokenResponse.
+// The batched media types are those of draft-ietf-privacypass-batched-tokens:
+// BatchRequestMediaType and BatchResponseMediaType for a privately verifiable
+// batch (BatchTokenRequest, types 0x0001 and 0x0005),
+// ArbitraryBatchRequestMediaType and ArbitraryBatchResponseMediaType for an
+// arbitrary batch (ArbitraryBatchTokenRequest, any type; type 0x0002 here).
 const (
-	DirectoryPath      = "/.well-known/private-token-issuer-directory"
-	DirectoryMediaType = "application/private-token-issuer-directory"
-	RequestMediaType   = "application/private-token-request"
-	ResponseMediaType  = "application/private-token-response"
+	DirectoryPath                   = "/.well-known/private-token-issuer-directory"
+	DirectoryMediaType              = "application/private-token-issuer-directory"
+	RequestMediaType                = "application/private-token-request"
+	ResponseMediaType               = "application/private-token-response"
+	BatchRequestMediaType           = "application/private-token-privately-verifiable-batch-request"
+	BatchResponseMediaType          = "application/private-token-privately-verifiable-batch-response"
+	ArbitraryBatchRequestMediaType  = "application/private-token-arbitrary-batch-request"
+	ArbitraryBatchResponseMediaType = "application/private-token-arbitrary-batch-response"
 )
 
 // Directory is the issuer directory of RFC 9578 section 4.

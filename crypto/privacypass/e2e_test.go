@@ -20,7 +20,24 @@ var (
 	sharedKeysOnce sync.Once
 	sharedRSA      *IssuerKey
 	sharedVOPRF    *IssuerKey
+	sharedR255     *IssuerKey
 )
+
+// testKey returns the shared key of type typ.
+func testKey(t testing.TB, typ TokenType) *IssuerKey {
+	t.Helper()
+	rsaKey, voprfKey := testKeys(t)
+	switch typ {
+	case TypeBlindRSA:
+		return rsaKey
+	case TypeVOPRF:
+		return voprfKey
+	}
+	return sharedR255
+}
+
+// allTypes are the token types of this package, in a stable order.
+var allTypes = []TokenType{TypeVOPRF, TypeBlindRSA, TypeVOPRFRistretto255}
 
 func testKeys(t testing.TB) (rsaKey, voprfKey *IssuerKey) {
 	t.Helper()
@@ -30,6 +47,9 @@ func testKeys(t testing.TB) (rsaKey, voprfKey *IssuerKey) {
 			panic(err)
 		}
 		if sharedVOPRF, err = GenerateIssuerKey(TypeVOPRF, nil, time.Time{}); err != nil {
+			panic(err)
+		}
+		if sharedR255, err = GenerateIssuerKey(TypeVOPRFRistretto255, nil, time.Time{}); err != nil {
 			panic(err)
 		}
 	})
@@ -94,7 +114,7 @@ func TestType2ThroughDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := NewIssuer(key).IssueBatch(req)
+	resp, err := NewIssuer(key).IssueArbitraryBatch(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,55 +150,82 @@ func TestType2ThroughDirectory(t *testing.T) {
 	}
 }
 
-func TestType1Batch(t *testing.T) {
-	_, key := testKeys(t)
-	challenge := testChallenge(t, TypeVOPRF)
-	client, err := NewClient(TypeVOPRF, key.TokenKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer := NewIssuer(key)
-	req, pending, err := client.BatchRequest(challenge, 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := issuer.IssueBatch(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp) != 2+32*voprfElementSize+2*voprfScalarSize {
-		t.Fatalf("batch response of %d bytes", len(resp))
-	}
-	tokens, err := client.FinalizeBatch(pending, resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := NewOrigin(newMapLedger())
-	origin.AddIssuerKey(key)
-	for i, tok := range tokens {
-		enc, _ := tok.MarshalBinary()
-		if err := origin.Redeem(context.Background(), enc); err != nil {
-			t.Fatalf("token %d: %v", i, err)
-		}
-	}
-	// A tampered proof is refused by the client.
-	req, pending, _ = client.BatchRequest(challenge, 2)
-	resp, _ = issuer.IssueBatch(req)
-	resp[len(resp)-1] ^= 1
-	if _, err := client.FinalizeBatch(pending, resp); err == nil {
-		t.Fatal("tampered proof accepted")
-	}
-	// Single issuance works too, and a Pending is single use.
-	req, pending, _ = client.Request(challenge)
-	resp, err = issuer.Issue(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Finalize(pending, resp); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Finalize(pending, resp); err == nil {
-		t.Fatal("a Pending was finalized twice")
+// TestVOPRFBatch issues a privately verifiable batch of each VOPRF type: the
+// response is one vector of elements and one proof, every token redeems once,
+// and a tampered proof is refused.
+func TestVOPRFBatch(t *testing.T) {
+	for _, typ := range []TokenType{TypeVOPRF, TypeVOPRFRistretto255} {
+		t.Run(typ.String(), func(t *testing.T) {
+			key := testKey(t, typ)
+			s := voprfSuiteOf(typ)
+			challenge := testChallenge(t, typ)
+			client, err := NewClient(typ, key.TokenKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			issuer := NewIssuer(key)
+			req, pending, err := client.BatchRequest(challenge, 32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// uint16 type, truncated key id, a 2-byte vector length (32*Ne > 63), the elements.
+			if len(req) != 3+2+32*s.ne || req[3]>>6 != 1 {
+				t.Fatalf("batch request of %d bytes, length prefix %x", len(req), req[3:5])
+			}
+			resp, err := issuer.IssueBatch(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp) != 2+32*s.ne+2*s.ns {
+				t.Fatalf("batch response of %d bytes, want %d: one proof for the batch", len(resp), 2+32*s.ne+2*s.ns)
+			}
+			tokens, err := client.FinalizeBatch(pending, resp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tokens) != 32 {
+				t.Fatalf("%d tokens", len(tokens))
+			}
+			origin := NewOrigin(newMapLedger())
+			origin.AddIssuerKey(key)
+			for i, tok := range tokens {
+				if len(tok.Authenticator) != s.nh {
+					t.Fatalf("authenticator of %d bytes, want %d", len(tok.Authenticator), s.nh)
+				}
+				enc, _ := tok.MarshalBinary()
+				if err := origin.Redeem(context.Background(), enc); err != nil {
+					t.Fatalf("token %d: %v", i, err)
+				}
+				if err := origin.Redeem(context.Background(), enc); !errors.Is(err, domain.ErrTokenSpent) {
+					t.Fatalf("token %d replay: %v", i, err)
+				}
+			}
+			// A tampered proof is refused by the client.
+			req, pending, _ = client.BatchRequest(challenge, 2)
+			resp, _ = issuer.IssueBatch(req)
+			resp[len(resp)-2*s.ns] ^= 1
+			if _, err := client.FinalizeBatch(pending, resp); !errors.Is(err, ErrVerify) {
+				t.Fatalf("tampered proof: %v, want ErrVerify", err)
+			}
+			// Single issuance works too, and a Pending is single use.
+			req, pending, _ = client.Request(challenge)
+			if len(req) != 3+s.ne {
+				t.Fatalf("token request of %d bytes, want %d", len(req), 3+s.ne)
+			}
+			resp, err = issuer.Issue(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp) != s.ne+2*s.ns {
+				t.Fatalf("token response of %d bytes, want %d", len(resp), s.ne+2*s.ns)
+			}
+			if _, err := client.Finalize(pending, resp); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.Finalize(pending, resp); err == nil {
+				t.Fatal("a Pending was finalized twice")
+			}
+		})
 	}
 }
 
@@ -275,8 +322,13 @@ func TestIssuerRefusals(t *testing.T) {
 		{"UnknownKey", false, mod(req2, func(b []byte) []byte { b[2] ^= 0xff; return b }), ErrUnknownKey},
 		{"BlindedIsModulus", false, mod(req2, func(b []byte) []byte { copy(b[3:], n); return b }), ErrMalformed},
 		{"NotAPoint", false, mod(req1, func(b []byte) []byte { b[3] = 0x07; return b }), ErrMalformed},
-		{"BatchCountTooHigh", true, mod(batch1, func(b []byte) []byte { b[4] = 4; return b }), ErrMalformed},
-		{"BatchCountZero", true, mod(batch1, func(b []byte) []byte { b[3], b[4] = 0, 0; return b[:5] }), ErrMalformed},
+		{"BatchLengthNotMinimal", true, mod(batch1, func(b []byte) []byte { return append(append(b[:3:3], 0x80, 0, 0, 147), b[5:]...) }), ErrMalformed},
+		{"BatchLengthTooLong", true, mod(batch1, func(b []byte) []byte { b[4]++; return b }), ErrMalformed},
+		{"BatchEmpty", true, mod(batch1, func(b []byte) []byte { b[3] = 0; return b[:4] }), ErrMalformed},
+		{"BatchNotMultipleOfNe", true, mod(batch1, func(b []byte) []byte { b[4]--; return b[:len(b)-1] }), ErrMalformed},
+		{"BatchOfType2", true, mod(batch1, func(b []byte) []byte { b[1] = 2; return b }), ErrUnsupportedType},
+		{"BatchUnknownKey", true, mod(batch1, func(b []byte) []byte { b[2] ^= 0xff; return b }), ErrUnknownKey},
+		{"BatchLastNotAPoint", true, mod(batch1, func(b []byte) []byte { b[len(b)-49] = 0x07; return b }), ErrMalformed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

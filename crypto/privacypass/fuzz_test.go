@@ -2,6 +2,7 @@ package privacypass
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"testing"
 )
@@ -41,10 +42,28 @@ func FuzzParseTokenRequest(f *testing.F) {
 	})
 }
 
+// patgoVectors loads the pat-go vectors: single type 5, batched types 1 and 5.
+func patgoVectors(t testing.TB) (single []patgoSingleVector, batched map[TokenType][]patgoBatchVector) {
+	loadJSON(t, "patgo-private-type5.json", &single)
+	batched = make(map[TokenType][]patgoBatchVector)
+	for typ, file := range map[TokenType]string{TypeVOPRF: "patgo-amortized-type1.json", TypeVOPRFRistretto255: "patgo-amortized-type5.json"} {
+		var v []patgoBatchVector
+		loadJSON(t, file, &v)
+		batched[typ] = v
+	}
+	return single, batched
+}
+
 func FuzzParseBatchTokenRequest(f *testing.F) {
+	_, batched := patgoVectors(f)
+	for _, vs := range batched {
+		for _, v := range vs {
+			f.Add([]byte(v.TokenRequest))
+		}
+	}
 	for _, v := range loadRFC9578(f) {
 		r := v.TokenRequest
-		f.Add(append(append(bytes.Clone(r[:3]), 0, 1), r[3:]...))
+		f.Add(append(appendVarint(bytes.Clone(r[:3]), uint64(len(r)-3)), r[3:]...))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := ParseBatchTokenRequest(b)
@@ -58,11 +77,103 @@ func FuzzParseBatchTokenRequest(f *testing.F) {
 }
 
 func FuzzParseBatchTokenResponse(f *testing.F) {
+	_, batched := patgoVectors(f)
+	for typ, vs := range batched {
+		for _, v := range vs {
+			f.Add(uint16(typ), []byte(v.TokenResponse))
+		}
+	}
 	for _, v := range loadRFC9578(f) {
-		f.Add(uint16(v.TokenType), append([]byte{0, 1}, v.TokenResponse...))
+		f.Add(uint16(v.TokenType), appendVarint(nil, uint64(len(v.TokenResponse))))
 	}
 	f.Fuzz(func(t *testing.T, typ uint16, b []byte) {
-		_, _ = ParseBatchTokenResponse(TokenType(typ), b)
+		r, err := ParseBatchTokenResponse(TokenType(typ), b)
+		if err != nil {
+			return
+		}
+		if enc, err := r.MarshalBinary(); err != nil || !bytes.Equal(enc, b) {
+			t.Fatal("re-encoding differs")
+		}
+	})
+}
+
+// arbitrarySeeds returns arbitrary batched requests of the RFC 9578 and pat-go
+// single requests: every type alone, and all of them mixed.
+func arbitrarySeeds(t testing.TB) [][]byte {
+	single, _ := patgoVectors(t)
+	reqs := [][]byte{single[0].TokenRequest}
+	for _, v := range loadRFC9578(t) {
+		reqs = append(reqs, v.TokenRequest)
+	}
+	var out [][]byte
+	var all []byte
+	for _, r := range reqs {
+		out = append(out, append(appendVarint(nil, uint64(len(r))), r...))
+		all = append(all, r...)
+	}
+	return append(out, append(appendVarint(nil, uint64(len(all))), all...))
+}
+
+func FuzzParseArbitraryBatchTokenRequest(f *testing.F) {
+	for _, b := range arbitrarySeeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseArbitraryBatchTokenRequest(b)
+		if err != nil {
+			return
+		}
+		if enc, err := r.MarshalBinary(); err != nil || !bytes.Equal(enc, b) {
+			t.Fatal("re-encoding differs")
+		}
+	})
+}
+
+// FuzzParseArbitraryBatchTokenResponse takes the request types as pairs of
+// bytes.
+func FuzzParseArbitraryBatchTokenResponse(f *testing.F) {
+	single, _ := patgoVectors(f)
+	var types []byte
+	var body []byte
+	for _, v := range append(loadRFC9578(f), rfc9578Vector{TokenType: 5, TokenResponse: single[0].TokenResponse}) {
+		types = binary.BigEndian.AppendUint16(types, v.TokenType)
+		body = append(append(body, 1), v.TokenResponse...)
+		f.Add(binary.BigEndian.AppendUint16(nil, v.TokenType), append(appendVarint(nil, uint64(1+len(v.TokenResponse))), append([]byte{1}, v.TokenResponse...)...))
+	}
+	f.Add(types, append(appendVarint(nil, uint64(len(body))), body...))
+	f.Add([]byte{0, 2, 0, 1}, []byte{2, 0, 0})
+	f.Fuzz(func(t *testing.T, typeBytes, b []byte) {
+		types := make([]TokenType, len(typeBytes)/2)
+		for i := range types {
+			types[i] = TokenType(binary.BigEndian.Uint16(typeBytes[2*i:]))
+		}
+		r, err := ParseArbitraryBatchTokenResponse(types, b)
+		if err != nil {
+			return
+		}
+		if enc, err := r.MarshalBinary(); err != nil || !bytes.Equal(enc, b) {
+			t.Fatal("re-encoding differs")
+		}
+	})
+}
+
+func FuzzParseVOPRFPublicKey(f *testing.F) {
+	for _, v := range loadRFC9578(f)[:5] {
+		f.Add(uint16(TypeVOPRF), []byte(v.PkS))
+	}
+	single, _ := patgoVectors(f)
+	for _, v := range single {
+		f.Add(uint16(TypeVOPRFRistretto255), []byte(v.PkS))
+	}
+	f.Add(uint16(TypeVOPRFRistretto255), make([]byte, 32))
+	f.Fuzz(func(t *testing.T, typ uint16, b []byte) {
+		pk, err := ParseVOPRFPublicKey(TokenType(typ), b)
+		if err != nil {
+			return
+		}
+		if enc, err := pk.MarshalBinary(); err != nil || !bytes.Equal(enc, b) {
+			t.Fatalf("re-encoding differs: %x", b)
+		}
 	})
 }
 
@@ -70,6 +181,8 @@ func FuzzParseToken(f *testing.F) {
 	for _, v := range loadRFC9578(f) {
 		f.Add([]byte(v.Token))
 	}
+	single, _ := patgoVectors(f)
+	f.Add([]byte(single[0].Token))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tok, err := ParseToken(b)
 		if err != nil {
@@ -81,14 +194,20 @@ func FuzzParseToken(f *testing.F) {
 	})
 }
 
-// FuzzOriginVerify feeds tokens to an origin holding the RFC 9578 keys: only
-// the published tokens may verify.
+// FuzzOriginVerify feeds tokens to an origin holding the RFC 9578 keys and
+// the pat-go type 5 keys: only the published tokens may verify.
 func FuzzOriginVerify(f *testing.F) {
 	vectors := loadRFC9578(f)
 	o := NewOrigin(nil)
 	valid := make(map[string]bool)
 	for _, v := range vectors {
 		o.AddIssuerKey(vectorIssuerKey(f, v))
+		f.Add([]byte(v.Token))
+		valid[string(v.Token)] = true
+	}
+	single, _ := patgoVectors(f)
+	for _, v := range single {
+		o.AddIssuerKey(voprfVectorKey(f, TypeVOPRFRistretto255, v.SkS, v.PkS))
 		f.Add([]byte(v.Token))
 		valid[string(v.Token)] = true
 	}
@@ -99,16 +218,63 @@ func FuzzOriginVerify(f *testing.F) {
 	})
 }
 
-// FuzzIssuer feeds requests to an issuer holding the RFC 9578 keys.
+// FuzzIssuer feeds requests of every media type to an issuer holding keys of
+// the three types (RFC 9578 and pat-go vectors). Whatever it answers must parse
+// as the response of its media type with one response per token requested.
 func FuzzIssuer(f *testing.F) {
 	vectors := loadRFC9578(f)
-	is := NewIssuer(vectorIssuerKey(f, vectors[0]), vectorIssuerKey(f, vectors[5]))
-	for _, v := range []rfc9578Vector{vectors[0], vectors[5]} {
-		f.Add([]byte(v.TokenRequest))
+	single, batched := patgoVectors(f)
+	is := NewIssuer(vectorIssuerKey(f, vectors[0]), vectorIssuerKey(f, vectors[5]),
+		voprfVectorKey(f, TypeVOPRFRistretto255, single[0].SkS, single[0].PkS),
+		voprfVectorKey(f, TypeVOPRF, batched[TypeVOPRF][0].SkS, batched[TypeVOPRF][0].PkS),
+		voprfVectorKey(f, TypeVOPRFRistretto255, batched[TypeVOPRFRistretto255][0].SkS, batched[TypeVOPRFRistretto255][0].PkS))
+	for _, r := range [][]byte{vectors[0].TokenRequest, vectors[5].TokenRequest, single[0].TokenRequest} {
+		f.Add(uint8(0), r)
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = is.Issue(b)
-		_, _ = is.IssueBatch(b)
+	for _, vs := range batched {
+		f.Add(uint8(1), []byte(vs[0].TokenRequest))
+	}
+	for _, b := range arbitrarySeeds(f) {
+		f.Add(uint8(2), b)
+	}
+	mediaTypes := []string{RequestMediaType, BatchRequestMediaType, ArbitraryBatchRequestMediaType}
+	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
+		ct := mediaTypes[int(which)%len(mediaTypes)]
+		resp, err := is.Respond(ct, b)
+		if err != nil {
+			if resp != nil {
+				t.Fatal("a response with an error")
+			}
+			return
+		}
+		switch ct {
+		case RequestMediaType:
+			req, _ := ParseTokenRequest(b)
+			if n, _ := responseSize(req.TokenType); resp.Tokens != 1 || len(resp.Body) != n {
+				t.Fatalf("single response of %d bytes", len(resp.Body))
+			}
+		case BatchRequestMediaType:
+			req, _ := ParseBatchTokenRequest(b)
+			r, err := ParseBatchTokenResponse(req.TokenType, resp.Body)
+			if err != nil || len(r.EvaluatedElements) != len(req.BlindedElements) || resp.Tokens != len(req.BlindedElements) {
+				t.Fatalf("batch response does not answer the request: %v", err)
+			}
+		default:
+			req, _ := ParseArbitraryBatchTokenRequest(b)
+			types := make([]TokenType, len(req.TokenRequests))
+			for i, tr := range req.TokenRequests {
+				types[i] = tr.TokenType
+			}
+			r, err := ParseArbitraryBatchTokenResponse(types, resp.Body)
+			if err != nil || resp.Tokens != len(types) {
+				t.Fatalf("arbitrary response does not answer the request: %v", err)
+			}
+			for i, tr := range r.TokenResponses {
+				if tr == nil {
+					t.Fatalf("response %d absent: the issuer issues all or nothing", i)
+				}
+			}
+		}
 	})
 }
 
@@ -224,9 +390,10 @@ func FuzzParseDirectory(f *testing.F) {
 }
 
 func FuzzParseIssuerKey(f *testing.F) {
-	_, k := testKeys(f)
-	b, _ := k.MarshalPrivate()
-	f.Add(b)
+	for _, typ := range allTypes {
+		b, _ := testKey(f, typ).MarshalPrivate()
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = ParseIssuerKey(b)
 	})

@@ -86,54 +86,97 @@ func ParseRSAPublicKey(spki []byte) (*rsa.PublicKey, error) {
 	return pk, nil
 }
 
-// ParseVOPRFPublicKey parses the token-key encoding of a type 0x0001 key: a
-// compressed P-384 point (SerializeElement, Ne bytes). The identity is refused.
-func ParseVOPRFPublicKey(b []byte) (*oprf.PublicKey, error) {
-	if len(b) != voprfElementSize {
-		return nil, malformed("token key: %d bytes, want %d for a P-384 element", len(b), voprfElementSize)
+// ParseVOPRFPublicKey parses the token-key encoding of a key of VOPRF type t
+// (0x0001 or 0x0005): SerializeElement of the public key, Ne bytes (a
+// compressed P-384 point, or a canonical ristretto255 encoding). The identity
+// is refused.
+func ParseVOPRFPublicKey(t TokenType, b []byte) (*oprf.PublicKey, error) {
+	s := voprfSuiteOf(t)
+	if s == nil {
+		return nil, fmt.Errorf("%w: %v is not a VOPRF type", ErrUnsupportedType, t)
+	}
+	if len(b) != s.ne {
+		return nil, malformed("token key: %d bytes, want %d for a %s element", len(b), s.ne, s.name)
 	}
 	pk := new(oprf.PublicKey)
-	if err := pk.UnmarshalBinary(oprf.SuiteP384, b); err != nil {
-		return nil, malformed("token key: %v", err)
+	if err := pk.UnmarshalBinary(s.suite, b); err != nil {
+		return nil, malformed("token key: not a %s element other than the identity: %v", s.name, err)
 	}
 	return pk, nil
 }
 
-// parseElement decodes a compressed, non-identity P-384 element.
-func parseElement(b []byte) (group.Element, error) {
-	if len(b) != voprfElementSize {
-		return nil, malformed("element of %d bytes, want %d", len(b), voprfElementSize)
+// parseElement decodes a serialized, non-identity element of s's group:
+// compressed for P-384, canonical for ristretto255.
+func (s *voprfSuite) parseElement(b []byte) (group.Element, error) {
+	if len(b) != s.ne {
+		return nil, malformed("element of %d bytes, want %d", len(b), s.ne)
 	}
-	e := group.P384.NewElement()
-	if err := e.UnmarshalBinary(b); err != nil || e.IsIdentity() {
-		return nil, malformed("not a P-384 element")
+	e := s.group.NewElement()
+	if err := e.UnmarshalBinary(b); err != nil {
+		return nil, malformed("not a %s element", s.name)
+	}
+	if e.IsIdentity() {
+		return nil, malformed("the %s identity element", s.name)
 	}
 	return e, nil
 }
 
+// voprfKey is the private key of a VOPRF issuer key. circl's oprf.PrivateKey
+// is not safe for concurrent use: every proof serializes the key's public
+// element, and for P-384 serializing reduces the element's coordinates in
+// place (group.wElt.MarshalBinaryCompress), and PrivateKey.Public fills its
+// cache on first use. So each issuance or verification takes a copy of the key
+// of its own out of copies and puts it back when done: concurrent calls run in
+// parallel on copies, and a copy is reused rather than rebuilt.
+type voprfKey struct {
+	suite  *voprfSuite
+	scalar []byte // SerializeScalar(skS): secret
+	copies sync.Pool
+}
+
+func newVOPRFKey(s *voprfSuite, sk *oprf.PrivateKey) (*voprfKey, error) {
+	scalar, err := sk.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	k := &voprfKey{suite: s, scalar: scalar}
+	k.copies.New = func() any {
+		c := new(oprf.PrivateKey)
+		if err := c.UnmarshalBinary(s.suite, k.scalar); err != nil {
+			// The scalar decoded once already (newVOPRFIssuerKey): it cannot fail now.
+			panic(fmt.Sprintf("privacypass: VOPRF key copy: %v", err))
+		}
+		c.Public() // computed once per copy, not per use
+		return c
+	}
+	k.copies.Put(sk)
+	return k, nil
+}
+
+// get returns a copy of the key for the caller's use alone; put returns it.
+func (k *voprfKey) get() *oprf.PrivateKey  { return k.copies.Get().(*oprf.PrivateKey) }
+func (k *voprfKey) put(c *oprf.PrivateKey) { k.copies.Put(c) }
+
 // KeyID returns the token key id of a token-key encoding: its SHA-256.
 func KeyID(tokenKey []byte) [KeyIDSize]byte { return sha256.Sum256(tokenKey) }
 
-// IssuerKey is one issuer key pair of type 0x0001 or 0x0002, with the time from
-// which it is used. Its private half never prints: fmt shows only the type and
-// key id.
+// IssuerKey is one issuer key pair of type 0x0001, 0x0002 or 0x0005, with the
+// time from which it is used. Its private half never prints: fmt shows only
+// the type and key id. An IssuerKey is safe for concurrent use.
 type IssuerKey struct {
 	tokenType TokenType
 	rsaKey    *rsa.PrivateKey
-	voprfKey  *oprf.PrivateKey
-	// voprfMu serialises uses of voprfKey: circl's oprf server state is not safe
-	// for concurrent use (the race detector caught concurrent issuance). The
-	// origin's copy of the key shares it.
-	voprfMu   *sync.Mutex
+	voprf     *voprfKey // types 0x0001 and 0x0005; shared with the origins that hold the key
 	public    []byte
 	id        [KeyIDSize]byte
 	notBefore time.Time
 }
 
 // GenerateIssuerKey makes a new key of type t from rnd (crypto/rand.Reader if
-// nil), valid from notBefore. RSA keys are 2048 bits; VOPRF keys follow the
-// RECOMMENDED DeriveKeyPair(seed, "PrivacyPass") of RFC 9578 with a random
-// seed of 32 bytes (the seed length of RFC 9497's DeriveKeyPair).
+// nil), valid from notBefore. RSA keys are 2048 bits; VOPRF keys (P-384 for
+// type 0x0001, ristretto255 for type 0x0005) follow the RECOMMENDED
+// DeriveKeyPair(seed, "PrivacyPass") of RFC 9578 with a random seed of 32
+// bytes (the seed length of RFC 9497's DeriveKeyPair).
 func GenerateIssuerKey(t TokenType, rnd io.Reader, notBefore time.Time) (*IssuerKey, error) {
 	if rnd == nil {
 		rnd = rand.Reader
@@ -145,19 +188,19 @@ func GenerateIssuerKey(t TokenType, rnd io.Reader, notBefore time.Time) (*Issuer
 			return nil, fmt.Errorf("privacypass: generate RSA key: %w", err)
 		}
 		return newRSAIssuerKey(sk, notBefore)
-	case TypeVOPRF:
+	case TypeVOPRF, TypeVOPRFRistretto255:
 		seed := make([]byte, 32)
 		if _, err := io.ReadFull(rnd, seed); err != nil {
 			return nil, fmt.Errorf("privacypass: generate VOPRF key: %w", err)
 		}
-		sk, err := oprf.DeriveKey(oprf.SuiteP384, oprf.VerifiableMode, seed, []byte("PrivacyPass"))
+		sk, err := oprf.DeriveKey(voprfSuiteOf(t).suite, oprf.VerifiableMode, seed, []byte("PrivacyPass"))
 		clear(seed)
 		if err != nil {
 			return nil, fmt.Errorf("privacypass: generate VOPRF key: %w", err)
 		}
-		return newVOPRFIssuerKey(sk, notBefore)
+		return newVOPRFIssuerKey(t, sk, notBefore)
 	}
-	return nil, fmt.Errorf("%w: %v", ErrUnsupportedType, t)
+	return nil, unsupported(t)
 }
 
 func newRSAIssuerKey(sk *rsa.PrivateKey, notBefore time.Time) (*IssuerKey, error) {
@@ -172,12 +215,25 @@ func newRSAIssuerKey(sk *rsa.PrivateKey, notBefore time.Time) (*IssuerKey, error
 	return &IssuerKey{tokenType: TypeBlindRSA, rsaKey: sk, public: pub, id: KeyID(pub), notBefore: notBefore}, nil
 }
 
-func newVOPRFIssuerKey(sk *oprf.PrivateKey, notBefore time.Time) (*IssuerKey, error) {
+// newVOPRFIssuerKey makes the IssuerKey of sk, a key of VOPRF type t; sk is
+// the key's own from then on.
+func newVOPRFIssuerKey(t TokenType, sk *oprf.PrivateKey, notBefore time.Time) (*IssuerKey, error) {
+	s := voprfSuiteOf(t)
+	if s == nil {
+		return nil, unsupported(t)
+	}
 	pub, err := sk.Public().MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("privacypass: VOPRF key: %w", err)
 	}
-	return &IssuerKey{tokenType: TypeVOPRF, voprfKey: sk, voprfMu: new(sync.Mutex), public: pub, id: KeyID(pub), notBefore: notBefore}, nil
+	if len(pub) != s.ne {
+		return nil, fmt.Errorf("privacypass: %w: a public key of %d bytes is not a %v key", ErrUnsupportedType, len(pub), t)
+	}
+	k, err := newVOPRFKey(s, sk)
+	if err != nil {
+		return nil, fmt.Errorf("privacypass: VOPRF key: %w", err)
+	}
+	return &IssuerKey{tokenType: t, voprf: k, public: pub, id: KeyID(pub), notBefore: notBefore}, nil
 }
 
 // Type returns the key's token type.
@@ -210,7 +266,7 @@ func (k *IssuerKey) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) 
 type issuerKeyFile struct {
 	TokenType  uint16 `json:"token-type"`
 	NotBefore  int64  `json:"not-before"`
-	PrivateKey string `json:"private-key"` // base64: PKCS#8 DER (RSA) or SerializeScalar (VOPRF)
+	PrivateKey string `json:"private-key"` // base64: PKCS#8 DER (RSA) or SerializeScalar (VOPRF types)
 }
 
 // MarshalPrivate returns the key pair in this package's storage format (JSON
@@ -221,8 +277,8 @@ func (k *IssuerKey) MarshalPrivate() ([]byte, error) {
 	switch k.tokenType {
 	case TypeBlindRSA:
 		raw, err = x509.MarshalPKCS8PrivateKey(k.rsaKey)
-	case TypeVOPRF:
-		raw, err = k.voprfKey.MarshalBinary()
+	case TypeVOPRF, TypeVOPRFRistretto255:
+		raw = bytes.Clone(k.voprf.scalar)
 	default:
 		err = ErrUnsupportedType
 	}
@@ -263,12 +319,12 @@ func ParseIssuerKey(b []byte) (*IssuerKey, error) {
 			return nil, malformed("issuer key: not an RSA key")
 		}
 		return newRSAIssuerKey(sk, notBefore)
-	case TypeVOPRF:
+	case TypeVOPRF, TypeVOPRFRistretto255:
 		sk := new(oprf.PrivateKey)
-		if err := sk.UnmarshalBinary(oprf.SuiteP384, raw); err != nil {
+		if err := sk.UnmarshalBinary(voprfSuiteOf(TokenType(f.TokenType)).suite, raw); err != nil {
 			return nil, malformed("issuer key: %v", err)
 		}
-		return newVOPRFIssuerKey(sk, notBefore)
+		return newVOPRFIssuerKey(TokenType(f.TokenType), sk, notBefore)
 	}
 	return nil, fmt.Errorf("issuer key: %w: %v", ErrUnsupportedType, TokenType(f.TokenType))
 }

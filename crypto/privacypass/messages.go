@@ -6,16 +6,20 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cloudflare/circl/group"
+	"github.com/cloudflare/circl/oprf"
+
 	"github.com/ai-pantheon/aegis/domain"
 )
 
 // TokenType is the two-octet Privacy Pass token type.
 type TokenType = domain.TokenType
 
-// The token types of RFC 9578.
+// The token types this package issues and verifies.
 const (
-	TypeVOPRF    = domain.TokenTypeVOPRF    // 0x0001, privately verifiable
-	TypeBlindRSA = domain.TokenTypeBlindRSA // 0x0002, publicly verifiable
+	TypeVOPRF             = domain.TokenTypeVOPRF             // 0x0001, VOPRF(P-384, SHA-384), privately verifiable (RFC 9578)
+	TypeBlindRSA          = domain.TokenTypeBlindRSA          // 0x0002, blind RSA, publicly verifiable (RFC 9578)
+	TypeVOPRFRistretto255 = domain.TokenTypeVOPRFRistretto255 // 0x0005, VOPRF(ristretto255, SHA-512), privately verifiable (draft-ietf-privacypass-batched-tokens)
 )
 
 // Sizes of RFC 9578 (Nk, Nid, Ne, Ns) and RFC 9577.
@@ -24,14 +28,42 @@ const (
 	ChallengeDigestSize = 32
 	KeyIDSize           = 32  // Nid
 	rsaModulusSize      = 256 // Nk of type 0x0002: 2048-bit modulus
-	voprfOutputSize     = 48  // Nk of type 0x0001: SHA-384 output
-	voprfElementSize    = 49  // Ne: compressed P-384 point
-	voprfScalarSize     = 48  // Ns
 	tokenHeaderSize     = 2 + NonceSize + ChallengeDigestSize + KeyIDSize
 	maxRedemptionCtx    = 32
-	// MaxBatch is the largest number of tokens in one batched request.
+	// MaxBatch is the largest number of tokens in one batched request, of
+	// either batch format: the issuer refuses larger batches as a whole, and
+	// Client.BatchRequest makes none.
 	MaxBatch = 256
 )
+
+// voprfSuite describes the VOPRF of a privately verifiable token type: its
+// RFC 9497 suite and the sizes of an element (Ne), a scalar (Ns) and the
+// output (Nh, the token's Nk).
+type voprfSuite struct {
+	name  string
+	suite oprf.Suite
+	group group.Group
+	ne    int
+	ns    int
+	nh    int
+}
+
+var (
+	suiteP384         = &voprfSuite{name: "P-384", suite: oprf.SuiteP384, group: group.P384, ne: 49, ns: 48, nh: 48}
+	suiteRistretto255 = &voprfSuite{name: "ristretto255", suite: oprf.SuiteRistretto255, group: group.Ristretto255, ne: 32, ns: 32, nh: 64}
+)
+
+// voprfSuiteOf returns the VOPRF of type t, or nil for a type that is not a
+// VOPRF type.
+func voprfSuiteOf(t TokenType) *voprfSuite {
+	switch t {
+	case TypeVOPRF:
+		return suiteP384
+	case TypeVOPRFRistretto255:
+		return suiteRistretto255
+	}
+	return nil
+}
 
 // Errors. Every error returned by this package wraps one of them (and, for a
 // token presented to an origin, domain.ErrTokenInvalid as well).
@@ -39,8 +71,9 @@ var (
 	// ErrMalformed means a structure, header or directory could not be decoded:
 	// wrong length, bad encoding, out-of-range field.
 	ErrMalformed = errors.New("privacypass: malformed message")
-	// ErrUnsupportedType means a token type other than 0x0001 and 0x0002, or
-	// another type than the one expected.
+	// ErrUnsupportedType means a token type other than 0x0001, 0x0002 and
+	// 0x0005, a type the operation does not support (a privately verifiable
+	// batch of type 0x0002), or another type than the one expected.
 	ErrUnsupportedType = errors.New("privacypass: unsupported token type")
 	// ErrUnknownKey means no issuer key matches the (truncated) key id.
 	ErrUnknownKey = errors.New("privacypass: unknown issuer key")
@@ -49,22 +82,44 @@ var (
 	// ErrKeyExpired means the token's issuer key is past the end of its
 	// lifetime at the origin (Origin.AddIssuerKeyUntil).
 	ErrKeyExpired = errors.New("privacypass: issuer key expired")
+	// ErrNotIssued means an arbitrary batched response left a token out (its
+	// OptionalTokenResponse is absent): the issuer refused that request.
+	ErrNotIssued = errors.New("privacypass: token not issued")
+	// ErrUnsupportedMedia means Issuer.Respond was given a request media type
+	// that is none of RequestMediaType, BatchRequestMediaType and
+	// ArbitraryBatchRequestMediaType.
+	ErrUnsupportedMedia = errors.New("privacypass: unsupported media type")
 )
 
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
 }
 
-// blindedSize returns the size of the blinded message of a TokenRequest (Nk for
-// type 2, Ne for type 1) and of an authenticator (Nk).
+func unsupported(t TokenType) error { return fmt.Errorf("%w: %v", ErrUnsupportedType, t) }
+
+// sizes returns the size of the blinded message of a TokenRequest (Nk for
+// type 2, Ne for a VOPRF type) and of an authenticator (Nk).
 func sizes(t TokenType) (blinded, authenticator int, err error) {
-	switch t {
-	case TypeBlindRSA:
+	if t == TypeBlindRSA {
 		return rsaModulusSize, rsaModulusSize, nil
-	case TypeVOPRF:
-		return voprfElementSize, voprfOutputSize, nil
 	}
-	return 0, 0, fmt.Errorf("%w: %v", ErrUnsupportedType, t)
+	if s := voprfSuiteOf(t); s != nil {
+		return s.ne, s.nh, nil
+	}
+	return 0, 0, unsupported(t)
+}
+
+// responseSize returns the size of the TokenResponse of RFC 9578 for type t:
+// blind_sig[Nk] for type 2, evaluate_msg[Ne] || evaluate_proof[2*Ns] for a
+// VOPRF type.
+func responseSize(t TokenType) (int, error) {
+	if t == TypeBlindRSA {
+		return rsaModulusSize, nil
+	}
+	if s := voprfSuiteOf(t); s != nil {
+		return s.ne + 2*s.ns, nil
+	}
+	return 0, unsupported(t)
 }
 
 // TokenChallenge is the origin's challenge of RFC 9577 section 2.1.
@@ -130,7 +185,7 @@ func ChallengeDigest(challenge []byte) [ChallengeDigestSize]byte {
 type TokenRequest struct {
 	TokenType      TokenType
 	TruncatedKeyID uint8
-	BlindedMsg     []byte // Ne bytes (type 1) or Nk bytes (type 2)
+	BlindedMsg     []byte // Ne bytes (types 1 and 5) or Nk bytes (type 2)
 }
 
 // MarshalBinary encodes the request.
@@ -148,7 +203,8 @@ func (r *TokenRequest) MarshalBinary() ([]byte, error) {
 	return append(b, r.BlindedMsg...), nil
 }
 
-// ParseTokenRequest decodes a TokenRequest of type 1 or 2 with its exact length.
+// ParseTokenRequest decodes a TokenRequest of type 1, 2 or 5 with its exact
+// length. The blinded message is not checked here: the issuer checks it.
 func ParseTokenRequest(b []byte) (*TokenRequest, error) {
 	if len(b) < 3 {
 		return nil, malformed("token request: %d bytes", len(b))
@@ -162,66 +218,6 @@ func ParseTokenRequest(b []byte) (*TokenRequest, error) {
 		return nil, malformed("token request: %d bytes, want %d for %v", len(b), 3+want, t)
 	}
 	return &TokenRequest{TokenType: t, TruncatedKeyID: b[2], BlindedMsg: append([]byte(nil), b[3:]...)}, nil
-}
-
-// BatchTokenRequest asks for several tokens of one type and key in one round
-// trip. Its encoding (this package's, see docs/tokens.md) is
-//
-//	uint16 token_type; uint8 truncated_token_key_id; uint16 count (1..MaxBatch);
-//	uint8 blinded_msgs[count][Ne or Nk];
-//
-// that is, count TokenRequest bodies sharing one header.
-type BatchTokenRequest struct {
-	TokenType      TokenType
-	TruncatedKeyID uint8
-	BlindedMsgs    [][]byte
-}
-
-// MarshalBinary encodes the batched request.
-func (r *BatchTokenRequest) MarshalBinary() ([]byte, error) {
-	size, _, err := sizes(r.TokenType)
-	if err != nil {
-		return nil, err
-	}
-	if len(r.BlindedMsgs) == 0 || len(r.BlindedMsgs) > MaxBatch {
-		return nil, malformed("batch token request: %d requests, want 1 to %d", len(r.BlindedMsgs), MaxBatch)
-	}
-	b := make([]byte, 0, 5+size*len(r.BlindedMsgs))
-	b = binary.BigEndian.AppendUint16(b, uint16(r.TokenType))
-	b = append(b, r.TruncatedKeyID)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(r.BlindedMsgs)))
-	for i, m := range r.BlindedMsgs {
-		if len(m) != size {
-			return nil, malformed("batch token request: blinded_msg %d of %d bytes, want %d", i, len(m), size)
-		}
-		b = append(b, m...)
-	}
-	return b, nil
-}
-
-// ParseBatchTokenRequest decodes a BatchTokenRequest with its exact length.
-func ParseBatchTokenRequest(b []byte) (*BatchTokenRequest, error) {
-	if len(b) < 5 {
-		return nil, malformed("batch token request: %d bytes", len(b))
-	}
-	t := TokenType(binary.BigEndian.Uint16(b))
-	size, _, err := sizes(t)
-	if err != nil {
-		return nil, fmt.Errorf("batch token request: %w", err)
-	}
-	n := int(binary.BigEndian.Uint16(b[3:]))
-	if n == 0 || n > MaxBatch {
-		return nil, malformed("batch token request: count %d, want 1 to %d", n, MaxBatch)
-	}
-	if len(b) != 5+n*size {
-		return nil, malformed("batch token request: %d bytes, want %d for %d requests", len(b), 5+n*size, n)
-	}
-	r := &BatchTokenRequest{TokenType: t, TruncatedKeyID: b[2], BlindedMsgs: make([][]byte, n)}
-	body := append([]byte(nil), b[5:]...)
-	for i := range n {
-		r.BlindedMsgs[i] = body[i*size : (i+1)*size : (i+1)*size]
-	}
-	return r, nil
 }
 
 // Token is the token of RFC 9577 section 2.2.
@@ -255,7 +251,7 @@ func (t *Token) MarshalBinary() ([]byte, error) {
 	return append(t.AuthenticatorInput(), t.Authenticator...), nil
 }
 
-// ParseToken decodes a Token of type 1 or 2 with its exact length.
+// ParseToken decodes a Token of type 1, 2 or 5 with its exact length.
 func ParseToken(b []byte) (*Token, error) {
 	if len(b) < 2 {
 		return nil, malformed("token: %d bytes", len(b))

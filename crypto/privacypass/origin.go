@@ -21,8 +21,9 @@ import (
 var _ domain.Redeemer = (*Origin)(nil)
 
 // Origin verifies and redeems tokens. It accepts type 2 tokens of the public
-// keys it was given (AddTokenKey) and type 1 tokens of the issuer keys it holds
-// (AddIssuerKey: private verification needs the private key). Redeem spends a
+// keys it was given (AddTokenKey) and tokens of every type of the issuer keys
+// it holds (AddIssuerKey: the private verification of types 1 and 5, RFC 9578
+// section 5.4, needs the private key). Redeem spends a
 // token's nonce in a domain.SpentLedger partitioned by key id, after the token
 // verified: a token that fails verification spends nothing. An Origin is safe
 // for concurrent use.
@@ -38,9 +39,8 @@ type Origin struct {
 type originKey struct {
 	tokenType TokenType
 	rsaPub    *rsa.PublicKey
-	voprf     *oprf.PrivateKey
-	voprfMu   *sync.Mutex // shared with the IssuerKey: the oprf key is not safe for concurrent use
-	notAfter  time.Time   // zero: no end
+	voprf     *voprfKey // shared with the IssuerKey; safe for concurrent use
+	notAfter  time.Time // zero: no end
 }
 
 // NewOrigin returns an origin that records spent tokens in ledger (which may be
@@ -73,15 +73,15 @@ func (o *Origin) SetClock(now func() time.Time) {
 	o.now = now
 }
 
-// AddIssuerKey trusts an issuer key of either type.
+// AddIssuerKey trusts an issuer key of any type.
 func (o *Origin) AddIssuerKey(k *IssuerKey) { o.AddIssuerKeyUntil(k, time.Time{}) }
 
-// AddIssuerKeyUntil trusts an issuer key of either type until notAfter: from
+// AddIssuerKeyUntil trusts an issuer key of any type until notAfter: from
 // then on its tokens are refused with ErrKeyExpired, so that a spent-token
 // ledger whose marks expire (adapters/redisledger) need keep them no longer
 // than the key's lifetime. A zero notAfter trusts the key without an end.
 func (o *Origin) AddIssuerKeyUntil(k *IssuerKey, notAfter time.Time) {
-	ok := originKey{tokenType: k.tokenType, voprf: k.voprfKey, voprfMu: k.voprfMu, notAfter: notAfter}
+	ok := originKey{tokenType: k.tokenType, voprf: k.voprf, notAfter: notAfter}
 	if k.rsaKey != nil {
 		ok.rsaPub = &k.rsaKey.PublicKey
 	}
@@ -152,10 +152,12 @@ func (o *Origin) verify(token []byte) (*Token, error) {
 		if err := rsa.VerifyPSS(k.rsaPub, crypto.SHA384, digest[:], tok.Authenticator, opts); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrVerify, err)
 		}
-	case TypeVOPRF:
-		k.voprfMu.Lock()
-		want, err := oprf.NewVerifiableServer(oprf.SuiteP384, k.voprf).FullEvaluate(input)
-		k.voprfMu.Unlock()
+	case TypeVOPRF, TypeVOPRFRistretto255:
+		// RFC 9578 section 5.4: the authenticator is the VOPRF output of the
+		// token input under the issuer's private key.
+		sk := k.voprf.get()
+		want, err := oprf.NewVerifiableServer(k.voprf.suite.suite, sk).FullEvaluate(input)
+		k.voprf.put(sk)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrVerify, err)
 		}
@@ -163,7 +165,7 @@ func (o *Origin) verify(token []byte) (*Token, error) {
 			return nil, fmt.Errorf("%w: authenticator mismatch", ErrVerify)
 		}
 	default:
-		return nil, fmt.Errorf("%w: %v", ErrUnsupportedType, tok.TokenType)
+		return nil, unsupported(tok.TokenType)
 	}
 	return tok, nil
 }

@@ -13,8 +13,9 @@ import (
 
 var _ domain.TokenSource = (*Pool)(nil)
 
-// Fetch sends an encoded BatchTokenRequest to the issuer (after attestation)
-// and returns its encoded BatchTokenResponse.
+// Fetch sends an encoded batched request (Client.BatchRequest) to the issuer
+// (after attestation), with the request media type that BatchMediaTypes names
+// for the client's type, and returns the issuer's encoded batched response.
 type Fetch func(ctx context.Context, batchRequest []byte) (batchResponse []byte, err error)
 
 // Pool is a client-side domain.TokenSource: it hands out encoded tokens for one

@@ -4,7 +4,7 @@
 //
 //	aegisd [--listen ADDR] [--store file://DIR|memory://|s3://BUCKET[/PREFIX]?endpoint=HOST:PORT&region=R&tls=false]
 //	       [--ledger file://DIR|memory://|redis://HOST:PORT/DB] [--key-lifetime DURATION]
-//	       [--issuer-dir DIR] [--attest-secret-file FILE] [--token-type blind-rsa|voprf]
+//	       [--issuer-dir DIR] [--attest-secret-file FILE] [--token-type blind-rsa|voprf-ristretto255|voprf]
 //	       [--issuer-name NAME] [--max-in-flight N]
 //
 // Every flag falls back to an environment variable (AEGISD_LISTEN, AEGISD_STORE,
@@ -50,7 +50,7 @@ func command() *cli.Command {
 			&cli.DurationFlag{Name: "key-lifetime", Usage: "how long an issuer key is accepted (0: without end; required with a redis:// ledger, whose marks expire with the key)", Sources: cli.EnvVars("AEGISD_KEY_LIFETIME")},
 			&cli.StringFlag{Name: "issuer-dir", Value: aegisd.DefaultIssuerDir, Usage: "issuer key directory (created with a key on first start)", Sources: cli.EnvVars("AEGISD_ISSUER_DIR")},
 			&cli.StringFlag{Name: "attest-secret-file", Usage: "file holding the bearer secret of POST /v1/token-requests (none: issuance disabled)", Sources: cli.EnvVars("AEGISD_ATTEST_SECRET_FILE")},
-			&cli.StringFlag{Name: "token-type", Value: aegisd.DefaultTokenType, Usage: "token type: blind-rsa (0x0002) or voprf (0x0001)", Sources: cli.EnvVars("AEGISD_TOKEN_TYPE")},
+			&cli.StringFlag{Name: "token-type", Value: aegisd.DefaultTokenType, Usage: "token type: blind-rsa (0x0002, publicly verifiable), voprf-ristretto255 (0x0005, privately verifiable, cheapest to issue) or voprf (0x0001, privately verifiable, P-384)", Sources: cli.EnvVars("AEGISD_TOKEN_TYPE")},
 			&cli.StringFlag{Name: "issuer-name", Value: aegisd.DefaultIssuerName, Usage: "issuer_name of the token challenge", Sources: cli.EnvVars("AEGISD_ISSUER_NAME")},
 			&cli.IntFlag{Name: "max-in-flight", Value: server.DefaultMaxInFlight, Usage: "concurrent requests served; more get 503", Sources: cli.EnvVars("AEGISD_MAX_IN_FLIGHT")},
 		},

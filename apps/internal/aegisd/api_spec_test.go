@@ -121,7 +121,7 @@ var _ = Describe("aegisd HTTP API v1", func() {
 				d, err := privacypass.ParseDirectory(r.Body)
 				Expect(err).NotTo(HaveOccurred())
 				Expect(d.IssuerRequestURI).To(Equal(server.TokenRequestsPath))
-				k, err := d.Key(privacypass.TypeBlindRSA, time.Now())
+				k, err := d.Key(defaultTokenType, time.Now())
 				Expect(err).NotTo(HaveOccurred())
 				chs, err := privacypass.ParseWWWAuthenticate(call("GET", objPath(newID()), nil, false, nil).Header.Get("WWW-Authenticate"))
 				Expect(err).NotTo(HaveOccurred())
@@ -141,7 +141,7 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			Expect(chs[0].TokenKey).NotTo(BeEmpty())
 			tc, err := privacypass.ParseTokenChallenge(chs[0].TokenChallenge)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(tc.TokenType).To(Equal(privacypass.TypeBlindRSA))
+			Expect(tc.TokenType).To(Equal(defaultTokenType))
 			Expect(tc.RedemptionContext).To(BeEmpty())
 		})
 
@@ -284,7 +284,7 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			ch := call("GET", objPath(newID()), nil, false, nil)
 			chs, err := privacypass.ParseWWWAuthenticate(ch.Header.Get("WWW-Authenticate"))
 			Expect(err).NotTo(HaveOccurred())
-			c, err := privacypass.NewClient(privacypass.TypeBlindRSA, chs[0].TokenKey)
+			c, err := privacypass.NewClient(defaultTokenType, chs[0].TokenKey)
 			Expect(err).NotTo(HaveOccurred())
 			body, pending, err := c.Request(chs[0].TokenChallenge)
 			Expect(err).NotTo(HaveOccurred())
@@ -316,14 +316,20 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			}
 		})
 
-		It("refuses other media types (415) and malformed requests (400)", func() {
+		It("refuses other media types (415), malformed single requests (400) and malformed batches (422)", func() {
 			r, _, _ := single("Bearer "+testSecret, "application/octet-stream")
 			Expect(r.Status).To(Equal(415))
 			Expect(r.code()).To(Equal(server.CodeUnsupportedMedia))
 			r = call("POST", server.TokenRequestsPath, []byte{0, 2, 1}, false,
-				map[string]string{"Authorization": "Bearer " + testSecret, "Content-Type": server.BatchRequestMediaType})
+				map[string]string{"Authorization": "Bearer " + testSecret, "Content-Type": privacypass.RequestMediaType})
 			Expect(r.Status).To(Equal(400))
 			Expect(r.code()).To(Equal(server.CodeBadRequest))
+			for _, ct := range []string{privacypass.BatchRequestMediaType, privacypass.ArbitraryBatchRequestMediaType} {
+				r = call("POST", server.TokenRequestsPath, []byte{0, 2, 1}, false,
+					map[string]string{"Authorization": "Bearer " + testSecret, "Content-Type": ct})
+				Expect(r.Status).To(Equal(422), ct)
+				Expect(r.code()).To(Equal(server.CodeUnprocessableBatch), ct)
+			}
 		})
 
 		It("is disabled without an attestation secret (403)", func() {
@@ -493,16 +499,45 @@ var _ = Describe("a vault over httpblob on aegisd", func() {
 	})
 })
 
-var _ = Describe("aegisd with VOPRF tokens (type 0x0001)", func() {
-	It("issues and redeems privately verifiable tokens", func(ctx SpecContext) {
-		srv, err := start(func(o *aegisd.Options) { o.TokenType = "voprf" })
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { Expect(srv.stop()).To(Succeed()) })
-		store, _, err := newStore(ctx, srv)
-		Expect(err).NotTo(HaveOccurred())
-		id, data := newID(), randomBytes(domain.KiB)
-		Expect(store.Put(ctx, id, data)).To(Succeed())
-		Expect(store.Get(ctx, id)).To(Equal(data))
+// defaultTokenType is the type of aegisd.DefaultTokenType.
+const defaultTokenType = privacypass.TypeVOPRFRistretto255
+
+var _ = Describe("aegisd with each token type", func() {
+	for _, tc := range []struct {
+		flag string
+		typ  privacypass.TokenType
+	}{
+		{"voprf", privacypass.TypeVOPRF},
+		{"1", privacypass.TypeVOPRF},
+		{"voprf-ristretto255", privacypass.TypeVOPRFRistretto255},
+		{"5", privacypass.TypeVOPRFRistretto255},
+		{"blind-rsa", privacypass.TypeBlindRSA},
+	} {
+		It("issues and redeems tokens of --token-type "+tc.flag, func(ctx SpecContext) {
+			srv, err := start(func(o *aegisd.Options) { o.TokenType = tc.flag })
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(func() { Expect(srv.stop()).To(Succeed()) })
+			// The challenge and the directory are of that type.
+			res, err := plainClient.Get(srv.URL + server.ObjectsPath + "/" + newID().String())
+			Expect(err).NotTo(HaveOccurred())
+			res.Body.Close()
+			Expect(res.StatusCode).To(Equal(401))
+			chs, err := privacypass.ParseWWWAuthenticate(res.Header.Get("WWW-Authenticate"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(chs).To(HaveLen(1))
+			ch, err := privacypass.ParseTokenChallenge(chs[0].TokenChallenge)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(ch.TokenType).To(Equal(tc.typ))
+			store, _, err := newStore(ctx, srv)
+			Expect(err).NotTo(HaveOccurred())
+			id, data := newID(), randomBytes(domain.KiB)
+			Expect(store.Put(ctx, id, data)).To(Succeed())
+			Expect(store.Get(ctx, id)).To(Equal(data))
+		})
+	}
+	It("refuses an unknown --token-type", func() {
+		_, err := start(func(o *aegisd.Options) { o.TokenType = "voprf-p256" })
+		Expect(err).To(MatchError(domain.ErrInvalidInput))
 	})
 })
 

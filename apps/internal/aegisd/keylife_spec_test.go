@@ -27,7 +27,15 @@ func mint(k *privacypass.IssuerKey) []byte {
 	c, err := privacypass.NewClient(k.Type(), k.TokenKey())
 	Expect(err).NotTo(HaveOccurred())
 	issuer := privacypass.NewIssuer(k)
-	pool, err := privacypass.NewPool(c, ch, 1, func(_ context.Context, req []byte) ([]byte, error) { return issuer.IssueBatch(req) })
+	reqType, _, err := privacypass.BatchMediaTypes(k.Type())
+	Expect(err).NotTo(HaveOccurred())
+	pool, err := privacypass.NewPool(c, ch, 1, func(_ context.Context, req []byte) ([]byte, error) {
+		resp, err := issuer.Respond(reqType, req)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	})
 	Expect(err).NotTo(HaveOccurred())
 	tok, err := pool.Token(context.Background())
 	Expect(err).NotTo(HaveOccurred())

@@ -36,7 +36,7 @@ const (
 	DefaultLedger     = "file://aegisd-data/ledger"
 	DefaultIssuerDir  = "aegisd-data/issuer"
 	DefaultIssuerName = "aegisd"
-	DefaultTokenType  = "blind-rsa"
+	DefaultTokenType  = "voprf-ristretto255"
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout = 30 * time.Second
 	// ConnectTimeout bounds the checks of an S3 store or a Redis ledger at
@@ -89,7 +89,9 @@ type Options struct {
 	// AttestSecretFile holds the bearer secret of POST /v1/token-requests
 	// (surrounding white space ignored). Empty: issuance disabled.
 	AttestSecretFile string
-	// TokenType is "blind-rsa" (type 0x0002, default) or "voprf" (type 0x0001).
+	// TokenType is "voprf-ristretto255" (type 0x0005, default; also "5"),
+	// "blind-rsa" (type 0x0002; also "2") or "voprf" (type 0x0001; also "1").
+	// Empty means DefaultTokenType.
 	TokenType string
 	// IssuerName is the issuer_name of the challenge (default "aegisd").
 	IssuerName string
@@ -233,14 +235,21 @@ func (ik IssuerKeys) NotAfter(k *privacypass.IssuerKey) time.Time {
 	return k.NotBefore().Add(ik.Lifetime)
 }
 
+// tokenType returns the token type of a --token-type value ("" is
+// DefaultTokenType).
 func tokenType(name string) (privacypass.TokenType, error) {
+	if name == "" {
+		name = DefaultTokenType
+	}
 	switch name {
-	case "", "blind-rsa", "2":
+	case "blind-rsa", "2":
 		return privacypass.TypeBlindRSA, nil
 	case "voprf", "1":
 		return privacypass.TypeVOPRF, nil
+	case "voprf-ristretto255", "5":
+		return privacypass.TypeVOPRFRistretto255, nil
 	}
-	return 0, fmt.Errorf("aegisd: token type %q: want blind-rsa or voprf: %w", name, domain.ErrInvalidInput)
+	return 0, fmt.Errorf("aegisd: token type %q: want blind-rsa, voprf-ristretto255 or voprf: %w", name, domain.ErrInvalidInput)
 }
 
 // ProvideIssuerKeys loads the keys, generating the current one on first start.

@@ -31,6 +31,7 @@ const (
 	CodePreconditionFailed   = "precondition_failed"    // 412: If-Match / If-None-Match did not hold, or PUT with another enabler
 	CodeBodyTooLarge         = "body_too_large"         // 413
 	CodeUnsupportedMedia     = "unsupported_media_type" // 415
+	CodeUnprocessableBatch   = "unprocessable_batch"    // 422: batched token request malformed, of an unsupported type, for an unknown key or over the batch limit
 	CodeBusy                 = httpwire.CodeBusy        // 503: concurrency limit reached, nothing was done
 	CodeUnavailable          = httpwire.CodeUnavailable // 503: the spent-token ledger failed, nothing was done
 	CodeRequestCancelled     = "request_cancelled"      // 503: the request's context ended; it may or may not have been applied

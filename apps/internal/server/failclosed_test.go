@@ -1212,6 +1212,16 @@ func TestFailClosedCancelled(t *testing.T) {
 	}
 }
 
+// fcParseTokenRequest decodes an RFC 9578 TokenRequest.
+func fcParseTokenRequest(t *testing.T, b []byte) *privacypass.TokenRequest {
+	t.Helper()
+	r, err := privacypass.ParseTokenRequest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // TestFailClosedIssuance: POST /v1/token-requests issues tokens only with the
 // bearer attestation secret, on a server configured to issue, for a
 // well-formed request of a supported media type; otherwise nothing is issued.
@@ -1228,6 +1238,21 @@ func TestFailClosedIssuance(t *testing.T) {
 	single, _, err := client.Request(e.challenge)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// An arbitrary batch of three single requests of the key.
+	arbitrary, err := (&privacypass.ArbitraryBatchTokenRequest{TokenRequests: []privacypass.TokenRequest{
+		*fcParseTokenRequest(t, single), *fcParseTokenRequest(t, single), *fcParseTokenRequest(t, single),
+	}}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// otherKey changes the truncated key id of a privately verifiable batch;
+	// otherKeyArbitrary that of the last request of an arbitrary batch.
+	otherKey := func(b []byte) []byte { b = bytes.Clone(b); b[2] ^= 0xff; return b }
+	otherKeyArbitrary := func(b []byte) []byte {
+		b = bytes.Clone(b)
+		b[len(b)-len(single)+2] ^= 0xff
+		return b
 	}
 	post := func(t *testing.T, url string, auth []string, ct string, body []byte) fcResp {
 		t.Helper()
@@ -1270,18 +1295,23 @@ func TestFailClosedIssuance(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"no Authorization", nil, server.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
-		{"wrong secret", []string{"Bearer not-" + fcSecret}, server.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
-		{"secret prefix", []string{"Bearer " + fcSecret[:len(fcSecret)-1]}, server.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
-		{"secret with a suffix", []string{"Bearer " + fcSecret + "x"}, server.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
-		{"empty bearer", []string{"Bearer "}, server.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
-		{"secret in another scheme", []string{"Basic " + fcSecret}, server.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
-		{"a PrivateToken", []string{privacypass.FormatAuthorization(fcToken(t, e.tokens))}, server.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
+		{"no Authorization", nil, privacypass.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
+		{"wrong secret", []string{"Bearer not-" + fcSecret}, privacypass.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
+		{"secret prefix", []string{"Bearer " + fcSecret[:len(fcSecret)-1]}, privacypass.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
+		{"secret with a suffix", []string{"Bearer " + fcSecret + "x"}, privacypass.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
+		{"empty bearer", []string{"Bearer "}, privacypass.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
+		{"secret in another scheme", []string{"Basic " + fcSecret}, privacypass.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
+		{"a PrivateToken", []string{privacypass.FormatAuthorization(fcToken(t, e.tokens))}, privacypass.BatchRequestMediaType, batch, http.StatusUnauthorized, server.CodeAttestationRequired},
 		{"wrong media type", bearer, "application/octet-stream", batch, http.StatusUnsupportedMediaType, server.CodeUnsupportedMedia},
 		{"batch as a single request", bearer, privacypass.RequestMediaType, batch, http.StatusBadRequest, server.CodeBadRequest},
-		{"single as a batch request", bearer, server.BatchRequestMediaType, single, http.StatusBadRequest, server.CodeBadRequest},
-		{"truncated request", bearer, server.BatchRequestMediaType, batch[:len(batch)-1], http.StatusBadRequest, server.CodeBadRequest},
-		{"request over the limit", bearer, server.BatchRequestMediaType, make([]byte, 5+privacypass.MaxBatch*256+1), http.StatusRequestEntityTooLarge, server.CodeBodyTooLarge},
+		{"truncated single request", bearer, privacypass.RequestMediaType, single[:len(single)-1], http.StatusBadRequest, server.CodeBadRequest},
+		{"single as a batch request", bearer, privacypass.BatchRequestMediaType, single, http.StatusUnprocessableEntity, server.CodeUnprocessableBatch},
+		{"truncated batch request", bearer, privacypass.BatchRequestMediaType, batch[:len(batch)-1], http.StatusUnprocessableEntity, server.CodeUnprocessableBatch},
+		{"batch for an unknown key", bearer, privacypass.BatchRequestMediaType, otherKey(batch), http.StatusUnprocessableEntity, server.CodeUnprocessableBatch},
+		{"batch as an arbitrary batch", bearer, privacypass.ArbitraryBatchRequestMediaType, batch, http.StatusUnprocessableEntity, server.CodeUnprocessableBatch},
+		{"arbitrary batch for an unknown key", bearer, privacypass.ArbitraryBatchRequestMediaType, otherKeyArbitrary(arbitrary), http.StatusUnprocessableEntity, server.CodeUnprocessableBatch},
+		// The largest request is an arbitrary batch of MaxBatch type 2 TokenRequests behind an 8-byte length.
+		{"request over the limit", bearer, privacypass.ArbitraryBatchRequestMediaType, make([]byte, 8+privacypass.MaxBatch*(3+256)+1), http.StatusRequestEntityTooLarge, server.CodeBodyTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := issued(t, e.metrics)
@@ -1303,7 +1333,7 @@ func TestFailClosedIssuance(t *testing.T) {
 			t.Run(cfg.name, func(t *testing.T) {
 				d := newFCEnv(t, cfg.edit)
 				for _, auth := range [][]string{bearer, {"Bearer "}, nil} {
-					r := post(t, d.url, auth, server.BatchRequestMediaType, batch)
+					r := post(t, d.url, auth, privacypass.BatchRequestMediaType, batch)
 					fcRefused(t, r, http.StatusForbidden, server.CodeIssuanceDisabled)
 				}
 				if n := issued(t, d.metrics); n != 0 {
@@ -1317,13 +1347,13 @@ func TestFailClosedIssuance(t *testing.T) {
 		for _, req := range []struct {
 			ct   string
 			body []byte
-		}{{server.BatchRequestMediaType, batch}, {privacypass.RequestMediaType, single}} {
+		}{{privacypass.BatchRequestMediaType, batch}, {privacypass.RequestMediaType, single}, {privacypass.ArbitraryBatchRequestMediaType, arbitrary}} {
 			if r := post(t, e.url, bearer, req.ct, req.body); r.status != http.StatusOK {
 				t.Fatalf("%s: %d %s", req.ct, r.status, r.body)
 			}
 		}
-		if n := issued(t, e.metrics) - before; n != 5 {
-			t.Errorf("%d tokens issued, want 5", n)
+		if n := issued(t, e.metrics) - before; n != 8 {
+			t.Errorf("%d tokens issued, want 8", n)
 		}
 	})
 }

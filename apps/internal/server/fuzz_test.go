@@ -159,7 +159,9 @@ func FuzzServer(f *testing.F) {
 		{0, "POST /v1/token-requests HTTP/1.1\r\nHost: aegisd\r\nAuthorization: Bearer " + fuzzSecret +
 			"\r\nContent-Type: application/private-token-request\r\nContent-Length: 4\r\n\r\n\x00\x01\x02\x03"},
 		{0, "POST /v1/token-requests HTTP/1.1\r\nHost: aegisd\r\nAuthorization: Bearer " + fuzzSecret +
-			"\r\nContent-Type: application/private-token-batch-request\r\nContent-Length: 2\r\n\r\n\x00\x00"},
+			"\r\nContent-Type: application/private-token-privately-verifiable-batch-request\r\nContent-Length: 2\r\n\r\n\x00\x00"},
+		{0, "POST /v1/token-requests HTTP/1.1\r\nHost: aegisd\r\nAuthorization: Bearer " + fuzzSecret +
+			"\r\nContent-Type: application/private-token-arbitrary-batch-request\r\nContent-Length: 2\r\n\r\n\x00\x00"},
 		{0, "PUT /v1/objects/" + id + " HTTP/1.1\r\nHost: aegisd\r\n" + right + "Authorization: PrivateToken token=\"AAAA\"\r\nContent-Length: 0\r\n\r\n"},
 	}
 	for _, sd := range seeds {

@@ -33,13 +33,6 @@ import (
 	"github.com/ai-pantheon/aegis/domain"
 )
 
-// Media types of the token-request endpoint. The batched ones are this
-// project's framing (privacypass.BatchTokenRequest, docs/tokens.md).
-const (
-	BatchRequestMediaType  = "application/private-token-batch-request"
-	BatchResponseMediaType = "application/private-token-batch-response"
-)
-
 // Paths of the API.
 const (
 	ObjectsPath       = "/v1/objects"
@@ -287,8 +280,9 @@ func (s *Server) directory(c echo.Context) error {
 	return writeJSON(c.Response(), d)
 }
 
-// issueTokens answers a TokenRequest (RFC 9578) or a BatchTokenRequest after
-// checking the bearer attestation secret in constant time.
+// issueTokens answers a TokenRequest (RFC 9578) or a batched request of
+// draft-ietf-privacypass-batched-tokens (privately verifiable or arbitrary)
+// after checking the bearer attestation secret in constant time.
 func (s *Server) issueTokens(c echo.Context) error {
 	if !s.canIssue {
 		return newError(http.StatusForbidden, CodeIssuanceDisabled, "token issuance is not configured on this server")
@@ -306,46 +300,43 @@ func (s *Server) issueTokens(c echo.Context) error {
 		return e
 	}
 	ct := c.Request().Header.Get(echo.HeaderContentType)
-	batched := false
+	var batched bool
 	switch ct {
 	case privacypass.RequestMediaType:
-	case BatchRequestMediaType:
+	case privacypass.BatchRequestMediaType, privacypass.ArbitraryBatchRequestMediaType:
 		batched = true
 	default:
 		return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
-			"Content-Type must be "+privacypass.RequestMediaType+" or "+BatchRequestMediaType)
+			"Content-Type must be "+privacypass.RequestMediaType+", "+privacypass.BatchRequestMediaType+" or "+privacypass.ArbitraryBatchRequestMediaType)
 	}
-	// The largest request: a batch of MaxBatch type 2 blinded messages.
-	const maxReq = 5 + privacypass.MaxBatch*256
-	body, err := readBody(c.Request(), maxReq)
+	body, err := readBody(c.Request(), maxTokenRequest)
 	if err != nil {
 		return err
 	}
-	var resp []byte
-	var n int
-	if batched {
-		resp, err = s.cfg.Issuer.IssueBatch(body)
-		if err == nil {
-			n, _ = privacypass.ParseBatchTokenResponse(privacypass.TokenType(uint16(body[0])<<8|uint16(body[1])), resp)
-		}
-	} else {
-		resp, err = s.cfg.Issuer.Issue(body)
-		n = 1
-	}
+	resp, err := s.cfg.Issuer.Respond(ct, body)
 	if err != nil {
-		if errors.Is(err, privacypass.ErrMalformed) || errors.Is(err, privacypass.ErrUnsupportedType) || errors.Is(err, privacypass.ErrUnknownKey) {
+		switch {
+		case errors.Is(err, privacypass.ErrUnsupportedMedia):
+			return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "unsupported token request media type")
+		case !errors.Is(err, privacypass.ErrMalformed) && !errors.Is(err, privacypass.ErrUnsupportedType) && !errors.Is(err, privacypass.ErrUnknownKey):
+			return fmt.Errorf("issue: %w", err)
+		case batched:
+			// draft-ietf-privacypass-batched-tokens: 422 for a batch that is
+			// malformed, of an unsupported type, for an unknown key or too large.
+			return newError(http.StatusUnprocessableEntity, CodeUnprocessableBatch, "the batched token request is malformed, of an unsupported type, for an unknown key or over the batch limit")
+		default:
 			return newError(http.StatusBadRequest, CodeBadRequest, "the token request is malformed, of an unsupported type or for an unknown key")
 		}
-		return fmt.Errorf("issue: %w", err)
 	}
-	s.metrics.tokensIssued.Add(int64(n))
-	out := privacypass.ResponseMediaType
-	if batched {
-		out = BatchResponseMediaType
-	}
+	s.metrics.tokensIssued.Add(int64(resp.Tokens))
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-	return c.Blob(http.StatusOK, out, resp)
+	return c.Blob(http.StatusOK, resp.MediaType, resp.Body)
 }
+
+// maxTokenRequest bounds a token request body: the largest is an arbitrary
+// batch of privacypass.MaxBatch type 2 TokenRequests (2+1+256 bytes each)
+// behind a vector length of at most 8 bytes. A longer body is 413.
+const maxTokenRequest = 8 + privacypass.MaxBatch*(3+256)
 
 // readBody reads at most limit bytes of the request body; a longer body is 413.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
