@@ -99,6 +99,8 @@ var _ = Describe("aegis tokens fetch (aegisd on 127.0.0.1)", func() {
 		},
 		Entry("voprf", "voprf", privacypass.TypeVOPRF),
 		Entry("blind-rsa", "blind-rsa", privacypass.TypeBlindRSA),
+		Entry("voprf-ristretto255", "voprf-ristretto255", privacypass.TypeVOPRFRistretto255),
+		Entry("the server's default (voprf-ristretto255)", "", privacypass.TypeVOPRFRistretto255),
 	)
 
 	It("refuses bad flags and a missing --remote with exit 2", func() {

@@ -26,6 +26,7 @@ var fetchTypes = []struct {
 }{
 	{1, "voprf"},
 	{2, "blind-rsa"},
+	{5, "voprf-ristretto255"},
 }
 
 // fetchBatch is the number of tokens per issuance request of BenchmarkTokensFetch.
