@@ -18,7 +18,8 @@ import (
 // ArbitraryBatchRequestMediaType and ArbitraryBatchResponseMediaType:
 //
 //	BatchTokenRequest  = token_requests<V>    (each an RFC 9578 TokenRequest)
-//	BatchTokenResponse = token_responses<V>   (each uint8 present || TokenResponse if present = 1)
+//	BatchTokenResponse = token_responses<V>   (each uint8 present || TokenResponse if present = 1,
+//	                                           TokenResponse = uint16 token_type || the type's RFC 9578 TokenResponse)
 //
 // <V> is a QUIC variable-length integer (RFC 9000 section 16) giving the
 // length in bytes of the vector that follows, in its shortest encoding.
@@ -311,7 +312,8 @@ func (r *ArbitraryBatchTokenResponse) MarshalBinary() ([]byte, error) {
 		if len(resp) != want {
 			return nil, malformed("arbitrary batch token response: response %d of %d bytes, want %d for %v", i, len(resp), want, r.TokenTypes[i])
 		}
-		body = append(append(body, 1), resp...)
+		body = binary.BigEndian.AppendUint16(append(body, 1), uint16(r.TokenTypes[i]))
+		body = append(body, resp...)
 	}
 	return append(appendVarint(make([]byte, 0, 4+len(body)), uint64(len(body))), body...), nil
 }
@@ -347,6 +349,13 @@ func ParseArbitraryBatchTokenResponse(types []TokenType, b []byte) (*ArbitraryBa
 		if err != nil {
 			return nil, fmt.Errorf("arbitrary batch token response: response %d: %w", i, err)
 		}
+		if len(body) < 2 {
+			return nil, malformed("arbitrary batch token response: response %d truncated before its token_type", i)
+		}
+		if got := TokenType(binary.BigEndian.Uint16(body)); got != t {
+			return nil, malformed("arbitrary batch token response: response %d is of %v, its request of %v", i, got, t)
+		}
+		body = body[2:]
 		if len(body) < size {
 			return nil, malformed("arbitrary batch token response: response %d of %v truncated to %d bytes, want %d", i, t, len(body), size)
 		}

@@ -99,7 +99,8 @@ func TestBatchStructures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 257 + 1 + 146; len(b) != 2+want {
+	// Each present response: 1 presence octet, 2 octets of token_type, the body.
+	if want := 259 + 1 + 148; len(b) != 2+want {
 		t.Fatalf("arbitrary response of %d bytes, want %d", len(b), 2+want)
 	}
 	r, err := ParseArbitraryBatchTokenResponse(aresp.TokenTypes, b)
@@ -108,12 +109,18 @@ func TestBatchStructures(t *testing.T) {
 	}
 	// A presence octet other than 0 and 1 is malformed.
 	bad := bytes.Clone(b)
-	bad[2+257] = 2
+	bad[2+259] = 2
 	if _, err := ParseArbitraryBatchTokenResponse(aresp.TokenTypes, bad); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "presence") {
 		t.Fatalf("presence octet 2: %v", err)
 	}
+	// A response whose token_type is not its request's is malformed.
+	bad = bytes.Clone(b)
+	bad[2+2] = 0x05
+	if _, err := ParseArbitraryBatchTokenResponse(aresp.TokenTypes, bad); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "its request of") {
+		t.Fatalf("a response of another type: %v", err)
+	}
 	for _, p := range []byte{2, 0xff} {
-		one := append(appendVarint(nil, 257), append([]byte{p}, sig...)...)
+		one := append(appendVarint(nil, 259), append([]byte{p, 0x00, 0x02}, sig...)...)
 		if _, err := ParseArbitraryBatchTokenResponse([]TokenType{TypeBlindRSA}, one); !errors.Is(err, ErrMalformed) {
 			t.Fatalf("presence octet %d before a whole response: %v", p, err)
 		}

@@ -137,8 +137,9 @@ func FuzzParseArbitraryBatchTokenResponse(f *testing.F) {
 	var body []byte
 	for _, v := range append(loadRFC9578(f), rfc9578Vector{TokenType: 5, TokenResponse: single[0].TokenResponse}) {
 		types = binary.BigEndian.AppendUint16(types, v.TokenType)
-		body = append(append(body, 1), v.TokenResponse...)
-		f.Add(binary.BigEndian.AppendUint16(nil, v.TokenType), append(appendVarint(nil, uint64(1+len(v.TokenResponse))), append([]byte{1}, v.TokenResponse...)...))
+		one := append(binary.BigEndian.AppendUint16([]byte{1}, v.TokenType), v.TokenResponse...) // present, token_type, body
+		body = append(body, one...)
+		f.Add(binary.BigEndian.AppendUint16(nil, v.TokenType), append(appendVarint(nil, uint64(len(one))), one...))
 	}
 	f.Add(types, append(appendVarint(nil, uint64(len(body))), body...))
 	f.Add([]byte{0, 2, 0, 1}, []byte{2, 0, 0})
