@@ -35,11 +35,13 @@ FULL_JOBS=(
   "benchmarks .                  ^BenchmarkChangePassphraseDefaultKDF$                                      5x"
   "benchmarks .                  ^Benchmark(CloakStore100x1300B|CloakOverhead)$                             1s"
   "crypto     ./privacypass      ^BenchmarkPrivacyPass$                                                     300ms"
+  "crypto     ./privacypass      ^Benchmark(Issue|IssueParallel|Finalize|Verify)$                           1s"
   "crypto     ./hmactoken        ^Benchmark(Issue|Check)$                                                   200ms"
   "adapters   ./memledger        ^BenchmarkMarkSpent$                                                       200ms"
   "adapters   ./fileledger       ^BenchmarkMarkSpent$                                                       300ms"
   "apps       ./internal/aegisd  ^Benchmark(Put|Get)$                                                       300ms"
   "apps       ./internal/aegisd  ^BenchmarkTokenIssuance$                                                   3x"
+  "apps       ./internal/aegisd  ^BenchmarkTokensFetch$                                                     2s"
 )
 
 # bench_dirs MODULE: "./dir" of each package whose own test files declare a benchmark.

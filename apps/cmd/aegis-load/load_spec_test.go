@@ -63,8 +63,8 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		// spent one, and each client's pool holds fewer than two batches unspent
 		// at the end (a background batch can land just after the pool, found
 		// empty, fetched one itself).
-		Expect(r.TokenType).To(Equal(uint16(privacypass.TypeBlindRSA)), "the server's default type")
-		Expect(r.TokenTypeName).To(Equal(privacypass.TypeBlindRSA.String()))
+		Expect(r.TokenType).To(Equal(uint16(privacypass.TypeVOPRFRistretto255)), "the server's default type")
+		Expect(r.TokenTypeName).To(Equal(privacypass.TypeVOPRFRistretto255.String()))
 		Expect(r.TokensBatch).To(Equal(32))
 		Expect(r.FetchRoundTrips).To(BeNumerically(">=", 4), "at least one batch per client")
 		Expect(r.TokensFetched).To(Equal(32 * r.FetchRoundTrips))
@@ -88,7 +88,7 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(res.Stdout).To(MatchRegexp(`throughput: [0-9.]+ requests/s`))
 		Expect(res.Stdout).To(MatchRegexp(`latency:    p50 [0-9.]+ ms  p99 [0-9.]+ ms  p99.9 [0-9.]+ ms`))
 		Expect(res.Stdout).To(ContainSubstring("errors:     0\n"))
-		Expect(res.Stdout).To(MatchRegexp(`tokens:     [1-9][0-9]* fetched during the run in [1-9][0-9]* issuance round trips of 16 \(Blind RSA \(2048-bit\) \(0x0002\)\)\n`))
+		Expect(res.Stdout).To(MatchRegexp(`tokens:     [1-9][0-9]* fetched during the run in [1-9][0-9]* issuance round trips of 16 \(VOPRF\(ristretto255, SHA-512\) \(0x0005\)\)\n`))
 		Expect(res.Stdout).To(MatchRegexp(`issuance:   [0-9]+\.[0-9]{2} s summed over the clients' round trips, fetch share [0-9]+\.[0-9]% of the run\n`))
 		Expect(res.Stderr).To(ContainSubstring("aegis-load: run, 2 clients for 1s, tokens fetched during the run in batches of 16"))
 	})

@@ -56,6 +56,7 @@ func Build(res *Results) *Report {
 	r.durableCommit(f)
 	r.cloak(f)
 	r.tokens(f)
+	r.issuance(f)
 	r.aegisd(f)
 	r.changePassphrase(f)
 	r.Missing = f.missing
@@ -291,6 +292,59 @@ func (r *Report) tokens(f *fig) {
 		{"Mark a nonce spent, `fileledger` (an `fsync` per mark)", fmtDur(fileL.Med), fileL.SpreadString()},
 	})
 	r.F["verify_rsa"] = fmtDur(f.stat(key(pkgPP, "BenchmarkPrivacyPass/Type2BlindRSA/OriginVerify"), "ns/op").Med)
+}
+
+// tokenTypes are the token types of the issuance benchmarks: the number in
+// their names (type=N) and a label.
+var tokenTypes = []struct{ num, label string }{
+	{"2", "type 0x0002 blind RSA 2048"},
+	{"1", "type 0x0001 VOPRF P-384"},
+	{"5", "type 0x0005 VOPRF ristretto255"},
+}
+
+// issuance reads the per-token cost of issuance (BenchmarkIssue,
+// BenchmarkIssueParallel, BenchmarkFinalize: batches of 64), of verification
+// (BenchmarkVerify) and the end-to-end fetch rate over HTTP
+// (BenchmarkTokensFetch), for each type, with type 5 against type 2.
+func (r *Report) issuance(f *fig) {
+	const batch = "/batch=64"
+	var rows [][]string
+	for i, tt := range tokenTypes {
+		iss := key(pkgPP, "BenchmarkIssue/type="+tt.num+batch)
+		par := key(pkgPP, "BenchmarkIssueParallel/type="+tt.num+batch)
+		fin := key(pkgPP, "BenchmarkFinalize/type="+tt.num+batch)
+		ver := key(pkgPP, "BenchmarkVerify/type="+tt.num)
+		fetch := key(pkgAegisd, "BenchmarkTokensFetch/type="+tt.num)
+		issS, parS, finS, verS := f.stat(iss, "ns/token"), f.stat(par, "ns/token"), f.stat(fin, "ns/token"), f.stat(ver, "ns/token")
+		fetchS := f.stat(fetch, "tokens/s")
+		sec := ""
+		if i == 0 {
+			sec = "Privacy Pass issuance per token (batches of 64) and verification, per type"
+		}
+		r.Rows = append(r.Rows,
+			Row{Section: sec, Figure: tt.label + ": issue, per token", Value: fmtDur(issS.Med), Spread: issS.SpreadString()},
+			Row{Figure: tt.label + ": verify", Value: fmtDur(verS.Med), Spread: verS.SpreadString()},
+			Row{Figure: tt.label + ": tokens fetch over HTTP", Value: fmtNum(fetchS.Med) + " tokens/s", Spread: fetchS.SpreadString()},
+		)
+		rows = append(rows, []string{tt.label, fmtDur(issS.Med) + " " + issS.SpreadString(), fmtDur(parS.Med) + " " + parS.SpreadString(),
+			fmtDur(finS.Med) + " " + finS.SpreadString(), fmtDur(verS.Med) + " " + verS.SpreadString(), fmtNum(fetchS.Med) + " " + fetchS.SpreadString()})
+	}
+	r.MD["issuance"] = md([]string{"Type", "Issue, per token (1 core)", "Issue, per token (a batch per core)", "Client finalize, per token", "Origin verify", "`aegis tokens fetch` path, tokens/s"}, rows)
+
+	iss5, iss2 := key(pkgPP, "BenchmarkIssue/type=5"+batch), key(pkgPP, "BenchmarkIssue/type=2"+batch)
+	f5, f2 := key(pkgAegisd, "BenchmarkTokensFetch/type=5"), key(pkgAegisd, "BenchmarkTokensFetch/type=2")
+	issR, fetchR := f.ratio(iss5, iss2, "ns/token"), f.ratio(f5, f2, "tokens/s")
+	ver5 := f.stat(key(pkgPP, "BenchmarkVerify/type=5"), "ns/token")
+	r.Rows = append(r.Rows,
+		Row{Figure: "type 5 issue / type 2 sign, per token (goal ≤ 0.05)", Value: fmtRatio(issR.Med), Baseline: "type 2", Ratio: issR.RatioString(), Of: "type 5 / type 2"},
+		Row{Figure: "tokens fetch rate, type 5 / type 2 (goal ≥ 8)", Value: fmtRatio(fetchR.Med), Baseline: "type 2", Ratio: fetchR.RatioString(), Of: "type 5 / type 2"},
+	)
+	r.F["issue_ratio_5_2"] = issR.RatioString()
+	r.F["fetch_ratio_5_2"] = fetchR.RatioString()
+	r.F["verify_5"] = fmtDur(ver5.Med)
+	if issR.N > 0 {
+		r.F["issue_ratio_5_2_inv"] = fmtRatio(1 / issR.Med)
+	}
 }
 
 func (r *Report) aegisd(f *fig) {
