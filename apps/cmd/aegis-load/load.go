@@ -42,7 +42,11 @@ type Config struct {
 // trip and finalization) over all clients, and FetchShare is FetchSeconds over
 // the run's wall time: the issuance time spent per second of the run, which
 // exceeds 1 when several clients fetch at once. A batch still being fetched
-// when the run ends is not counted (at most one per client).
+// when the run ends is not counted (at most one per client). WaitSeconds sums
+// the time the clients' requests waited for a token (a pool found empty waits
+// for its fetch; a background fetch makes no request wait), and WaitShare is
+// WaitSeconds over the clients' time (Clients × the wall time): the share of
+// the run that issuance held requests up.
 type Report struct {
 	Server          string   `json:"server"`
 	Clients         int      `json:"clients"`
@@ -56,6 +60,8 @@ type Report struct {
 	TokensFetched   int64    `json:"tokens_fetched"`
 	FetchSeconds    float64  `json:"fetch_seconds"`
 	FetchShare      float64  `json:"fetch_share"`
+	WaitSeconds     float64  `json:"wait_seconds"`
+	WaitShare       float64  `json:"wait_share"`
 	Requests        int64    `json:"requests"`
 	Puts            int64    `json:"puts"`
 	Gets            int64    `json:"gets"`
@@ -114,16 +120,17 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	rep.Started = time.Now().UTC().Format(time.RFC3339)
 	iss.start()
 	p := runPhase(ctx, clients, cfg.Duration)
-	rounds, toks, busy := iss.stop()
+	rounds, toks, busy, wait := iss.stop()
 	rep.Requests, rep.Puts, rep.Gets, rep.Errors, rep.FirstErrors = p.requests, p.puts, p.gets, p.errors, p.firstErrors
 	rep.ElapsedS = p.elapsed.Seconds()
-	rep.FetchRoundTrips, rep.TokensFetched, rep.FetchSeconds = rounds, toks, busy.Seconds()
+	rep.FetchRoundTrips, rep.TokensFetched, rep.FetchSeconds, rep.WaitSeconds = rounds, toks, busy.Seconds(), wait.Seconds()
 	if t := privacypass.TokenType(iss.typ.Load()); t != 0 {
 		rep.TokenType, rep.TokenTypeName = uint16(t), t.String()
 	}
 	if p.elapsed > 0 {
 		rep.RequestsPerS = float64(p.requests) / p.elapsed.Seconds()
 		rep.FetchShare = busy.Seconds() / p.elapsed.Seconds()
+		rep.WaitShare = wait.Seconds() / (float64(cfg.Clients) * p.elapsed.Seconds())
 	}
 	all := append(slices.Clone(p.putLat), p.getLat...)
 	rep.Latency, rep.PutLatency, rep.GetLatency = percentiles(all), percentiles(p.putLat), percentiles(p.getLat)
@@ -138,6 +145,7 @@ type issuance struct {
 	rounds   int64
 	tokens   int64
 	busy     time.Duration
+	wait     time.Duration // requests waiting for a token
 	typ      atomic.Uint32 // the type of the first token handed out
 }
 
@@ -147,12 +155,22 @@ func (s *issuance) start() {
 	s.mu.Unlock()
 }
 
-// stop ends the counting and returns the round trips, tokens and summed time.
-func (s *issuance) stop() (rounds, tokens int64, busy time.Duration) {
+// stop ends the counting and returns the round trips, tokens, their summed
+// time and the time requests waited for tokens.
+func (s *issuance) stop() (rounds, tokens int64, busy, wait time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counting = false
-	return s.rounds, s.tokens, s.busy
+	return s.rounds, s.tokens, s.busy, s.wait
+}
+
+// waited records d of a request waiting for its token.
+func (s *issuance) waited(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.counting {
+		s.wait += d
+	}
 }
 
 // fetched is the pools' OnFetch.
@@ -179,7 +197,9 @@ type clientTokens struct {
 var _ domain.TokenSource = (*clientTokens)(nil)
 
 func (t *clientTokens) Token(ctx context.Context) ([]byte, error) {
+	start := time.Now()
 	tok, err := t.pool.Token(ctx)
+	t.iss.waited(time.Since(start))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errIssuance, err)
 	}
@@ -377,6 +397,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "tokens:     %d fetched during the run in %d issuance round trips of %d (%s)\n", r.TokensFetched, r.FetchRoundTrips, r.TokensBatch, typ)
 	fmt.Fprintf(&b, "issuance:   %.2f s summed over the clients' round trips, fetch share %.1f%% of the run\n", r.FetchSeconds, 100*r.FetchShare)
+	fmt.Fprintf(&b, "waiting:    requests waited %.2f s for tokens, wait share %.1f%% of the clients' time\n", r.WaitSeconds, 100*r.WaitShare)
 	fmt.Fprintf(&b, "latency:    %s\n", lat(r.Latency))
 	fmt.Fprintf(&b, "  PUT:      %s\n", lat(r.PutLatency))
 	fmt.Fprintf(&b, "  GET:      %s\n", lat(r.GetLatency))

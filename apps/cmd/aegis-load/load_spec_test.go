@@ -37,6 +37,8 @@ type report struct {
 	TokensFetched   int64   `json:"tokens_fetched"`
 	FetchSeconds    float64 `json:"fetch_seconds"`
 	FetchShare      float64 `json:"fetch_share"`
+	WaitSeconds     float64 `json:"wait_seconds"`
+	WaitShare       float64 `json:"wait_share"`
 	Latency         struct {
 		P50, P99, P999, Max float64
 	} `json:"latency_ms"`
@@ -72,6 +74,9 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(r.TokensFetched - r.Requests).To(BeNumerically("<", 4*2*32))
 		Expect(r.FetchSeconds).To(BeNumerically(">", 0))
 		Expect(r.FetchShare).To(BeNumerically("~", r.FetchSeconds/r.ElapsedS, 1e-9+1e-6*r.FetchShare))
+		// Each client's first request waited for its pool's first batch.
+		Expect(r.WaitSeconds).To(BeNumerically(">", 0))
+		Expect(r.WaitShare).To(BeNumerically("~", r.WaitSeconds/(4*r.ElapsedS), 1e-9+1e-6*r.WaitShare))
 		Expect(r.Latency.P50).To(BeNumerically(">", 0))
 		Expect(r.Latency.P50).To(BeNumerically("<=", r.Latency.P99))
 		Expect(r.Latency.P99).To(BeNumerically("<=", r.Latency.P999))
@@ -90,6 +95,7 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(res.Stdout).To(ContainSubstring("errors:     0\n"))
 		Expect(res.Stdout).To(MatchRegexp(`tokens:     [1-9][0-9]* fetched during the run in [1-9][0-9]* issuance round trips of 16 \(VOPRF\(ristretto255, SHA-512\) \(0x0005\)\)\n`))
 		Expect(res.Stdout).To(MatchRegexp(`issuance:   [0-9]+\.[0-9]{2} s summed over the clients' round trips, fetch share [0-9]+\.[0-9]% of the run\n`))
+		Expect(res.Stdout).To(MatchRegexp(`waiting:    requests waited [0-9]+\.[0-9]{2} s for tokens, wait share [0-9]+\.[0-9]% of the clients' time\n`))
 		Expect(res.Stderr).To(ContainSubstring("aegis-load: run, 2 clients for 1s, tokens fetched during the run in batches of 16"))
 	})
 

@@ -19,8 +19,10 @@
 // synchronously when it runs out. The report counts these issuance round
 // trips and the tokens they brought, sums their durations over all clients
 // (fetch_seconds: blinding, round trip and finalization) and divides that by
-// the run's wall time (fetch_share). A client whose pool fails to fetch counts
-// that request as failed and stops.
+// the run's wall time (fetch_share). It also sums the time requests waited
+// for a token (wait_seconds) and divides that by the clients' time, clients ×
+// wall time (wait_share): how much issuance held the requests up. A client
+// whose pool fails to fetch counts that request as failed and stops.
 //
 // Exit codes: 0 success, 1 any error (setup or a single failed request,
 // issuance included), 2 usage error.

@@ -167,7 +167,7 @@ func TestGenerate(t *testing.T) {
 	if err := os.WriteFile(load, []byte(`{"command":"make load LOAD_CLIENTS=8","aegisd":"aegisd --store file://x","cpu":"Test CPU","nproc":2,
 		"result":{"clients":8,"duration_s":20,"put_ratio":0.5,"size":1024,"requests":1234,"puts":600,"gets":634,"errors":0,"elapsed_s":20.01,
 		"token_type":1,"token_type_name":"VOPRF(P-384, SHA-384) (0x0001)","tokens_batch":64,"fetch_round_trips":20,"tokens_fetched":1280,
-		"fetch_seconds":1.5,"fetch_share":0.07496,
+		"fetch_seconds":1.5,"fetch_share":0.07496,"wait_seconds":0.32,"wait_share":0.002,
 		"requests_per_s":61.7,"latency_ms":{"p50":1.5,"p99":9.25,"p999":20,"max":31},"go":"go1.26.8","started":"2026-11-26T22:00:00Z"}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestGenerate(t *testing.T) {
 	}
 	b, _ = os.ReadFile(doc)
 	for _, want := range []string{"make load LOAD_CLIENTS=8", "**61.7**", "| 8 | 20.0 s | 50.0 % PUT | 1024 B | 1234 (600 PUT, 634 GET) | 0 |", "9.25 ms",
-		"| VOPRF(P-384, SHA-384) (0x0001) | 64 | 20 | 1280 | 1.50 s | **7.50 %** |"} {
+		"| VOPRF(P-384, SHA-384) (0x0001) | 64 | 20 | 1280 | 1.50 s | **7.50 %** | 0.32 s | **0.2 %** |"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("document with a load result lacks %q", want)
 		}

@@ -123,6 +123,8 @@ type LoadResult struct {
 	TokensFetched   int64   `json:"tokens_fetched"`
 	FetchSeconds    float64 `json:"fetch_seconds"`
 	FetchShare      float64 `json:"fetch_share"`
+	WaitSeconds     float64 `json:"wait_seconds"`
+	WaitShare       float64 `json:"wait_share"`
 	Requests        int64   `json:"requests"`
 	Puts            int64   `json:"puts"`
 	Gets            int64   `json:"gets"`
