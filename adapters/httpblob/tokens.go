@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"time"
 
@@ -141,8 +142,10 @@ func NewTokenPool(ctx context.Context, baseURL string, attestSecret []byte, opts
 		if r.status != http.StatusOK {
 			return nil, fmt.Errorf("aegis/httpblob: token request: %s", errorCode(r))
 		}
-		if ct := r.header.Get("Content-Type"); ct != respType {
-			return nil, fmt.Errorf("aegis/httpblob: token request: response of type %q", ct)
+		// The draft's clients ignore any other response; media types are
+		// case-insensitive and may carry parameters.
+		if ct, _, err := mime.ParseMediaType(r.header.Get("Content-Type")); err != nil || ct != respType {
+			return nil, fmt.Errorf("aegis/httpblob: token request: response of type %q, want %s", r.header.Get("Content-Type"), respType)
 		}
 		return r.body, nil
 	}

@@ -1356,4 +1356,18 @@ func TestFailClosedIssuance(t *testing.T) {
 			t.Errorf("%d tokens issued, want 8", n)
 		}
 	})
+	t.Run("media types in any case, with parameters", func(t *testing.T) {
+		for _, ct := range []string{strings.ToUpper(privacypass.RequestMediaType), privacypass.RequestMediaType + "; charset=binary", " " + privacypass.RequestMediaType + " ;x=1"} {
+			if r := post(t, e.url, bearer, ct, single); r.status != http.StatusOK {
+				t.Errorf("Content-Type %q: %d %s", ct, r.status, r.body)
+			}
+		}
+		for _, ct := range []string{privacypass.RequestMediaType + "x", privacypass.RequestMediaType + "; x", "application/private-token"} {
+			before := issued(t, e.metrics)
+			fcRefused(t, post(t, e.url, bearer, ct, single), http.StatusUnsupportedMediaType, server.CodeUnsupportedMedia)
+			if n := issued(t, e.metrics) - before; n != 0 {
+				t.Errorf("Content-Type %q: %d tokens issued", ct, n)
+			}
+		}
+	})
 }

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"sync"
 	"time"
@@ -299,7 +300,12 @@ func (s *Server) issueTokens(c echo.Context) error {
 		e.header = map[string]string{echo.HeaderWWWAuthenticate: `Bearer realm="aegisd"`}
 		return e
 	}
-	ct := c.Request().Header.Get(echo.HeaderContentType)
+	// Media types are case-insensitive and may carry parameters (RFC 9110
+	// section 8.3.1); none of these types defines one, so they are ignored.
+	ct, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil {
+		ct = ""
+	}
 	var batched bool
 	switch ct {
 	case privacypass.RequestMediaType:
