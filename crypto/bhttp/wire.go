@@ -71,18 +71,8 @@ func (r *reader) varint(what string) (uint64, error) {
 	return v, nil
 }
 
-// take removes n bytes, after checking that n bytes are left (so that nothing
-// is ever allocated for a length the input does not back).
-func (r *reader) take(n uint64, what string) ([]byte, error) {
-	if n > uint64(len(r.b)) {
-		return nil, malformed("%s at byte %d is %d bytes long, only %d bytes are left", what, r.off, n, len(r.b))
-	}
-	out := r.b[:n:n]
-	r.b, r.off = r.b[n:], r.off+int(n)
-	return out, nil
-}
-
-// prefixed reads a length and that many bytes; a length above limit is refused.
+// prefixed reads a length and that many bytes; a length above limit, or
+// above the bytes left, is refused. Errors give the offset of the length.
 func (r *reader) prefixed(what string, limit uint64) ([]byte, error) {
 	at := r.off
 	n, err := r.varint(what + " length")
@@ -92,7 +82,13 @@ func (r *reader) prefixed(what string, limit uint64) ([]byte, error) {
 	if n > limit {
 		return nil, malformed("%s at byte %d is %d bytes long, more than the limit of %d", what, at, n, limit)
 	}
-	return r.take(n, what)
+	// Checked against the bytes left before anything is allocated for it.
+	if n > uint64(len(r.b)) {
+		return nil, malformed("%s at byte %d is %d bytes long, only %d bytes are left", what, at, n, len(r.b))
+	}
+	out := r.b[:n:n]
+	r.b, r.off = r.b[n:], r.off+int(n)
+	return out, nil
 }
 
 // framing reads the framing indicator and checks that it is want (0 for a
