@@ -6,8 +6,8 @@
 #      golang.org/x/mod/zip) at the version the modules require of each other (docs/releasing.md).
 #   2. Outside the repository, with GOWORK=off, a fresh GOPATH and module cache, and that proxy in front of the
 #      usual ones:
-#        - `go install .../apps/cmd/aegis@VERSION .../apps/cmd/aegisd@VERSION`, then runs both (--help) and
-#          checks that the binaries were built from apps at VERSION;
+#        - `go install .../apps/cmd/aegis@VERSION .../apps/cmd/aegisd@VERSION .../apps/cmd/aegis-relay@VERSION`,
+#          then runs each (--help) and checks that the binaries were built from apps at VERSION;
 #        - for every module another module requires (the libraries), the program scripts/consumer/<module>/
 #          in a module of its own: `go mod init`, `go get <module>@VERSION`, `go mod tidy`, build, run (it must
 #          print "ok"). Its module graph must hold no module of the repository other than <module> and what
@@ -60,8 +60,9 @@ run() {
 }
 
 # The binaries.
-if run "go install" "$work" "$GO" install "$AEGIS/apps/cmd/aegis@$version" "$AEGIS/apps/cmd/aegisd@$version"; then
-  for cmd in aegis aegisd; do
+if run "go install" "$work" "$GO" install "$AEGIS/apps/cmd/aegis@$version" "$AEGIS/apps/cmd/aegisd@$version" \
+    "$AEGIS/apps/cmd/aegis-relay@$version"; then
+  for cmd in aegis aegisd aegis-relay; do
     if ! "$work/bin/$cmd" --help >"$work/$cmd.help" 2>&1 || ! grep -qw "$cmd" "$work/$cmd.help"; then
       bad "$cmd --help:"; sed 's/^/         /' "$work/$cmd.help"; failed+=("$cmd"); continue
     fi
