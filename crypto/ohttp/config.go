@@ -66,8 +66,8 @@ func (s SymmetricSuite) String() string {
 var supportedSymmetric = SymmetricSuite{KDF: KDFHKDFSHA256, AEAD: AEADAES128GCM}
 
 // KeyConfig is one key configuration (RFC 9458 section 3): the key identifier,
-// the HPKE KEM and public key of a gateway, and the symmetric suites the
-// gateway accepts with that key, in its order of preference.
+// the HPKE KEM and public key of a gateway, and the symmetric suites (KDF and
+// AEAD pairs) the gateway accepts with that key.
 type KeyConfig struct {
 	KeyID     uint8
 	KEM       uint16

@@ -14,7 +14,9 @@
 // AES-128-GCM (0x0001). Keys made here (GenerateGatewayKey, NewGatewayKey)
 // advertise only that suite. ParseKeyConfig and ParseKeyConfigs read key
 // configurations of any KEM whose public key length is known (those of
-// circl's hpke package) listing any symmetric suites; NewClient accepts a
+// circl's hpke package) listing any symmetric suites (ParseKeyConfigs skips a
+// configuration of an unknown KEM, which its length prefix delimits, and
+// refuses the whole collection for any encoding error); NewClient accepts a
 // configuration only if it has the supported KEM and lists the supported
 // symmetric suite, which it then uses.
 //
