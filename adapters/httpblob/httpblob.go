@@ -25,6 +25,20 @@
 // DELETE as an absent object (domain.ErrNotFound). aegisd does not list
 // objects: List fails with an error wrapping errors.ErrUnsupported.
 //
+// # Through an Oblivious HTTP relay
+//
+// With a client from NewRelayClient (Options.Client and PoolOptions.Client),
+// every request leaves encapsulated (RFC 9458) to the relay, which forwards it
+// to aegisd's gateway: the relay sees the client's address and ciphertext,
+// aegisd the request and the relay's address. The base URL only names the
+// target inside the encapsulation; its host is never dialled. The gateway's
+// key configuration is fetched through the relay and checked (pinned, or
+// trusted on first use with rotations vouched for by a trusted key): see
+// NewRelayClient. An answer in the clear from the relay or the gateway is a
+// *RelayError: busy or unavailable is resent as above; any other refusal
+// (4xx) ends the request, and a write's other failures wrap
+// domain.ErrOutcomeUnknown.
+//
 // Resends, each with a fresh token and exponential backoff: Get, GetVersioned
 // and Put (idempotent: same id, same bytes, same enabler) after transport
 // errors, unreadable answers and 429, 502, 503, 504; a GET also after a 401
@@ -335,12 +349,22 @@ func (s *Store) do(ctx context.Context, method, path string, body []byte, hdr ma
 		}
 		resp, err := s.client.Do(req)
 		if err != nil {
+			var re *RelayError
+			relayed := errors.As(err, &re)
 			switch {
 			case notSent(err):
+			case relayed && re.nothingDone():
+				// Through a relay (RelayTransport): aegisd, or the relay,
+				// answered in the clear that it served nothing. A 412 that
+				// answers the resend is ErrOutcomeUnknown (CompareAndSwap).
 			case policy == retryUnprocessed:
 				return nil, outcomeUnknown(ctx, err)
 			case ctx.Err() != nil:
 				return nil, ctx.Err()
+			case relayed && re.Status/100 == 4 && re.Status != http.StatusTooManyRequests:
+				// The relay or gateway refused the encapsulated request
+				// (its key, its size): a resend would be refused alike.
+				return nil, err
 			}
 			lastErr = err
 			continue

@@ -2,8 +2,8 @@
 // writes go through the Cloak, on a local directory or on an aegisd server.
 // See docs/cli.md.
 //
-//	aegis [--vault DIR | --remote URL --vault-name NAME --attest-secret-file F]
-//	      [--passphrase-file F] [--json] COMMAND [ARGS]
+//	aegis [--vault DIR | --remote URL --vault-name NAME --attest-secret-file F
+//	      [--relay URL [--relay-key-sha256 HEX]]] [--passphrase-file F] [--json] COMMAND [ARGS]
 //
 // Exit codes: 0 success, 1 failure, 2 usage error, 3 wrong passphrase,
 // 4 integrity failure, 5 not found.

@@ -5,7 +5,7 @@
 //	aegisd [--listen ADDR] [--store file://DIR|memory://|s3://BUCKET[/PREFIX]?endpoint=HOST:PORT&region=R&tls=false]
 //	       [--ledger file://DIR|memory://|redis://HOST:PORT/DB] [--key-lifetime DURATION]
 //	       [--issuer-dir DIR] [--attest-secret-file FILE] [--token-type blind-rsa|voprf-ristretto255|voprf]
-//	       [--issuer-name NAME] [--max-in-flight N]
+//	       [--issuer-name NAME] [--max-in-flight N] [--ohttp=false]
 //
 // Every flag falls back to an environment variable (AEGISD_LISTEN, AEGISD_STORE,
 // …). An s3:// store takes its credentials from AWS_ACCESS_KEY_ID and
@@ -52,6 +52,7 @@ func command() *cli.Command {
 			&cli.StringFlag{Name: "attest-secret-file", Usage: "file holding the bearer secret of POST /v1/token-requests (none: issuance disabled)", Sources: cli.EnvVars("AEGISD_ATTEST_SECRET_FILE")},
 			&cli.StringFlag{Name: "token-type", Value: aegisd.DefaultTokenType, Usage: "token type: blind-rsa (0x0002, publicly verifiable), voprf-ristretto255 (0x0005, privately verifiable, cheapest to issue) or voprf (0x0001, privately verifiable, P-384)", Sources: cli.EnvVars("AEGISD_TOKEN_TYPE")},
 			&cli.StringFlag{Name: "issuer-name", Value: aegisd.DefaultIssuerName, Usage: "issuer_name of the token challenge", Sources: cli.EnvVars("AEGISD_ISSUER_NAME")},
+			&cli.BoolFlag{Name: "ohttp", Value: true, Usage: "serve the Oblivious HTTP gateway (RFC 9458) at " + server.GatewayPath + ", its keys in the issuer directory's " + aegisd.GatewayKeyDir + "/ (--ohttp=false: off, 404)", Sources: cli.EnvVars("AEGISD_OHTTP")},
 			&cli.IntFlag{Name: "max-in-flight", Value: server.DefaultMaxInFlight, Usage: "concurrent requests served; more get 503", Sources: cli.EnvVars("AEGISD_MAX_IN_FLIGHT")},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -66,6 +67,7 @@ func command() *cli.Command {
 				TokenType:        cmd.String("token-type"),
 				IssuerName:       cmd.String("issuer-name"),
 				MaxInFlight:      int(cmd.Int("max-in-flight")),
+				DisableOHTTP:     !cmd.Bool("ohttp"),
 			})
 			if err != nil {
 				return err

@@ -25,6 +25,7 @@ import (
 	"github.com/ai-pantheon/aegis/adapters/redisledger"
 	"github.com/ai-pantheon/aegis/adapters/s3blob"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
+	"github.com/ai-pantheon/aegis/crypto/ohttp"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -103,6 +104,10 @@ type Options struct {
 	// Not a flag: tests use it to run the BlobStore conformance suite, whose
 	// objects are not bucket-sized.
 	Sizes server.SizePolicy
+	// DisableOHTTP turns the Oblivious HTTP gateway off (--ohttp=false): no
+	// gateway keys, and server.GatewayPath answers 404. By default aegisd is
+	// a gateway, its keys in IssuerDir/ohttp (GatewayKeyDir).
+	DisableOHTTP bool
 }
 
 // ProviderSet provides an *App from Options.
@@ -112,6 +117,7 @@ var ProviderSet = wire.NewSet(
 	ProvideKeyStore,
 	ProvideIssuerKeys,
 	ProvideIssuer,
+	ProvideGatewayKeys,
 	ProvideChallenge,
 	ProvideOrigin,
 	ProvideAttestSecret,
@@ -376,19 +382,26 @@ func ProvideLog(o Options) Log {
 
 // ProvideServerConfig gathers the HTTP API's configuration.
 func ProvideServerConfig(o Options, store domain.BlobStore, origin *privacypass.Origin, ch Challenge, k IssuerKeys,
-	issuer *privacypass.Issuer, secret AttestSecret, dir DirectoryFunc, lg Log) server.Config {
+	issuer *privacypass.Issuer, secret AttestSecret, dir DirectoryFunc, lg Log, gw *GatewayKeys) server.Config {
+	var ohttpKeys func() []*ohttp.KeyConfig
+	if gw.Gateway != nil {
+		ohttpKeys = gw.Configs
+	}
 	return server.Config{
-		Store:        store,
-		Redeemer:     origin,
-		Challenge:    ch,
-		TokenKey:     k.Current.TokenKey(),
-		Issuer:       issuer,
-		AttestSecret: secret,
-		Directory:    dir,
-		Sizes:        o.Sizes,
-		MaxInFlight:  o.MaxInFlight,
-		Log:          lg.Writer,
-		KeyNotAfter:  k.NotAfter(k.Current),
+		OHTTP:           gw.Gateway,
+		OHTTPKeys:       ohttpKeys,
+		OHTTPKeysMaxAge: gw.MaxAge(),
+		Store:           store,
+		Redeemer:        origin,
+		Challenge:       ch,
+		TokenKey:        k.Current.TokenKey(),
+		Issuer:          issuer,
+		AttestSecret:    secret,
+		Directory:       dir,
+		Sizes:           o.Sizes,
+		MaxInFlight:     o.MaxInFlight,
+		Log:             lg.Writer,
+		KeyNotAfter:     k.NotAfter(k.Current),
 	}
 }
 
@@ -422,14 +435,15 @@ type App struct {
 	keys    *privacypass.KeyStore
 	origin  *privacypass.Origin
 	issuer  IssuerKeys
+	gateway *GatewayKeys
 	closers []io.Closer // the store and the ledger, when they hold connections or files
 	reload  time.Duration
 }
 
 // NewApp returns the App.
 func NewApp(o Options, srv *http.Server, h *server.Server, secret AttestSecret, lg Log, ks *privacypass.KeyStore,
-	origin *privacypass.Origin, k IssuerKeys, store domain.BlobStore, ledger domain.SpentLedger) *App {
-	a := &App{HTTP: srv, Handler: h, Log: lg.Writer, Issuance: len(secret) > 0, keys: ks, origin: origin, issuer: k, reload: KeyReloadInterval}
+	origin *privacypass.Origin, k IssuerKeys, gw *GatewayKeys, store domain.BlobStore, ledger domain.SpentLedger) *App {
+	a := &App{HTTP: srv, Handler: h, Log: lg.Writer, Issuance: len(secret) > 0, keys: ks, origin: origin, issuer: k, gateway: gw, reload: KeyReloadInterval}
 	if o.KeyReloadInterval > 0 {
 		a.reload = o.KeyReloadInterval
 	}
@@ -443,7 +457,8 @@ func NewApp(o Options, srv *http.Server, h *server.Server, secret AttestSecret, 
 
 // reloadKeys adds to the origin the keys other replicas stored in the shared
 // key directory since the start (a key rotated there is published ahead of
-// its use, see KeyPublishDelay), until ctx is done.
+// its use, see KeyPublishDelay), and gives the OHTTP gateway the gateway keys
+// now stored and within their lifetime, until ctx is done.
 func (a *App) reloadKeys(ctx context.Context) {
 	t := time.NewTicker(a.reload)
 	defer t.Stop()
@@ -456,6 +471,9 @@ func (a *App) reloadKeys(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if err := a.gateway.Reload(time.Now()); err != nil {
+			fmt.Fprintf(a.Log, "aegisd: reloading OHTTP gateway keys: %v\n", err)
 		}
 		all, err := a.keys.Keys()
 		if err != nil {
@@ -484,7 +502,11 @@ func (a *App) Run(ctx context.Context) error {
 // waits (at most ShutdownTimeout) for in-flight requests to finish. It returns
 // nil after a clean shutdown.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	fmt.Fprintf(a.Log, "aegisd: listening on %s (token issuance %s)\n", ln.Addr(), map[bool]string{true: "enabled", false: "disabled"}[a.Issuance])
+	gw := "OHTTP gateway disabled"
+	if a.gateway != nil && a.gateway.Gateway != nil {
+		gw = "OHTTP gateway at " + server.GatewayPath + ", key configurations " + a.gateway.Describe()
+	}
+	fmt.Fprintf(a.Log, "aegisd: listening on %s (token issuance %s; %s)\n", ln.Addr(), map[bool]string{true: "enabled", false: "disabled"}[a.Issuance], gw)
 	defer a.close()
 	rctx, stopReload := context.WithCancel(ctx)
 	defer stopReload()

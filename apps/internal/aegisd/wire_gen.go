@@ -45,12 +45,16 @@ func Initialize(o Options) (*App, error) {
 	}
 	directoryFunc := ProvideDirectory(keyStore)
 	log := ProvideLog(o)
-	config := ProvideServerConfig(o, blobStore, origin, challenge, issuerKeys, issuer, attestSecret, directoryFunc, log)
+	gatewayKeys, err := ProvideGatewayKeys(o, issuerKeys)
+	if err != nil {
+		return nil, err
+	}
+	config := ProvideServerConfig(o, blobStore, origin, challenge, issuerKeys, issuer, attestSecret, directoryFunc, log, gatewayKeys)
 	serverServer, err := server.New(config)
 	if err != nil {
 		return nil, err
 	}
 	httpServer := ProvideHTTPServer(o, serverServer)
-	app := NewApp(o, httpServer, serverServer, attestSecret, log, keyStore, origin, issuerKeys, blobStore, spentLedger)
+	app := NewApp(o, httpServer, serverServer, attestSecret, log, keyStore, origin, issuerKeys, gatewayKeys, blobStore, spentLedger)
 	return app, nil
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +13,7 @@ import (
 
 	ucli "github.com/urfave/cli/v3"
 
+	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain/vault"
@@ -30,6 +33,8 @@ const (
 	EnvWindow            = "AEGIS_WINDOW"
 	EnvHold              = "AEGIS_HOLD"
 	EnvCover             = "AEGIS_COVER"
+	EnvRelay             = "AEGIS_RELAY"
+	EnvRelayKeySHA256    = "AEGIS_RELAY_KEY_SHA256"
 	// Passphrase of the legacy vault of import-legacy (legacy.go).
 	EnvLegacyPassphraseFile = "AEGIS_LEGACY_PASSPHRASE_FILE"
 	EnvLegacyPassphrase     = "AEGIS_LEGACY_PASSPHRASE"
@@ -72,6 +77,8 @@ func (a *app) command() *ucli.Command {
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "vault", Value: DefaultVault, Usage: "directory of the local vault", Sources: ucli.EnvVars(EnvVault)},
 			&ucli.StringFlag{Name: "remote", Usage: "base URL of an aegisd: use the vault there instead of a local one", Sources: ucli.EnvVars(EnvRemote)},
+			&ucli.StringFlag{Name: "relay", Usage: "URL of an Oblivious HTTP relay (aegis-relay): every request to the --remote server goes through it, encapsulated, and no connection is made to the --remote host", Sources: ucli.EnvVars(EnvRelay)},
+			&ucli.StringSliceFlag{Name: "relay-key-sha256", Usage: "pin the gateway key configuration offered through --relay to this SHA-256 (hex, as aegisd logs it at start; repeat for several) instead of trusting it on first use", Sources: ucli.EnvVars(EnvRelayKeySHA256)},
 			&ucli.StringFlag{Name: "vault-name", Value: DefaultVaultName, Usage: "name of the vault on the --remote server", Sources: ucli.EnvVars(EnvVaultName)},
 			&ucli.StringFlag{Name: "passphrase-file", Usage: "file holding the passphrase (else " + EnvPassphrase + ", else a prompt)", Sources: ucli.EnvVars(EnvPassphraseFile)},
 			&ucli.StringFlag{Name: "new-passphrase-file", Usage: "file holding the new passphrase of passwd (else " + EnvNewPassphrase + ", else a prompt)", Sources: ucli.EnvVars(EnvNewPassphraseFile)},
@@ -164,7 +171,25 @@ func (a *app) backend(cmd *ucli.Command) (Backend, error) {
 	if c := cmd.Int("cover"); c < 0 || c > anonymize.MaxCover {
 		return nil, usageErrorf("--cover %d: want 0 to %d", c, anonymize.MaxCover)
 	}
-	return Initialize(Options{
+	relay := cmd.String("relay")
+	if relay != "" {
+		if cmd.String("remote") == "" {
+			return nil, usageErrorf("--relay needs --remote: the relay carries the requests to a remote server")
+		}
+		if err := httpblob.CheckRelayURL(relay); err != nil {
+			return nil, usageErrorf("--relay %q: want an http(s) URL without user, query or fragment", relay)
+		}
+	}
+	pins, err := parsePins(cmd.StringSlice("relay-key-sha256"))
+	if err != nil {
+		return nil, err
+	}
+	if len(pins) > 0 && relay == "" {
+		return nil, usageErrorf("--relay-key-sha256 needs --relay")
+	}
+	b, err := Initialize(Options{
+		Relay:            relay,
+		RelayPins:        pins,
 		Window:           w,
 		Hold:             cmd.Bool("hold"),
 		Cover:            int(cmd.Int("cover")),
@@ -174,6 +199,24 @@ func (a *app) backend(cmd *ucli.Command) (Backend, error) {
 		AttestSecretFile: cmd.String("attest-secret-file"),
 		ConfigDir:        cmd.String("config-dir"),
 	})
+	if r, ok := b.(*Remote); ok {
+		r.Notices = a.stderr
+	}
+	return b, err
+}
+
+// parsePins reads --relay-key-sha256 values: 64 hex digits each.
+func parsePins(vals []string) ([][sha256.Size]byte, error) {
+	var pins [][sha256.Size]byte
+	for _, v := range vals {
+		v = strings.TrimPrefix(strings.TrimSpace(v), "sha256:")
+		b, err := hex.DecodeString(v)
+		if err != nil || len(b) != sha256.Size {
+			return nil, usageErrorf("--relay-key-sha256 %q: want a SHA-256 in hex (64 digits, optionally after \"sha256:\")", v)
+		}
+		pins = append(pins, [sha256.Size]byte(b))
+	}
+	return pins, nil
 }
 
 func (a *app) current(cmd *ucli.Command) passSource {

@@ -18,13 +18,15 @@ import (
 
 	ucli "github.com/urfave/cli/v3"
 
+	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/domain"
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
 
 // ConfigDir is the client's own configuration directory: the keys of its remote
-// vaults (vault-keys.json) and a random id of this machine (host-id). Mode 0700,
-// files 0600.
+// vaults (vault-keys.json), the gateway key configurations it trusts for
+// --relay (ohttp-keys.json) and a random id of this machine (host-id). Mode
+// 0700, files 0600.
 type ConfigDir struct {
 	Dir string
 }
@@ -147,6 +149,88 @@ func (c ConfigDir) writeFile(name string, data []byte) error {
 		return fmt.Errorf("configuration directory: %w", err)
 	}
 	return nil
+}
+
+var _ httpblob.KeyTrust = ConfigDir{}
+
+// relayKeysFile records, per gateway (the --remote URL), the key
+// configurations of its Oblivious HTTP gateway this client trusts.
+const relayKeysFile = "ohttp-keys.json"
+
+type relayKeysDoc struct {
+	Gateways []relayKeysEntry `json:"gateways"`
+}
+
+type relayKeysEntry struct {
+	Gateway string   `json:"gateway"`
+	Keys    []string `json:"keys"` // RFC 9458 key configurations, base64url, unpadded
+}
+
+func (c ConfigDir) readRelayKeys() (*relayKeysDoc, error) {
+	path := filepath.Join(c.Dir, relayKeysFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &relayKeysDoc{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var d relayKeysDoc
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("%s is damaged: %v", path, err)
+	}
+	return &d, nil
+}
+
+// TrustedKeys implements httpblob.KeyTrust: the gateway key configurations
+// recorded for gateway in ohttp-keys.json.
+func (c ConfigDir) TrustedKeys(gateway string) ([][]byte, error) {
+	d, err := c.readRelayKeys()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range d.Gateways {
+		if e.Gateway != gateway {
+			continue
+		}
+		var out [][]byte
+		for _, k := range e.Keys {
+			b, err := base64.RawURLEncoding.DecodeString(k)
+			if err != nil {
+				return nil, fmt.Errorf("a key of %s in %s is damaged", gateway, filepath.Join(c.Dir, relayKeysFile))
+			}
+			out = append(out, b)
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+// TrustKeys implements httpblob.KeyTrust: it replaces the configurations
+// recorded for gateway.
+func (c ConfigDir) TrustKeys(gateway string, configs [][]byte) error {
+	d, err := c.readRelayKeys()
+	if err != nil {
+		return err
+	}
+	e := relayKeysEntry{Gateway: gateway, Keys: []string{}}
+	for _, k := range configs {
+		e.Keys = append(e.Keys, base64.RawURLEncoding.EncodeToString(k))
+	}
+	found := false
+	for i := range d.Gateways {
+		if d.Gateways[i].Gateway == gateway {
+			d.Gateways[i], found = e, true
+		}
+	}
+	if !found {
+		d.Gateways = append(d.Gateways, e)
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	return c.writeFile(relayKeysFile, append(b, '\n'))
 }
 
 // NewVaultKey returns a fresh random vault key.

@@ -6,9 +6,13 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +21,7 @@ import (
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/adapters/local"
 	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/crypto/ohttp"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/crypto/suite"
 	"github.com/ai-pantheon/aegis/domain"
@@ -49,6 +54,13 @@ type Options struct {
 	Hold bool
 	// Cover is the number of cover requests per window.
 	Cover int
+	// Relay is the URL of an Oblivious HTTP relay; empty: requests go to
+	// Remote directly. With a relay, Remote is never dialled: it only names
+	// the target inside the encapsulated requests.
+	Relay string
+	// RelayPins are SHA-256 digests of acceptable gateway key
+	// configurations; none: trust on first use (ConfigDir.TrustedKeys).
+	RelayPins [][sha256.Size]byte
 }
 
 // cloakConfig is the Cloak's configuration from the options: requests leave at
@@ -104,7 +116,8 @@ func ProvideLocal(o Options, c domain.Crypto) *Local {
 	return &Local{Dir: dir, Crypto: c, Cloak: o.cloakConfig()}
 }
 
-// Remote is a vault on an aegisd (adapters/httpblob).
+// Remote is a vault on an aegisd (adapters/httpblob), reached directly or
+// through an Oblivious HTTP relay.
 type Remote struct {
 	URL              string
 	Name             string
@@ -112,6 +125,15 @@ type Remote struct {
 	Config           ConfigDir
 	Crypto           domain.Crypto
 	Cloak            anonymize.Config
+	// Relay is the URL of the relay every request goes through ("": none).
+	Relay string
+	// RelayPins pin the gateway's key configuration (none: trust on first use).
+	RelayPins [][sha256.Size]byte
+	// Notices, if set, is told when a gateway key is trusted (first use or a
+	// vouched rotation).
+	Notices io.Writer
+
+	client *http.Client // the relay client, made once (nil: direct)
 }
 
 // ProvideRemote returns the remote back end of o.Remote (it sends nothing).
@@ -120,7 +142,8 @@ func ProvideRemote(o Options, c domain.Crypto) *Remote {
 	if name == "" {
 		name = DefaultVaultName
 	}
-	return &Remote{URL: strings.TrimRight(o.Remote, "/"), Name: name, AttestSecretFile: o.AttestSecretFile, Config: ConfigDir{Dir: o.ConfigDir}, Crypto: c, Cloak: o.cloakConfig()}
+	return &Remote{URL: strings.TrimRight(o.Remote, "/"), Name: name, AttestSecretFile: o.AttestSecretFile, Config: ConfigDir{Dir: o.ConfigDir}, Crypto: c, Cloak: o.cloakConfig(),
+		Relay: o.Relay, RelayPins: o.RelayPins}
 }
 
 // ProvideBackend picks the remote back end when o.Remote is set, else the local one.
@@ -184,12 +207,63 @@ func (r *Remote) AttestSecret() ([]byte, error) {
 	return []byte(s), nil
 }
 
+// HTTPClient returns the client of every request to the server: nil (the
+// default, direct) without a relay; with one, a client that sends each
+// request through it, encapsulated to the gateway's key configuration, which
+// it fetches through the relay and checks once (httpblob.NewRelayClient:
+// pinned, or trusted on first use and recorded in the configuration
+// directory, new keys vouched for by a trusted one).
+func (r *Remote) HTTPClient(ctx context.Context) (*http.Client, error) {
+	if r.Relay == "" || r.client != nil {
+		return r.client, nil
+	}
+	c, err := httpblob.NewRelayClient(ctx, r.Relay, r.URL, &httpblob.RelayOptions{
+		Pins: r.RelayPins, Trust: r.Config,
+		OnTrust: func(gateway string, added []*ohttp.KeyConfig, first bool) {
+			if r.Notices == nil {
+				return
+			}
+			how := "a rotation the gateway confirmed through a trusted key"
+			if first {
+				how = "first use"
+			}
+			for _, k := range added {
+				b, _ := k.MarshalBinary()
+				fmt.Fprintf(r.Notices, "aegis: trusting the gateway key of %s: id %d sha256:%x (%s), recorded in %s\n",
+					gateway, k.KeyID, sha256.Sum256(b), how, filepath.Join(r.Config.Dir, relayKeysFile))
+			}
+		},
+	})
+	if errors.Is(err, httpblob.ErrGatewayKey) && len(r.RelayPins) == 0 {
+		err = fmt.Errorf("%w (the trusted keys are in %s; only if aegisd's operator replaced its gateway keys, remove the entry of %s there to trust the offered ones anew)",
+			err, filepath.Join(r.Config.Dir, relayKeysFile), r.URL)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("relay %s: %w", r.Relay, err)
+	}
+	r.client = c
+	return c, nil
+}
+
 // TokenPool returns a pool that fetches blinded token batches from the server's
-// issuer (httpblob.NewTokenPool with opts, which may be nil).
+// issuer (httpblob.NewTokenPool with opts, which may be nil), through the
+// relay if there is one.
 func (r *Remote) TokenPool(ctx context.Context, opts *httpblob.PoolOptions) (*privacypass.Pool, error) {
 	s, err := r.AttestSecret()
 	if err != nil {
 		return nil, err
+	}
+	hc, err := r.HTTPClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if opts == nil {
+		opts = &httpblob.PoolOptions{}
+	}
+	if hc != nil {
+		o := *opts
+		o.Client = hc
+		opts = &o
 	}
 	return httpblob.NewTokenPool(ctx, r.URL, s, opts)
 }
@@ -223,7 +297,11 @@ func (r *Remote) config(ctx context.Context, kdf string, create bool) (vault.Con
 	if err != nil {
 		return vault.Config{}, anonymize.Config{}, err
 	}
-	store, err := httpblob.Open(r.URL, &httpblob.Options{Tokens: pool, ContextTokens: true})
+	hc, err := r.HTTPClient(ctx)
+	if err != nil {
+		return vault.Config{}, anonymize.Config{}, err
+	}
+	store, err := httpblob.Open(r.URL, &httpblob.Options{Tokens: pool, ContextTokens: true, Client: hc})
 	if err != nil {
 		return vault.Config{}, anonymize.Config{}, err
 	}
@@ -265,7 +343,12 @@ func (r *Remote) Open(ctx context.Context, passphrase []byte) (*anonymize.Cloak,
 func (r *Remote) Tidy(context.Context, *vault.Vault) error { return nil }
 
 // Where implements Backend.
-func (r *Remote) Where() string { return fmt.Sprintf("vault %q at %s", r.Name, r.URL) }
+func (r *Remote) Where() string {
+	if r.Relay != "" {
+		return fmt.Sprintf("vault %q at %s through relay %s", r.Name, r.URL, r.Relay)
+	}
+	return fmt.Sprintf("vault %q at %s", r.Name, r.URL)
+}
 
 var (
 	_ Backend = (*Local)(nil)

@@ -32,10 +32,21 @@ const (
 	CodeBodyTooLarge         = "body_too_large"         // 413
 	CodeUnsupportedMedia     = "unsupported_media_type" // 415
 	CodeUnprocessableBatch   = "unprocessable_batch"    // 422: batched token request malformed, of an unsupported type, for an unknown key or over the batch limit
-	CodeBusy                 = httpwire.CodeBusy        // 503: concurrency limit reached, nothing was done
-	CodeUnavailable          = httpwire.CodeUnavailable // 503: the spent-token ledger failed, nothing was done
-	CodeRequestCancelled     = "request_cancelled"      // 503: the request's context ended; it may or may not have been applied
-	CodeInternal             = "internal"               // 500
+	// Answers of the Oblivious HTTP gateway to an encapsulated request it does
+	// not open (plain, so the relay sees them). The three key problems are
+	// application/problem+json of the RFC 9458 problem type ohttp-key.
+	CodeOHTTPMalformed   = "ohttp_malformed"   // 400: encapsulated request too short for its header, enc and tag, or an unusable enc
+	CodeOHTTPUnknownKey  = "ohttp_unknown_key" // 400 (problem ohttp-key): a key id the gateway does not hold (expired, or never its own)
+	CodeOHTTPUnsupported = "ohttp_unsupported" // 400 (problem ohttp-key): a KEM, KDF or AEAD other than X25519, HKDF-SHA256, AES-128-GCM
+	CodeOHTTPDecrypt     = "ohttp_decrypt"     // 400 (problem ohttp-key): the request does not open with the key of its key id
+	CodeOHTTPReplayed    = "ohttp_replayed"    // 400: the same encapsulation (its enc) was already served with that key
+	// Answers of the gateway inside the encapsulated response (only the client reads them).
+	CodeMalformedMessage = "malformed_message"      // 400: the decapsulated request is not a known-length Binary HTTP request
+	CodeOHTTPNested      = "ohttp_nested"           // 400: an encapsulated request for the gateway itself (only GET of its keys is served)
+	CodeBusy             = httpwire.CodeBusy        // 503: concurrency limit reached, nothing was done
+	CodeUnavailable      = httpwire.CodeUnavailable // 503: the spent-token ledger failed, nothing was done
+	CodeRequestCancelled = "request_cancelled"      // 503: the request's context ended; it may or may not have been applied
+	CodeInternal         = "internal"               // 500
 )
 
 // apiError is an error with its HTTP status and stable code. Handlers return
@@ -45,6 +56,9 @@ type apiError struct {
 	code    string
 	message string
 	header  map[string]string
+	// problem, if set, is the RFC 9457 problem type: the body is then
+	// application/problem+json, with the error object as an extension member.
+	problem string
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -54,11 +68,19 @@ func newError(status int, code, message string) *apiError {
 }
 
 type errorBody struct {
-	Error struct {
+	// Type, Title and Status are the RFC 9457 members of a problem body
+	// (apiError.problem set); other errors have only Error.
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title,omitempty"`
+	Status int    `json:"status,omitempty"`
+	Error  struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"error"`
 }
+
+// ProblemMediaType is the media type of an RFC 9457 problem details body.
+const ProblemMediaType = "application/problem+json"
 
 // handleError is the Echo HTTPErrorHandler: every error becomes a JSON error
 // body with a stable code. Internal details are never sent to the client.
@@ -98,6 +120,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 	body.Error.Code, body.Error.Message = ae.code, ae.message
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(ae.status)
+		return
+	}
+	if ae.problem != "" {
+		body.Type, body.Title, body.Status = ae.problem, ae.message, ae.status
+		h.Set(echo.HeaderContentType, ProblemMediaType)
+		c.Response().WriteHeader(ae.status)
+		_ = writeJSON(c.Response(), body)
 		return
 	}
 	_ = c.JSON(ae.status, body)

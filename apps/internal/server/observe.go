@@ -84,6 +84,7 @@ type Metrics struct {
 	mu       sync.Mutex
 	requests map[[3]string]int64 // method, route, status class
 	rejected map[string]int64    // token rejection reason
+	ohttpRef map[string]int64    // OHTTP refusal reason
 
 	redeemed     atomic.Int64
 	tokensIssued atomic.Int64
@@ -92,11 +93,12 @@ type Metrics struct {
 	bytesIn      atomic.Int64
 	bytesOut     atomic.Int64
 	inFlight     atomic.Int64
+	ohttpOpen    atomic.Int64
 }
 
 // NewMetrics returns zeroed counters.
 func NewMetrics() *Metrics {
-	return &Metrics{requests: map[[3]string]int64{}, rejected: map[string]int64{}}
+	return &Metrics{requests: map[[3]string]int64{}, rejected: map[string]int64{}, ohttpRef: map[string]int64{}}
 }
 
 func (m *Metrics) request(method, route string, status int) {
@@ -112,6 +114,13 @@ func (m *Metrics) tokenRejected(reason string) {
 	m.mu.Unlock()
 }
 
+func (m *Metrics) ohttpRefused(reason string) {
+	m.mu.Lock()
+	m.ohttpRef[reason]++
+	m.mu.Unlock()
+}
+
+func (m *Metrics) ohttpOpened()   { m.ohttpOpen.Add(1) }
 func (m *Metrics) tokenRedeemed() { m.redeemed.Add(1) }
 func (m *Metrics) busy()          { m.busyCount.Add(1) }
 
@@ -143,9 +152,19 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	for _, r := range reasons {
 		fmt.Fprintf(&b, "aegisd_tokens_rejected_total{reason=%q} %d\n", r, m.rejected[r])
 	}
+	reasons = reasons[:0]
+	for r := range m.ohttpRef {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	b.WriteString("# HELP aegisd_ohttp_refused_total Encapsulated requests refused by the OHTTP gateway, by reason.\n# TYPE aegisd_ohttp_refused_total counter\n")
+	for _, r := range reasons {
+		fmt.Fprintf(&b, "aegisd_ohttp_refused_total{reason=%q} %d\n", r, m.ohttpRef[r])
+	}
 	m.mu.Unlock()
 	counter("aegisd_tokens_redeemed_total", "Tokens verified and spent.", m.redeemed.Load())
 	counter("aegisd_tokens_issued_total", "Tokens issued through /v1/token-requests.", m.tokensIssued.Load())
+	counter("aegisd_ohttp_opened_total", "Encapsulated requests the OHTTP gateway opened and served.", m.ohttpOpen.Load())
 	counter("aegisd_busy_total", "Requests refused because the concurrency limit was reached.", m.busyCount.Load())
 	counter("aegisd_panics_total", "Handler panics recovered.", m.panics.Load())
 	counter("aegisd_object_bytes_received_total", "Object bytes stored by PUT.", m.bytesIn.Load())

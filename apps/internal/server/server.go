@@ -11,6 +11,11 @@
 // enabler, answering exactly as for a wrong version (412) or an absent object
 // (404). Objects are not listed.
 //
+// aegisd is also an Oblivious HTTP gateway (RFC 9458, Config.OHTTP): at
+// GatewayPath it serves its key configurations and opens encapsulated
+// requests that a relay forwards, runs each through this same handler (token
+// checks, limits, logging) and answers it encapsulated.
+//
 // The server strips client metadata: it logs only method, route pattern,
 // status and a size bucket with timestamps truncated to 10 s, never reads
 // X-Forwarded-For or the client address, and echoes nothing about the client.
@@ -30,6 +35,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ai-pantheon/aegis/crypto/ohttp"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -95,6 +101,19 @@ type Config struct {
 	// issuer_key_expired, so that a load balancer stops sending it clients and
 	// the operator restarts it (a restart picks the newer key).
 	KeyNotAfter time.Time
+	// OHTTP is the Oblivious HTTP gateway (RFC 9458) served at GatewayPath;
+	// nil disables it (404). Every request it opens is served by this
+	// server's own handler, never sent elsewhere.
+	OHTTP *ohttp.Gateway
+	// OHTTPKeys returns the key configurations of the keys OHTTP holds,
+	// preferred first, served at GET GatewayPath. Required with OHTTP.
+	OHTTPKeys func() []*ohttp.KeyConfig
+	// OHTTPKeysMaxAge is the Cache-Control max-age of the key configurations
+	// (0: DefaultOHTTPKeysMaxAge). Keep it well under a key's lifetime.
+	OHTTPKeysMaxAge time.Duration
+	// OHTTPReplayEntries bounds the replay cache: the enc values remembered
+	// per gateway key (0: DefaultOHTTPReplayEntries).
+	OHTTPReplayEntries int
 }
 
 // Server is the aegisd HTTP handler.
@@ -109,6 +128,7 @@ type Server struct {
 	metrics    *Metrics
 	routes     map[string]bool // registered route patterns, the only paths logged
 	logMu      sync.Mutex
+	replay     *replayCache // enc values of opened encapsulated requests (OHTTP)
 }
 
 // New checks cfg and returns the server.
@@ -135,6 +155,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.OHTTP != nil && cfg.OHTTPKeys == nil {
+		return nil, fmt.Errorf("aegisd/server: OHTTP needs OHTTPKeys, the key configurations to publish: %w", domain.ErrInvalidInput)
+	}
+	if cfg.OHTTPKeysMaxAge <= 0 {
+		cfg.OHTTPKeysMaxAge = DefaultOHTTPKeysMaxAge
+	}
+	if cfg.OHTTPReplayEntries <= 0 {
+		cfg.OHTTPReplayEntries = DefaultOHTTPReplayEntries
+	}
 	s := &Server{
 		cfg:      cfg,
 		wwwAuth:  privacypass.FormatWWWAuthenticate(privacypass.Challenge{TokenChallenge: cfg.Challenge, TokenKey: cfg.TokenKey, MaxAge: -1}),
@@ -142,6 +171,7 @@ func New(cfg Config) (*Server, error) {
 		maxBody:  int64(cfg.Sizes.Max()) + BodySlack,
 		sem:      make(chan struct{}, cfg.MaxInFlight),
 		metrics:  cfg.Metrics,
+		replay:   newReplayCache(cfg.OHTTPReplayEntries),
 	}
 	s.secretHash = sha256.Sum256(cfg.AttestSecret)
 
@@ -164,6 +194,10 @@ func New(cfg Config) (*Server, error) {
 	e.GET(DirectoryPath, s.directory)
 	e.GET(HealthPath, s.health)
 	e.GET(MetricsPath, s.metricsHandler)
+	if cfg.OHTTP != nil {
+		e.GET(GatewayPath, s.gatewayKeys)
+		e.POST(GatewayPath, s.gatewayRequest)
+	}
 	s.routes = map[string]bool{}
 	for _, r := range e.Routes() {
 		s.routes[r.Path] = true
@@ -222,8 +256,13 @@ func (s *Server) unauthorized(code, msg string) error {
 
 // limit bounds the number of requests served at once. A request over the limit
 // gets 503 busy at once, before anything (its token included) is looked at.
+// A request the OHTTP gateway decapsulated passes: the encapsulated request
+// that carried it holds its slot.
 func (s *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if isInner(c) {
+			return next(c)
+		}
 		select {
 		case s.sem <- struct{}{}:
 		default:

@@ -1,0 +1,310 @@
+// Package gatewaykeys keeps the Oblivious HTTP gateway keys of aegisd in a
+// directory, as crypto/privacypass.KeyStore keeps its issuer keys: one file
+// per key, mode 0600, in a directory of mode 0700, written durably (temp
+// file, fsync, rename, fsync of the directory), with an flock on "keys.lock"
+// serialising the processes that share the directory (where the platform has
+// one). Each key has a not-before time; rotation adds a key with a later one.
+//
+// RFC 9458 key ids are one byte: a new key takes the id after the newest
+// key's, cycling through 0..255 and skipping ids still held, so a client never
+// finds two keys under one id. Keys past their lifetime are removed with
+// Retire (aegisd does so at start), which frees their ids.
+package gatewaykeys
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ai-pantheon/aegis/crypto/ohttp"
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+// Key is a stored gateway key and the time from which it is in force.
+type Key struct {
+	*ohttp.GatewayKey
+	NotBefore time.Time
+}
+
+// Store is a directory of gateway keys. It is safe for concurrent use.
+type Store struct {
+	dir string
+	rnd io.Reader
+	now func() time.Time
+	mu  sync.Mutex
+}
+
+// Options configure Open.
+type Options struct {
+	// Create makes the directory (0700) if it is missing.
+	Create bool
+	// Rand is the source of key material; crypto/rand.Reader if nil.
+	Rand io.Reader
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+}
+
+const (
+	fileSuffix = ".key"
+	lockFile   = "keys.lock"
+)
+
+// keyFile is the stored form of a key: its not-before time and the key in
+// package ohttp's storage format (GatewayKey.MarshalPrivate).
+type keyFile struct {
+	NotBefore time.Time       `json:"not-before"`
+	Key       json.RawMessage `json:"key"`
+}
+
+// Open opens the key directory dir, creating it with opts.Create, and checks
+// that every key in it reads.
+func Open(dir string, opts *Options) (*Store, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil || dir == "" {
+		return nil, fmt.Errorf("gatewaykeys: open %q: %w", dir, domain.ErrInvalidInput)
+	}
+	switch fi, err := os.Stat(abs); {
+	case err == nil && !fi.IsDir():
+		return nil, fmt.Errorf("gatewaykeys: open %s: not a directory: %w", abs, domain.ErrInvalidInput)
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist) && opts.Create:
+		if err := os.MkdirAll(abs, 0o700); err != nil {
+			return nil, fmt.Errorf("gatewaykeys: create %s: %w", abs, err)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("gatewaykeys: open %s: %w", abs, domain.ErrNotFound)
+	default:
+		return nil, fmt.Errorf("gatewaykeys: open: %w", err)
+	}
+	s := &Store{dir: abs, rnd: opts.Rand, now: opts.Now}
+	if s.rnd == nil {
+		s.rnd = rand.Reader
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if _, err := s.Keys(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dir returns the directory's absolute path.
+func (s *Store) Dir() string { return s.dir }
+
+// Keys returns every stored key, newest not-before first.
+func (s *Store) Keys() ([]*Key, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.load()
+}
+
+func fileName(id uint8) string { return fmt.Sprintf("%02x%s", id, fileSuffix) }
+
+// load reads every key file and returns the keys sorted newest first.
+func (s *Store) load() ([]*Key, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("gatewaykeys: %w", err)
+	}
+	var out []*Key
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), fileSuffix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		id, err := strconv.ParseUint(name, 16, 8)
+		if err != nil || fileName(uint8(id)) != e.Name() {
+			continue
+		}
+		k, err := s.read(e.Name(), uint8(id))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b *Key) int {
+		if c := b.NotBefore.Compare(a.NotBefore); c != 0 {
+			return c
+		}
+		return int(b.KeyID()) - int(a.KeyID())
+	})
+	return out, nil
+}
+
+func (s *Store) read(name string, id uint8) (*Key, error) {
+	path := filepath.Join(s.dir, name)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("gatewaykeys: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("gatewaykeys: %s is readable by others (mode %v): %w", path, fi.Mode().Perm(), domain.ErrInvalidInput)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("gatewaykeys: %w", err)
+	}
+	defer clear(b)
+	var f keyFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil || f.NotBefore.IsZero() || len(f.Key) == 0 {
+		return nil, fmt.Errorf("gatewaykeys: %s is not a stored gateway key: %w", path, domain.ErrIntegrity)
+	}
+	k, err := ohttp.ParseGatewayKey(f.Key)
+	clear(f.Key)
+	if err != nil {
+		return nil, fmt.Errorf("gatewaykeys: %s: %w", path, err)
+	}
+	if k.KeyID() != id {
+		return nil, fmt.Errorf("gatewaykeys: %s holds key id %d: %w", path, k.KeyID(), domain.ErrIntegrity)
+	}
+	return &Key{GatewayKey: k, NotBefore: f.NotBefore}, nil
+}
+
+// Current returns the newest key in force now, generating and storing one (in
+// force from now) if there is none.
+func (s *Store) Current() (*Key, error) {
+	return s.withKeys(func(keys []*Key) (*Key, error) {
+		now := s.now()
+		for _, k := range keys {
+			if !k.NotBefore.After(now) {
+				return k, nil
+			}
+		}
+		return s.generate(now, keys)
+	})
+}
+
+// Rotate generates and stores a new key in force from notBefore. Publish it
+// ahead of notBefore, so that every replica holds it before clients use it.
+func (s *Store) Rotate(notBefore time.Time) (*Key, error) {
+	return s.withKeys(func(keys []*Key) (*Key, error) { return s.generate(notBefore, keys) })
+}
+
+// Retire deletes the key of key id id, freeing the id. Encapsulated requests
+// to it are refused by gateways that reload their keys.
+func (s *Store) Retire(id uint8) error {
+	_, err := s.withKeys(func([]*Key) (*Key, error) {
+		if err := os.Remove(filepath.Join(s.dir, fileName(id))); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("gatewaykeys: key %d: %w", id, domain.ErrNotFound)
+			}
+			return nil, fmt.Errorf("gatewaykeys: %w", err)
+		}
+		return nil, syncDir(s.dir)
+	})
+	return err
+}
+
+// withKeys runs fn on the stored keys holding the store's lock, in this
+// process and across processes.
+func (s *Store) withKeys(fn func(keys []*Key) (*Key, error)) (*Key, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	unlock, err := lockDir(filepath.Join(s.dir, lockFile))
+	if err != nil {
+		return nil, fmt.Errorf("gatewaykeys: lock: %w", err)
+	}
+	defer unlock()
+	keys, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	return fn(keys)
+}
+
+// generate makes a key with the id after the newest key's (skipping ids
+// held) and stores it.
+func (s *Store) generate(notBefore time.Time, existing []*Key) (*Key, error) {
+	used := make(map[uint8]bool, len(existing))
+	for _, k := range existing {
+		used[k.KeyID()] = true
+	}
+	if len(used) >= 256 {
+		return nil, fmt.Errorf("gatewaykeys: 256 keys held, every key id is taken: retire some first: %w", domain.ErrInvalidInput)
+	}
+	id := uint8(0)
+	if len(existing) > 0 {
+		id = existing[0].KeyID() + 1
+	}
+	for used[id] {
+		id++
+	}
+	gk, err := ohttp.GenerateGatewayKey(id, s.rnd)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := gk.MarshalPrivate()
+	if err != nil {
+		return nil, err
+	}
+	k := &Key{GatewayKey: gk, NotBefore: notBefore.UTC().Truncate(time.Second)}
+	b, err := json.Marshal(keyFile{NotBefore: k.NotBefore, Key: priv})
+	clear(priv)
+	if err != nil {
+		return nil, err
+	}
+	err = writeFileDurable(s.dir, fileName(id), b)
+	clear(b)
+	if err != nil {
+		return nil, fmt.Errorf("gatewaykeys: %w", err)
+	}
+	return k, nil
+}
+
+// writeFileDurable writes data to dir/name atomically and durably, mode 0600.
+func writeFileDurable(dir, name string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*") // 0600
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
