@@ -15,6 +15,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/ai-pantheon/aegis/apps/internal/relay"
+	"github.com/ai-pantheon/aegis/apps/internal/relay/relaytest"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
 	"github.com/ai-pantheon/aegis/crypto/ohttp"
 )
@@ -92,58 +94,14 @@ func (r *legRecorder) take() []leg {
 	return out
 }
 
-// startRelay runs a relay in front of the gateway of the aegisd at gateway
-// and returns its URL.
+// startRelay runs the real aegis-relay (relaytest: the Wire-assembled relay
+// with its http.Server) in front of the gateway of the aegisd at gateway and
+// returns its URL.
 func startRelay(gateway string) string {
 	GinkgoHelper()
-	return startTestRelay(gateway)
-}
-
-// startTestRelay is a minimal relay of the aegis-relay contract: POST / is
-// forwarded to the gateway, GET /ohttp-keys answers the gateway's key
-// configurations; nothing of the client is passed on.
-func startTestRelay(gateway string) string {
-	GinkgoHelper()
-	hc := &http.Client{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var out *http.Request
-		var err error
-		switch {
-		case r.Method == http.MethodPost && r.URL.Path == "/":
-			body, rerr := io.ReadAll(r.Body)
-			if rerr != nil {
-				w.WriteHeader(http.StatusBadRequest)
-				return
-			}
-			out, err = http.NewRequestWithContext(r.Context(), http.MethodPost, gateway+server.GatewayPath, bytes.NewReader(body))
-			if err == nil {
-				out.Header.Set("Content-Type", r.Header.Get("Content-Type"))
-			}
-		case r.Method == http.MethodGet && r.URL.Path == "/ohttp-keys":
-			out, err = http.NewRequestWithContext(r.Context(), http.MethodGet, gateway+server.GatewayPath, nil)
-		default:
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		res, err := hc.Do(out)
-		if err != nil {
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		defer res.Body.Close()
-		for _, h := range []string{"Content-Type", "Cache-Control"} {
-			if v := res.Header.Get(h); v != "" {
-				w.Header().Set(h, v)
-			}
-		}
-		w.WriteHeader(res.StatusCode)
-		_, _ = io.Copy(w, res.Body)
-	}))
-	DeferCleanup(srv.Close)
+	srv, err := relaytest.Start(relay.Options{Gateway: gateway, Log: GinkgoWriter})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { Expect(srv.Stop()).To(Succeed()) })
 	return srv.URL
 }
 
