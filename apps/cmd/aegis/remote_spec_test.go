@@ -13,11 +13,20 @@ import (
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
 
-var _ = Describe("aegis on a remote vault (aegisd on 127.0.0.1)", func() {
+// The remote suite runs twice: straight to aegisd, and through a real
+// aegis-relay to aegisd's Oblivious HTTP gateway with an unresolvable --remote
+// host (the client then never connects to the server at all).
+var _ = Describe("aegis on a remote vault (aegisd on 127.0.0.1)", func() { remoteSuite(false) })
+var _ = Describe("aegis on a remote vault through aegis-relay, --remote unresolvable", func() { remoteSuite(true) })
+
+func remoteSuite(viaRelay bool) {
 	var (
 		dir  string
 		name string
 		user runner
+		// unreachable is the environment under which the server cannot be
+		// reached: a closed port for --remote, or for --relay.
+		unreachable string
 	)
 
 	BeforeEach(func() {
@@ -33,6 +42,11 @@ var _ = Describe("aegis on a remote vault (aegisd on 127.0.0.1)", func() {
 			"AEGIS_VAULT_NAME=" + name,
 			"AEGIS_PASSPHRASE_FILE=" + filepath.Join(dir, "pass"),
 		}}
+		unreachable = "AEGIS_REMOTE=http://127.0.0.1:1"
+		if viaRelay {
+			user = user.with("AEGIS_REMOTE="+unresolvableRemote, "AEGIS_RELAY="+startRelay(serverURL))
+			unreachable = "AEGIS_RELAY=http://127.0.0.1:1"
+		}
 	})
 
 	It("runs every vault command against the server, and keeps nothing local", func() {
@@ -103,8 +117,8 @@ var _ = Describe("aegis on a remote vault (aegisd on 127.0.0.1)", func() {
 		user.ok("init")
 		bad := writeFile(dir, "bad-secret", "this is not the secret at all\n")
 		user.with("AEGIS_ATTEST_SECRET_FILE="+bad).fails(1, "token", "ls")
-		unreachable := user.with("AEGIS_REMOTE=http://127.0.0.1:1")
-		unreachable.input([]byte(user.ok("vault-key", "export"))).ok("vault-key", "import")
-		unreachable.fails(1, "open", "ls")
+		down := user.with(unreachable)
+		down.input([]byte(user.ok("vault-key", "export"))).ok("vault-key", "import")
+		down.fails(1, "open", "ls")
 	})
-})
+}
