@@ -16,8 +16,9 @@
 #   make fuzz         every fuzz target for FUZZTIME (default 10s) each, one at a time
 #   make bench        the figures of docs/performance.md: BENCHCOUNT rounds (default 5), one table, doc regenerated
 #                     (BENCHTIME optional); bench-smoke: every benchmark once
-#   make load         aegis-load against a real aegisd on loopback (LOAD_CLIENTS, LOAD_DURATION, LOAD_TOKEN_TYPE),
-#                     tokens fetched during the run: requests/s and fetch share; scripts/load.sh
+#   make load         aegis-load against a real aegisd on loopback (LOAD_CLIENTS, LOAD_DURATION, LOAD_TOKEN_TYPE, LOAD_RELAY),
+#                     tokens fetched during the run: requests/s and fetch share; then the same through
+#                     aegis-relay (LOAD_RELAY=1, the default; 0: direct only); scripts/load.sh
 #   make run          the demo: aegis (CLI) against aegisd on loopback, scripts/run-demo.sh
 #   make mutants      every deliberate bug of scripts/mutants.txt must make its named tests fail (a few minutes)
 #   make ci           what .ci/run runs: lint + test + consumer-check, then fuzz (5s each), then bench-smoke

@@ -13,6 +13,7 @@ import (
 
 	ucli "github.com/urfave/cli/v3"
 
+	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -44,6 +45,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ErrWriter: stderr,
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "server", Usage: "base URL of the aegisd, e.g. http://127.0.0.1:8080", Sources: ucli.EnvVars("AEGIS_LOAD_SERVER")},
+			&ucli.StringFlag{Name: "relay", Usage: "base URL of an aegis-relay in front of the server's gateway: every request, token requests included, goes through it (Oblivious HTTP); the --server host is then never dialled", Sources: ucli.EnvVars("AEGIS_LOAD_RELAY")},
 			&ucli.StringFlag{Name: "attest-secret-file", Usage: "file holding the server's token-issuance secret", Sources: ucli.EnvVars("AEGIS_LOAD_ATTEST_SECRET_FILE")},
 			&ucli.IntFlag{Name: "clients", Value: 8, Usage: "concurrent clients, each with its own connection (1 to 1024)"},
 			&ucli.DurationFlag{Name: "duration", Value: 10 * time.Second, Usage: "how long the measured run lasts"},
@@ -102,6 +104,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func configFrom(cmd *ucli.Command) (Config, error) {
 	c := Config{
 		Server:      strings.TrimSpace(cmd.String("server")),
+		Relay:       strings.TrimSpace(cmd.String("relay")),
 		Clients:     cmd.Int("clients"),
 		Duration:    cmd.Duration("duration"),
 		PutRatio:    cmd.Float("put-ratio"),
@@ -120,6 +123,11 @@ func configFrom(cmd *ucli.Command) (Config, error) {
 		return c, usagef("--put-ratio must be 0 to 1, got %v", c.PutRatio)
 	case c.TokensBatch < 1 || c.TokensBatch > privacypass.MaxBatch:
 		return c, usagef("--tokens-batch must be 1 to %d, got %d", privacypass.MaxBatch, c.TokensBatch)
+	}
+	if c.Relay != "" {
+		if err := httpblob.CheckRelayURL(c.Relay); err != nil {
+			return c, usagef("--relay must be an http(s) URL without user, query or fragment, got %q", c.Relay)
+		}
 	}
 	size, err := parseSize(cmd.String("size"))
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
+	"github.com/ai-pantheon/aegis/crypto/ohttp"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -25,6 +26,7 @@ import (
 // Config is one load run.
 type Config struct {
 	Server       string        // base URL of the aegisd
+	Relay        string        // base URL of an aegis-relay in front of its gateway ("": direct)
 	AttestSecret []byte        // bearer secret of the token issuer
 	Clients      int           // concurrent clients
 	Duration     time.Duration // measured run
@@ -49,6 +51,8 @@ type Config struct {
 // the run that issuance held requests up.
 type Report struct {
 	Server          string   `json:"server"`
+	Relay           bool     `json:"relay"`
+	RelayURL        string   `json:"relay_url,omitempty"`
 	Clients         int      `json:"clients"`
 	DurationS       float64  `json:"duration_s"`
 	PutRatio        float64  `json:"put_ratio"`
@@ -96,8 +100,21 @@ const maxKeptErrors = 5
 // among them, are counted in the report, not returned.
 func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	rep := &Report{
-		Server: cfg.Server, Clients: cfg.Clients, DurationS: cfg.Duration.Seconds(), PutRatio: cfg.PutRatio, Size: cfg.Size,
+		Server: cfg.Server, Relay: cfg.Relay != "", RelayURL: cfg.Relay, Clients: cfg.Clients, DurationS: cfg.Duration.Seconds(), PutRatio: cfg.PutRatio, Size: cfg.Size,
 		TokensBatch: cfg.TokensBatch, Go: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
+	}
+	var keys *ohttp.KeyConfig
+	if cfg.Relay != "" {
+		// The gateway's key configuration as the relay passes it on, taken as
+		// offered (the gateway's preferred): a load run measures the path, it
+		// does not guard against a relay substituting its key as aegis does.
+		hc := httpblob.NewHTTPClient()
+		cfgs, err := httpblob.FetchKeyConfigs(ctx, cfg.Relay, hc)
+		hc.CloseIdleConnections()
+		if err != nil {
+			return nil, err
+		}
+		keys = cfgs[0]
 	}
 	iss := &issuance{}
 	clients := make([]*client, cfg.Clients)
@@ -109,7 +126,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		}
 	}()
 	for i := range clients {
-		c, err := newClient(ctx, cfg, iss)
+		c, err := newClient(ctx, cfg, keys, iss)
 		if err != nil {
 			return nil, err
 		}
@@ -225,17 +242,27 @@ type client struct {
 }
 
 // newClient sets up a client with its own connection and its own token pool,
-// empty: its tokens are fetched during the run.
-func newClient(ctx context.Context, cfg Config, iss *issuance) (*client, error) {
-	hc := httpblob.NewHTTPClient()
+// empty: its tokens are fetched during the run. With cfg.Relay, its
+// connection goes to the relay and every request, token requests included,
+// is encapsulated to keys (httpblob.RelayTransport).
+func newClient(ctx context.Context, cfg Config, keys *ohttp.KeyConfig, iss *issuance) (*client, error) {
+	conn := httpblob.NewHTTPClient() // the client's own connection: to aegisd, or to the relay
+	hc := conn
+	if cfg.Relay != "" {
+		t, err := httpblob.NewRelayTransport(cfg.Relay, keys, conn)
+		if err != nil {
+			return nil, err
+		}
+		hc = httpblob.NewRelayHTTPClient(t)
+	}
 	pool, err := httpblob.NewTokenPool(ctx, cfg.Server, cfg.AttestSecret, &httpblob.PoolOptions{Batch: cfg.TokensBatch, Client: hc, OnFetch: iss.fetched})
 	if err != nil {
-		hc.CloseIdleConnections()
+		conn.CloseIdleConnections()
 		return nil, fmt.Errorf("token issuer of %s: %w", cfg.Server, err)
 	}
 	st, err := httpblob.Open(cfg.Server, &httpblob.Options{Tokens: &clientTokens{pool: pool, iss: iss}, Client: hc, Attempts: 1})
 	if err != nil {
-		hc.CloseIdleConnections()
+		conn.CloseIdleConnections()
 		return nil, err
 	}
 	var seed, enablerKey [32]byte
@@ -247,7 +274,7 @@ func newClient(ctx context.Context, cfg Config, iss *issuance) (*client, error) 
 	}
 	cc := rand.NewChaCha8(seed)
 	return &client{
-		store: st.Guarded(enablers(enablerKey[:])), http: hc, rng: rand.New(cc), ids8: cc, putRatio: cfg.PutRatio, size: cfg.Size,
+		store: st.Guarded(enablers(enablerKey[:])), http: conn, rng: rand.New(cc), ids8: cc, putRatio: cfg.PutRatio, size: cfg.Size,
 		body: make([]byte, cfg.Size), want: make([]byte, cfg.Size),
 	}, nil
 }
@@ -388,6 +415,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "server:     %s\n", r.Server)
+	if r.Relay {
+		fmt.Fprintf(&b, "relay:      %s (every request encapsulated, Oblivious HTTP)\n", r.RelayURL)
+	} else {
+		fmt.Fprintf(&b, "relay:      none (direct)\n")
+	}
 	fmt.Fprintf(&b, "load:       %d clients for %gs, %.0f%% PUT, %d-byte objects (%s, GOMAXPROCS %d)\n", r.Clients, r.DurationS, r.PutRatio*100, r.Size, r.Go, r.GOMAXPROCS)
 	fmt.Fprintf(&b, "requests:   %d (%d PUT, %d GET) in %.2f s\n", r.Requests, r.Puts, r.Gets, r.ElapsedS)
 	fmt.Fprintf(&b, "throughput: %.1f requests/s\n", r.RequestsPerS)

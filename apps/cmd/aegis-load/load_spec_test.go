@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd/aegisdtest"
+	"github.com/ai-pantheon/aegis/apps/internal/relay"
+	"github.com/ai-pantheon/aegis/apps/internal/relay/relaytest"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
@@ -34,6 +37,8 @@ type report struct {
 	TokenTypeName   string  `json:"token_type_name"`
 	TokensBatch     int     `json:"tokens_batch"`
 	FetchRoundTrips int64   `json:"fetch_round_trips"`
+	Relay           bool    `json:"relay"`
+	RelayURL        string  `json:"relay_url"`
 	TokensFetched   int64   `json:"tokens_fetched"`
 	FetchSeconds    float64 `json:"fetch_seconds"`
 	FetchShare      float64 `json:"fetch_share"`
@@ -173,7 +178,38 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Entry("the removed --warmup", "unknown flag --warmup", "--warmup", "2s"),
 		Entry("an unknown flag", "unknown flag --bogus", "--bogus"),
 		Entry("a stray argument", `unexpected argument "extra"`, "extra"),
+		Entry("a relay that is not an http(s) URL", "--relay must be an http(s) URL", "--relay", "ftp://relay"),
 	)
+
+	It("with --relay, sends every request through aegis-relay (token requests included), never dials --server, and reports relay: true", func() {
+		var relayLog syncBuffer
+		rl, err := relaytest.Start(relay.Options{Gateway: serverURL, Log: &relayLog})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { Expect(rl.Stop()).To(Succeed()) })
+		before := countFiles(objectsDir, 4096)
+		// The --server host only names the target inside the encapsulated
+		// requests: it cannot even be resolved.
+		res := run("--server", "http://aegisd.invalid", "--relay", rl.URL, "--attest-secret-file", secretFile, "--clients", "2", "--duration", "1s",
+			"--size", "4KiB", "--tokens-batch", "16", "--json")
+		Expect(res.Code).To(Equal(0), "stderr: %s", res.Stderr)
+		var r report
+		Expect(json.Unmarshal([]byte(res.Stdout), &r)).To(Succeed(), res.Stdout)
+		Expect(r.Relay).To(BeTrue())
+		Expect(r.RelayURL).To(Equal(rl.URL))
+		Expect(r.Errors).To(BeZero())
+		Expect(r.Puts).To(BeNumerically(">", 0))
+		Expect(r.Gets).To(BeNumerically(">", 0))
+		Expect(r.FetchRoundTrips).To(BeNumerically(">=", 2), "the tokens came through the relay too")
+		Expect(countFiles(objectsDir, 4096) - before).To(BeNumerically("==", r.Puts))
+		// The relay forwarded every object request and every issuance round trip
+		// (and the key configurations; the clients' setup adds a few more).
+		Expect(int64(strings.Count(relayLog.String(), "method="))).To(BeNumerically(">=", r.Requests+r.FetchRoundTrips))
+
+		// Without --relay the report says so.
+		res = run("--server", serverURL, "--attest-secret-file", secretFile, "--clients", "1", "--duration", "200ms", "--json")
+		Expect(res.Code).To(Equal(0), "stderr: %s", res.Stderr)
+		Expect(res.Stdout).To(ContainSubstring(`"relay": false`))
+	})
 
 	It("exits 2 without --server", func() {
 		res := run("--attest-secret-file", secretFile)
@@ -226,4 +262,22 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// syncBuffer is a bytes.Buffer safe for the relay's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

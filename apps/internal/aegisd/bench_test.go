@@ -3,8 +3,8 @@ package aegisd_test
 // Benchmarks of aegisd's object path over loopback, beside a bare Echo
 // handler that moves the same bytes without tokens or storage:
 //
-//	BenchmarkPut/size=1KiB|64KiB/server=aegisd|bare
-//	BenchmarkGet/size=1KiB|64KiB/server=aegisd|bare
+//	BenchmarkPut/size=1KiB|64KiB/server=aegisd|bare|relay
+//	BenchmarkGet/size=1KiB|64KiB/server=aegisd|bare|relay
 //	BenchmarkTokenIssuance/batch=64
 //	BenchmarkTokensFetch/type=1|2 (fetch_bench_test.go: tokens/s of each token type)
 //
@@ -16,6 +16,15 @@ package aegisd_test
 // spend, the size policy) and not a disk's. The tokens are fetched from aegisd's
 // issuer in batches with the timer stopped, so issuance is not in the PUT and
 // GET figures; BenchmarkTokenIssuance reports it on its own.
+//
+// server=relay is the same aegisd reached through Oblivious HTTP: the same
+// client code, but its http.Client is httpblob's relay transport
+// (encapsulation to the gateway's key configuration, Binary HTTP) POSTing to
+// a real aegis-relay (relaytest, no per-connection rate limit) in front of
+// that aegisd's gateway, which decapsulates, serves the request and
+// encapsulates the answer. Its ratio to server=aegisd within one round is the
+// relay's cost (docs/performance.md: a 1 KiB PUT through the relay takes at
+// most twice the time of a direct one).
 //
 // Type 2 issuance costs about 3 ms of RSA per token while a request costs tens
 // of microseconds, so minting a fresh token for every iteration of every run
@@ -39,6 +48,8 @@ import (
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
+	"github.com/ai-pantheon/aegis/apps/internal/relay"
+	"github.com/ai-pantheon/aegis/apps/internal/relay/relaytest"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
@@ -102,11 +113,13 @@ func tokens(ctx context.Context, url string, n int) ([][]byte, error) {
 	return tokenCache.toks[:len(tokenCache.toks):len(tokenCache.toks)], nil
 }
 
-// benchServer is a server under benchmark: its base URL and whether its
-// object requests need a token.
+// benchServer is a server under benchmark: its base URL, whether its object
+// requests need a token, and the client that reaches it (nil: a direct
+// httpblob.NewHTTPClient()).
 type benchServer struct {
 	url      string
 	needsTok bool
+	client   *http.Client
 }
 
 // startAegisd starts the Wire-built aegisd with memblob and memledger and type
@@ -124,6 +137,38 @@ func startAegisd(b *testing.B) benchServer {
 		}
 	})
 	return benchServer{url: r.URL, needsTok: true}
+}
+
+// startRelay starts aegisd as startAegisd does and a real aegis-relay in
+// front of its gateway, and returns that aegisd with a client whose every
+// request goes through the relay: httpblob's RelayTransport encapsulating to
+// the key configuration the relay passes on (taken as offered: the relay is
+// the benchmark's own), over one keep-alive connection to the relay. The
+// tokens are still minted directly (untimed, see tokens).
+func startRelay(b *testing.B) benchServer {
+	b.Helper()
+	srv := startAegisd(b)
+	rl, err := relaytest.Start(relay.Options{Gateway: srv.url, Log: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := rl.Stop(); err != nil {
+			b.Errorf("relay shutdown: %v", err)
+		}
+	})
+	hc := httpblob.NewHTTPClient()
+	b.Cleanup(hc.CloseIdleConnections)
+	cfgs, err := httpblob.FetchKeyConfigs(b.Context(), rl.URL, hc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t, err := httpblob.NewRelayTransport(rl.URL, cfgs[0], hc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.client = httpblob.NewRelayHTTPClient(t)
+	return srv
 }
 
 // startBare starts a bare Echo handler on a real http.Server with aegisd's
@@ -172,8 +217,11 @@ type benchClient struct {
 }
 
 func newBenchClient(b *testing.B, srv benchServer) *benchClient {
-	client := httpblob.NewHTTPClient()
-	b.Cleanup(client.CloseIdleConnections)
+	client := srv.client
+	if client == nil {
+		client = httpblob.NewHTTPClient()
+		b.Cleanup(client.CloseIdleConnections)
+	}
 	return &benchClient{b: b, ctx: b.Context(), http: client, srv: srv}
 }
 
@@ -258,11 +306,17 @@ func (c *benchClient) run(size int) {
 	}
 }
 
-// startServer starts the named server ("aegisd" or "bare"; body is what the
-// bare one serves on GET).
+// benchServers are the servers of BenchmarkPut and BenchmarkGet.
+var benchServers = []string{"aegisd", "bare", "relay"}
+
+// startServer starts the named server ("aegisd", "bare" or "relay"; body is
+// what the bare one serves on GET).
 func startServer(b *testing.B, name string, body []byte) benchServer {
-	if name == "aegisd" {
+	switch name {
+	case "aegisd":
 		return startAegisd(b)
+	case "relay":
+		return startRelay(b)
 	}
 	return startBare(b, body)
 }
@@ -270,7 +324,7 @@ func startServer(b *testing.B, name string, body []byte) benchServer {
 func BenchmarkPut(b *testing.B) {
 	for _, sz := range benchSizes {
 		body := randomBytes(sz.n)
-		for _, name := range []string{"aegisd", "bare"} {
+		for _, name := range benchServers {
 			b.Run(fmt.Sprintf("size=%s/server=%s", sz.name, name), func(b *testing.B) {
 				c := newBenchClient(b, startServer(b, name, body))
 				// One id for every PUT: each replaces the object, so the store
@@ -294,7 +348,7 @@ func BenchmarkPut(b *testing.B) {
 func BenchmarkGet(b *testing.B) {
 	for _, sz := range benchSizes {
 		body := randomBytes(sz.n)
-		for _, name := range []string{"aegisd", "bare"} {
+		for _, name := range benchServers {
 			b.Run(fmt.Sprintf("size=%s/server=%s", sz.name, name), func(b *testing.B) {
 				c := newBenchClient(b, startServer(b, name, body))
 				path := server.ObjectsPath + "/" + newID().String()

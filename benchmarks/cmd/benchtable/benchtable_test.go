@@ -141,7 +141,7 @@ func TestGenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := out.String()
-	for _, want := range []string{"FIGURE", "pad+seal 1KiB", "pad+seal 256KiB", "StoreAll vs one-by-one write+fsync", "vault Store of a new 1 KiB category", "PUT 64KiB aegisd", "ChangePassphrase 100 MiB vault", "type 0x0001 VOPRF: origin verify", "1.00×", "wrote " + doc} {
+	for _, want := range []string{"FIGURE", "pad+seal 1KiB", "pad+seal 256KiB", "StoreAll vs one-by-one write+fsync", "vault Store of a new 1 KiB category", "PUT 64KiB aegisd", "PUT 1KiB through the relay", "ChangePassphrase 100 MiB vault", "type 0x0001 VOPRF: origin verify", "1.00×", "wrote " + doc} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
@@ -151,7 +151,8 @@ func TestGenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := string(b)
-	for _, want := range []string{"go1.26.8 linux/amd64", "Test CPU, 2 vCPUs", "2026-11-26 22:00 UTC", "make bench BENCHCOUNT=2", "median of 2 runs", "cd benchmarks && go test -bench=. .", "| 256 KiB |", "Not measured yet on this machine"} {
+	for _, want := range []string{"go1.26.8 linux/amd64", "Test CPU, 2 vCPUs", "2026-11-26 22:00 UTC", "make bench BENCHCOUNT=2", "median of 2 runs", "cd benchmarks && go test -bench=. .", "| 256 KiB |", "Not measured yet on this machine",
+		"**A 1 KiB PUT through the relay takes 1.00× the time of a direct one**", "met in every round"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("document lacks %q", want)
 		}
@@ -168,14 +169,18 @@ func TestGenerate(t *testing.T) {
 		"result":{"clients":8,"duration_s":20,"put_ratio":0.5,"size":1024,"requests":1234,"puts":600,"gets":634,"errors":0,"elapsed_s":20.01,
 		"token_type":1,"token_type_name":"VOPRF(P-384, SHA-384) (0x0001)","tokens_batch":64,"fetch_round_trips":20,"tokens_fetched":1280,
 		"fetch_seconds":1.5,"fetch_share":0.07496,"wait_seconds":0.32,"wait_share":0.002,
-		"requests_per_s":61.7,"latency_ms":{"p50":1.5,"p99":9.25,"p999":20,"max":31},"go":"go1.26.8","started":"2026-11-26T22:00:00Z"}}`), 0o644); err != nil {
+		"requests_per_s":61.7,"latency_ms":{"p50":1.5,"p99":9.25,"p999":20,"max":31},"go":"go1.26.8","started":"2026-11-26T22:00:00Z"},
+		"relay":"aegis-relay --rate 0",
+		"relay_result":{"relay":true,"clients":8,"duration_s":20,"put_ratio":0.5,"size":1024,"requests":617,"puts":300,"gets":317,"errors":0,"elapsed_s":20.01,
+		"requests_per_s":30.85,"latency_ms":{"p50":3,"p99":18.5,"p999":40,"max":62}}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := generate(results, load, doc, &out); err != nil {
 		t.Fatal(err)
 	}
 	b, _ = os.ReadFile(doc)
-	for _, want := range []string{"make load LOAD_CLIENTS=8", "**61.7**", "| 8 | 20.0 s | 50.0 % PUT | 1024 B | 1234 (600 PUT, 634 GET) | 0 |", "9.25 ms",
+	for _, want := range []string{"make load LOAD_CLIENTS=8", "**61.7**", "| direct | 8 | 20.0 s | 50.0 % PUT | 1024 B | 1234 (600 PUT, 634 GET) | 0 |", "9.25 ms",
+		"| through aegis-relay | 8 | 20.0 s | 50.0 % PUT | 1024 B | 617 (300 PUT, 317 GET) | 0 | **30.9** |", "**Through the relay: 30.9 requests/s, 50.0 % of the direct\n61.7**", "`aegis-relay --rate 0`",
 		"| VOPRF(P-384, SHA-384) (0x0001) | 64 | 20 | 1280 | 1.50 s | **7.50 %** | 0.32 s | **0.2 %** |"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("document with a load result lacks %q", want)
@@ -196,7 +201,8 @@ func TestGenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ = os.ReadFile(doc)
-	if !strings.Contains(string(b), "earlier aegis-load, which minted its tokens before the clock started") || strings.Contains(string(b), "| Token type |") {
+	if !strings.Contains(string(b), "earlier aegis-load, which minted its tokens before the clock started") || strings.Contains(string(b), "| Token type |") ||
+		strings.Contains(string(b), "through aegis-relay |") {
 		t.Error("document with an old load result does not say it has no issuance figures")
 	}
 }

@@ -105,6 +105,20 @@ type LoadFile struct {
 	CPU     string     `json:"cpu"`
 	Nproc   int        `json:"nproc"`
 	Result  LoadResult `json:"result"`
+	// Relay is how scripts/load.sh ran aegis-relay, and RelayResult the
+	// second aegis-load of the same invocation, through it (LOAD_RELAY=1);
+	// both are absent from a direct-only run.
+	Relay       string      `json:"relay,omitempty"`
+	RelayResult *LoadResult `json:"relay_result,omitempty"`
+}
+
+// RelayShare is the relayed run's requests/s over the direct run's (0
+// without a relayed run).
+func (lf *LoadFile) RelayShare() float64 {
+	if lf.RelayResult == nil || lf.Result.RequestsPerS <= 0 {
+		return 0
+	}
+	return lf.RelayResult.RequestsPerS / lf.Result.RequestsPerS
 }
 
 // LoadResult mirrors the JSON output of apps/cmd/aegis-load. A result
@@ -112,6 +126,7 @@ type LoadFile struct {
 // type (TokenType 0) and no issuance figures.
 type LoadResult struct {
 	Server          string  `json:"server"`
+	Relay           bool    `json:"relay"`
 	Clients         int     `json:"clients"`
 	DurationS       float64 `json:"duration_s"`
 	PutRatio        float64 `json:"put_ratio"`
