@@ -396,7 +396,7 @@ func (r *Report) aegisd(f *fig) {
 	r.F["issuance_rate"] = fmtNum(rate.Med)
 }
 
-// relayGoalMax is issue #16's goal: a 1 KiB PUT through the relay takes at
+// relayGoalMax is the project's goal: a 1 KiB PUT through the relay takes at
 // most twice the time of a direct one.
 const relayGoalMax = 2.0
 
