@@ -119,7 +119,7 @@ var _ = Describe("aegis --relay: every request through an Oblivious HTTP relay",
 		return remoteUser(dir, unresolvableRemote, name, "relay passphrase").with("AEGIS_RELAY=" + relay)
 	}
 
-	It("runs init, put, get, load and verify with an unresolvable --remote host, trusting the gateway key on first use", func() {
+	It("runs every vault command with an unresolvable --remote host, trusting the gateway key on first use", func() {
 		user := through(startRelay(serverURL))
 		res := user.run("init")
 		Expect(res.Code).To(Equal(0), res.Stderr)
@@ -137,6 +137,14 @@ var _ = Describe("aegis --relay: every request through an Oblivious HTTP relay",
 		Expect(res.Stdout).To(Equal("bookmarks\njournal\nnotes\nsettings\n"))
 		Expect(res.Stderr).NotTo(ContainSubstring("trusting"))
 		Expect(filepath.Join(dir, ".config", "aegis", "ohttp-keys.json")).To(BeAnExistingFile())
+		// The rest of the vault commands, through the relay too.
+		Expect(user.ok("stats")).To(ContainSubstring("categories:       4"))
+		Expect(user.ok("rotate")).To(BeEmpty())
+		Expect(user.ok("rm", "notes")).To(BeEmpty())
+		user.fails(5, `"notes"`, "get", "notes")
+		writeFile(dir, "new-pass", "new relay passphrase\n")
+		Expect(user.ok("passwd", "--new-passphrase-file", filepath.Join(dir, "new-pass"))).To(BeEmpty())
+		Expect(user.ok("--passphrase-file", filepath.Join(dir, "new-pass"), "load")).To(MatchJSON(sample))
 	})
 
 	It("refuses a relay that offers another gateway's key for the same --remote", func() {
