@@ -143,6 +143,22 @@ var _ = Describe("POST / (forwarding an encapsulated request)", func() {
 			Expect(res.Body).To(Equal(body))
 		})
 
+		It("passes aegisd's 503 busy on unchanged, with its Retry-After, so that the client resends", func() {
+			body := []byte(`{"error":{"code":"busy","message":"too many requests in flight"}}`)
+			gw.setAnswer(func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write(body)
+			})
+			res := post(c, r.URL, relay.MediaTypeRequest, []byte("x"))
+			Expect(res.Status).To(Equal(http.StatusServiceUnavailable))
+			Expect(res.Header.Get("Retry-After")).To(Equal("1"))
+			Expect(res.Header.Get("Cache-Control")).To(Equal("no-store"))
+			Expect(res.Body).To(Equal(body))
+			Expect(gw.requests()).To(HaveLen(1), "no retry at the relay")
+		})
+
 		DescribeTable("turns every other failure into a 502 without the gateway's body",
 			func(status int, ct string, size int, code, inMessage string) {
 				body := bytes.Repeat([]byte("G"), size)
@@ -156,7 +172,7 @@ var _ = Describe("POST / (forwarding an encapsulated request)", func() {
 				Expect(gw.requests()).To(HaveLen(1), "no retry, no redirect followed")
 			},
 			Entry("a 5xx, even in JSON", http.StatusInternalServerError, "application/json", 40, "gateway_error", "5xx"),
-			Entry("a 503", http.StatusServiceUnavailable, "text/plain", 40, "gateway_error", "5xx"),
+			Entry("a 503 that is not JSON", http.StatusServiceUnavailable, "text/plain", 40, "gateway_error", "5xx"),
 			Entry("a 4xx that is not JSON", http.StatusBadRequest, "text/html", 40, "gateway_error", "4xx"),
 			Entry("a redirect", http.StatusFound, "text/html", 40, "gateway_error", "3xx"),
 			Entry("a 4xx JSON body over the bound", http.StatusBadRequest, "application/problem+json", relay.MaxErrorSize+1, "gateway_garbage", "over"),

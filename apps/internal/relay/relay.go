@@ -19,12 +19,12 @@
 //	GET|HEAD /healthz 200
 //
 // Every refusal is a JSON error body {"error":{"code":"…","message":"…"}} in
-// aegisd's style (codes below). A gateway answer of 4xx whose media type is
-// application/problem+json or application/json (RFC 9458 section 5.3's key
-// problem, aegisd's errors) is passed on unchanged; RFC 9458 section 5.2 lets
-// a relay forward such an answer or treat it as a failure, and only these
-// bodies mean something to a client. Every other gateway failure becomes 502
-// with no gateway body.
+// aegisd's style (codes below). A gateway answer of 4xx, or 503, whose media
+// type is application/problem+json or application/json (RFC 9458 section
+// 5.3's key problem, aegisd's errors, aegisd's busy with its Retry-After) is
+// passed on unchanged; RFC 9458 section 5.2 lets a relay forward such an
+// answer or treat it as a failure, and only these bodies mean something to a
+// client. Every other gateway failure becomes 502 with no gateway body.
 //
 // Nothing about a client is forwarded (no header of theirs, no address, no
 // Forwarded, X-Forwarded-For or Via) or logged: the log has the start and stop
@@ -195,7 +195,8 @@ func (r *Relay) forward(c echo.Context) error {
 		h.Set(echo.HeaderCacheControl, "no-store")
 		h.Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
 		return c.Blob(http.StatusOK, MediaTypeResponse, b)
-	case res.StatusCode >= 400 && res.StatusCode < 500 && (mediaTypeIs(ct, "application/problem+json") || mediaTypeIs(ct, echo.MIMEApplicationJSON)):
+	case (res.StatusCode >= 400 && res.StatusCode < 500 || res.StatusCode == http.StatusServiceUnavailable) &&
+		(mediaTypeIs(ct, "application/problem+json") || mediaTypeIs(ct, echo.MIMEApplicationJSON)):
 		b, err := readLimited(res.Body, MaxErrorSize)
 		if err != nil {
 			return err
@@ -203,6 +204,13 @@ func (r *Relay) forward(c echo.Context) error {
 		h := c.Response().Header()
 		h.Set(echo.HeaderCacheControl, "no-store")
 		h.Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
+		// aegisd answers 503 busy before it opens anything: with its
+		// Retry-After, a client resends instead of reporting an unknown outcome.
+		if ra := res.Header.Get("Retry-After"); res.StatusCode == http.StatusServiceUnavailable && ra != "" {
+			if n, err := strconv.Atoi(ra); err == nil && n >= 0 && n <= 3600 {
+				h.Set("Retry-After", ra)
+			}
+		}
 		// A gateway's Date lets a client correct its clock after a "date"
 		// problem (RFC 9458 section 6.5.2).
 		if d := res.Header.Get("Date"); d != "" {
