@@ -206,7 +206,8 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(int64(strings.Count(relayLog.String(), "method="))).To(BeNumerically(">=", r.Requests+r.FetchRoundTrips))
 
 		// Without --relay the report says so.
-		res = run("--server", serverURL, "--attest-secret-file", secretFile, "--clients", "1", "--duration", "200ms", "--json")
+		// (4 KiB objects, as every spec that stores here: countFiles checks the sizes.)
+		res = run("--server", serverURL, "--attest-secret-file", secretFile, "--clients", "1", "--duration", "200ms", "--size", "4KiB", "--json")
 		Expect(res.Code).To(Equal(0), "stderr: %s", res.Stderr)
 		Expect(res.Stdout).To(ContainSubstring(`"relay": false`))
 	})
