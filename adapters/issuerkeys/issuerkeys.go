@@ -1,6 +1,11 @@
-package privacypass
+// Package issuerkeys keeps the Privacy Pass issuer keys of aegisd
+// (privacypass.IssuerKey) in a directory: one file per key, written durably,
+// with an flock serialising the processes that share the directory. Keys are
+// parsed by privacypass.ParseIssuerKey, which has a fuzz target.
+package issuerkeys
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -14,8 +19,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
+	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
 )
+
+// KeyIDSize is the size of a key id (privacypass.KeyIDSize).
+const KeyIDSize = privacypass.KeyIDSize
 
 // KeyStore keeps issuer keys in a directory: one file "<key id hex>.key" per
 // key, mode 0600, in a directory of mode 0700, written durably (temp file,
@@ -28,7 +38,7 @@ type KeyStore struct {
 	rnd  io.Reader
 	now  func() time.Time
 	mu   sync.Mutex
-	keys map[[KeyIDSize]byte]*IssuerKey // cache of parsed key files
+	keys map[[KeyIDSize]byte]*privacypass.IssuerKey // cache of parsed key files
 }
 
 // KeyStoreOptions configure OpenKeyStore.
@@ -46,29 +56,19 @@ const (
 	keyLockFile   = "keys.lock"
 )
 
+// lockPoll bounds the retry delay while another process holds keys.lock.
+var lockPoll = durable.Poll{Min: time.Millisecond, Max: 16 * time.Millisecond}
+
 // OpenKeyStore opens the key directory dir.
 func OpenKeyStore(dir string, opts *KeyStoreOptions) (*KeyStore, error) {
 	if opts == nil {
 		opts = &KeyStoreOptions{}
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil || dir == "" {
-		return nil, fmt.Errorf("privacypass: open key store %q: %w", dir, domain.ErrInvalidInput)
+	abs, err := durable.OpenDir(dir, opts.Create, 0o700, "key")
+	if err != nil {
+		return nil, fmt.Errorf("aegis/issuerkeys: %w", err)
 	}
-	if fi, err := os.Stat(abs); err == nil {
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("privacypass: open key store %s: not a directory: %w", abs, domain.ErrInvalidInput)
-		}
-	} else if errors.Is(err, fs.ErrNotExist) && opts.Create {
-		if err := os.MkdirAll(abs, 0o700); err != nil {
-			return nil, fmt.Errorf("privacypass: create key store: %w", err)
-		}
-	} else if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("privacypass: open key store %s: %w", abs, domain.ErrNotFound)
-	} else {
-		return nil, fmt.Errorf("privacypass: open key store: %w", err)
-	}
-	s := &KeyStore{dir: abs, rnd: opts.Rand, now: opts.Now, keys: make(map[[KeyIDSize]byte]*IssuerKey)}
+	s := &KeyStore{dir: abs, rnd: opts.Rand, now: opts.Now, keys: make(map[[KeyIDSize]byte]*privacypass.IssuerKey)}
 	if s.rnd == nil {
 		s.rnd = rand.Reader
 	}
@@ -81,18 +81,21 @@ func OpenKeyStore(dir string, opts *KeyStoreOptions) (*KeyStore, error) {
 	return s, nil
 }
 
+// Dir returns the directory's absolute path.
+func (s *KeyStore) Dir() string { return s.dir }
+
 // Keys returns every stored key, newest not-before first.
-func (s *KeyStore) Keys() ([]*IssuerKey, error) {
+func (s *KeyStore) Keys() ([]*privacypass.IssuerKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.load()
 }
 
 // load reads the directory (new files only) and returns the keys sorted.
-func (s *KeyStore) load() ([]*IssuerKey, error) {
+func (s *KeyStore) load() ([]*privacypass.IssuerKey, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("privacypass: key store: %w", err)
+		return nil, fmt.Errorf("aegis/issuerkeys: %w", err)
 	}
 	present := make(map[[KeyIDSize]byte]bool)
 	for _, e := range entries {
@@ -110,28 +113,21 @@ func (s *KeyStore) load() ([]*IssuerKey, error) {
 			continue
 		}
 		path := filepath.Join(s.dir, e.Name())
-		fi, err := os.Stat(path)
+		b, err := durable.ReadPrivate(path)
 		if err != nil {
-			return nil, fmt.Errorf("privacypass: key store: %w", err)
+			return nil, fmt.Errorf("aegis/issuerkeys: %w", err)
 		}
-		if fi.Mode().Perm()&0o077 != 0 {
-			return nil, fmt.Errorf("privacypass: key store: %s is readable by others (mode %v): %w", path, fi.Mode().Perm(), domain.ErrInvalidInput)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("privacypass: key store: %w", err)
-		}
-		k, err := ParseIssuerKey(b)
+		k, err := privacypass.ParseIssuerKey(b)
 		clear(b)
 		if err != nil {
-			return nil, fmt.Errorf("privacypass: key store: %s: %w", path, err)
+			return nil, fmt.Errorf("aegis/issuerkeys: %s: %w", path, err)
 		}
-		if k.id != id {
-			return nil, fmt.Errorf("privacypass: key store: %s holds key %s: %w", path, k.IDHex(), domain.ErrIntegrity)
+		if k.ID() != id {
+			return nil, fmt.Errorf("aegis/issuerkeys: %s holds key %s: %w", path, k.IDHex(), domain.ErrIntegrity)
 		}
 		s.keys[id] = k
 	}
-	out := make([]*IssuerKey, 0, len(s.keys))
+	out := make([]*privacypass.IssuerKey, 0, len(s.keys))
 	for id, k := range s.keys {
 		if !present[id] {
 			delete(s.keys, id) // retired by another process
@@ -139,8 +135,8 @@ func (s *KeyStore) load() ([]*IssuerKey, error) {
 		}
 		out = append(out, k)
 	}
-	slices.SortFunc(out, func(a, b *IssuerKey) int {
-		if c := b.notBefore.Compare(a.notBefore); c != 0 {
+	slices.SortFunc(out, func(a, b *privacypass.IssuerKey) int {
+		if c := b.NotBefore().Compare(a.NotBefore()); c != 0 {
 			return c
 		}
 		return strings.Compare(a.IDHex(), b.IDHex())
@@ -150,11 +146,11 @@ func (s *KeyStore) load() ([]*IssuerKey, error) {
 
 // Current returns the newest key of type t in force now, generating and
 // storing one (in force from now) if there is none.
-func (s *KeyStore) Current(t TokenType) (*IssuerKey, error) {
-	return s.withKeys(func(keys []*IssuerKey) (*IssuerKey, error) {
+func (s *KeyStore) Current(t privacypass.TokenType) (*privacypass.IssuerKey, error) {
+	return s.withKeys(func(keys []*privacypass.IssuerKey) (*privacypass.IssuerKey, error) {
 		now := s.now()
 		for _, k := range keys {
-			if k.tokenType == t && !k.notBefore.After(now) {
+			if k.Type() == t && !k.NotBefore().After(now) {
 				return k, nil
 			}
 		}
@@ -165,20 +161,20 @@ func (s *KeyStore) Current(t TokenType) (*IssuerKey, error) {
 // Rotate generates and stores a new key of type t in force from notBefore.
 // Publish it (Directory) ahead of notBefore so clients can fetch it; retire the
 // old key once its tokens no longer need to verify.
-func (s *KeyStore) Rotate(t TokenType, notBefore time.Time) (*IssuerKey, error) {
-	return s.withKeys(func(keys []*IssuerKey) (*IssuerKey, error) {
+func (s *KeyStore) Rotate(t privacypass.TokenType, notBefore time.Time) (*privacypass.IssuerKey, error) {
+	return s.withKeys(func(keys []*privacypass.IssuerKey) (*privacypass.IssuerKey, error) {
 		return s.generate(t, notBefore, keys)
 	})
 }
 
 // withKeys runs fn on the stored keys while holding the store's lock, in this
 // process and across processes.
-func (s *KeyStore) withKeys(fn func(keys []*IssuerKey) (*IssuerKey, error)) (*IssuerKey, error) {
+func (s *KeyStore) withKeys(fn func(keys []*privacypass.IssuerKey) (*privacypass.IssuerKey, error)) (*privacypass.IssuerKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	unlock, err := lockDir(filepath.Join(s.dir, keyLockFile))
+	unlock, err := s.lock()
 	if err != nil {
-		return nil, fmt.Errorf("privacypass: key store: %w", err)
+		return nil, err
 	}
 	defer unlock()
 	keys, err := s.load()
@@ -190,34 +186,35 @@ func (s *KeyStore) withKeys(fn func(keys []*IssuerKey) (*IssuerKey, error)) (*Is
 
 // generate makes a key whose truncated id differs from every other key of its
 // type (RFC 9578 asks issuers to avoid such collisions) and stores it.
-func (s *KeyStore) generate(t TokenType, notBefore time.Time, existing []*IssuerKey) (*IssuerKey, error) {
+func (s *KeyStore) generate(t privacypass.TokenType, notBefore time.Time, existing []*privacypass.IssuerKey) (*privacypass.IssuerKey, error) {
 	used := make(map[byte]bool)
 	for _, k := range existing {
-		if k.tokenType == t {
-			used[k.id[KeyIDSize-1]] = true
+		if k.Type() == t {
+			used[k.ID()[KeyIDSize-1]] = true
 		}
 	}
 	if len(used) >= 256 {
-		return nil, fmt.Errorf("privacypass: key store: 256 keys of %v: retire some first: %w", t, domain.ErrInvalidInput)
+		return nil, fmt.Errorf("aegis/issuerkeys: 256 keys of %v: retire some first: %w", t, domain.ErrInvalidInput)
 	}
 	for {
-		k, err := GenerateIssuerKey(t, s.rnd, notBefore.Truncate(time.Second))
+		k, err := privacypass.GenerateIssuerKey(t, s.rnd, notBefore.Truncate(time.Second))
 		if err != nil {
 			return nil, err
 		}
-		if used[k.id[KeyIDSize-1]] {
+		id := k.ID()
+		if used[id[KeyIDSize-1]] {
 			continue
 		}
 		b, err := k.MarshalPrivate()
 		if err != nil {
 			return nil, err
 		}
-		err = writeFileDurable(s.dir, k.IDHex()+keyFileSuffix, b)
+		err = durable.WriteFile(s.dir, k.IDHex()+keyFileSuffix, b)
 		clear(b)
 		if err != nil {
-			return nil, fmt.Errorf("privacypass: key store: %w", err)
+			return nil, fmt.Errorf("aegis/issuerkeys: %w", err)
 		}
-		s.keys[k.id] = k
+		s.keys[id] = k
 		return k, nil
 	}
 }
@@ -227,35 +224,48 @@ func (s *KeyStore) generate(t TokenType, notBefore time.Time, existing []*Issuer
 func (s *KeyStore) Retire(id [KeyIDSize]byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	unlock, err := lockDir(filepath.Join(s.dir, keyLockFile))
+	unlock, err := s.lock()
 	if err != nil {
-		return fmt.Errorf("privacypass: key store: %w", err)
+		return err
 	}
 	defer unlock()
 	name := fmt.Sprintf("%x%s", id[:], keyFileSuffix)
 	if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("privacypass: key store: key %x: %w", id, domain.ErrNotFound)
+			return fmt.Errorf("aegis/issuerkeys: key %x: %w", id, domain.ErrNotFound)
 		}
-		return fmt.Errorf("privacypass: key store: %w", err)
+		return fmt.Errorf("aegis/issuerkeys: %w", err)
 	}
 	delete(s.keys, id)
-	return syncDir(s.dir)
+	if err := durable.SyncDir(s.dir); err != nil {
+		return fmt.Errorf("aegis/issuerkeys: %w", err)
+	}
+	return nil
+}
+
+// lock takes the exclusive flock on keys.lock that serialises the processes
+// sharing the directory.
+func (s *KeyStore) lock() (unlock func() error, err error) {
+	f, err := durable.OpenLocked(context.Background(), filepath.Join(s.dir, keyLockFile), durable.Exclusive, lockPoll)
+	if err != nil {
+		return nil, fmt.Errorf("aegis/issuerkeys: lock: %w", err)
+	}
+	return func() error { return durable.Unlock(f) }, nil
 }
 
 // Directory returns the issuer directory: keys in force first (newest first,
 // the preferred one), then announced future keys, each with its not-before.
-func (s *KeyStore) Directory(issuerRequestURI string) (*Directory, error) {
+func (s *KeyStore) Directory(issuerRequestURI string) (*privacypass.Directory, error) {
 	keys, err := s.Keys()
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	d := &Directory{IssuerRequestURI: issuerRequestURI, TokenKeys: []DirectoryKey{}}
-	var future []DirectoryKey
+	d := &privacypass.Directory{IssuerRequestURI: issuerRequestURI, TokenKeys: []privacypass.DirectoryKey{}}
+	var future []privacypass.DirectoryKey
 	for _, k := range keys {
-		dk := DirectoryKey{TokenType: k.tokenType, TokenKey: k.TokenKey(), NotBefore: k.notBefore}
-		if k.notBefore.After(now) {
+		dk := privacypass.DirectoryKey{TokenType: k.Type(), TokenKey: k.TokenKey(), NotBefore: k.NotBefore()}
+		if k.NotBefore().After(now) {
 			future = append(future, dk)
 		} else {
 			d.TokenKeys = append(d.TokenKeys, dk)
@@ -264,45 +274,4 @@ func (s *KeyStore) Directory(issuerRequestURI string) (*Directory, error) {
 	slices.Reverse(future) // soonest first
 	d.TokenKeys = append(d.TokenKeys, future...)
 	return d, nil
-}
-
-// writeFileDurable writes data to dir/name atomically and durably, mode 0600.
-func writeFileDurable(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*") // 0600
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
