@@ -1,5 +1,5 @@
-// Package gatewaykeys keeps the Oblivious HTTP gateway keys of aegisd in a
-// directory, as crypto/privacypass.KeyStore keeps its issuer keys: one file
+// Package ohttpkeys keeps the Oblivious HTTP gateway keys of aegisd in a
+// directory, as package issuerkeys keeps its issuer keys: one file
 // per key, mode 0600, in a directory of mode 0700, written durably (temp
 // file, fsync, rename, fsync of the directory), with an flock on "keys.lock"
 // serialising the processes that share the directory (where the platform has
@@ -9,10 +9,11 @@
 // key's, cycling through 0..255 and skipping ids still held, so a client never
 // finds two keys under one id. Keys past their lifetime are removed with
 // Retire (aegisd does so at start), which frees their ids.
-package gatewaykeys
+package ohttpkeys
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
 	"github.com/ai-pantheon/aegis/crypto/ohttp"
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -60,6 +62,9 @@ const (
 	lockFile   = "keys.lock"
 )
 
+// lockPoll bounds the retry delay while another process holds keys.lock.
+var lockPoll = durable.Poll{Min: time.Millisecond, Max: 16 * time.Millisecond}
+
 // keyFile is the stored form of a key: its not-before time and the key in
 // package ohttp's storage format (GatewayKey.MarshalPrivate).
 type keyFile struct {
@@ -73,22 +78,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil || dir == "" {
-		return nil, fmt.Errorf("gatewaykeys: open %q: %w", dir, domain.ErrInvalidInput)
-	}
-	switch fi, err := os.Stat(abs); {
-	case err == nil && !fi.IsDir():
-		return nil, fmt.Errorf("gatewaykeys: open %s: not a directory: %w", abs, domain.ErrInvalidInput)
-	case err == nil:
-	case errors.Is(err, fs.ErrNotExist) && opts.Create:
-		if err := os.MkdirAll(abs, 0o700); err != nil {
-			return nil, fmt.Errorf("gatewaykeys: create %s: %w", abs, err)
-		}
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("gatewaykeys: open %s: %w", abs, domain.ErrNotFound)
-	default:
-		return nil, fmt.Errorf("gatewaykeys: open: %w", err)
+	abs, err := durable.OpenDir(dir, opts.Create, 0o700, "gateway key")
+	if err != nil {
+		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
 	s := &Store{dir: abs, rnd: opts.Rand, now: opts.Now}
 	if s.rnd == nil {
@@ -119,7 +111,7 @@ func fileName(id uint8) string { return fmt.Sprintf("%02x%s", id, fileSuffix) }
 func (s *Store) load() ([]*Key, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: %w", err)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
 	var out []*Key
 	for _, e := range entries {
@@ -148,31 +140,24 @@ func (s *Store) load() ([]*Key, error) {
 
 func (s *Store) read(name string, id uint8) (*Key, error) {
 	path := filepath.Join(s.dir, name)
-	fi, err := os.Stat(path)
+	b, err := durable.ReadPrivate(path)
 	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("gatewaykeys: %s is readable by others (mode %v): %w", path, fi.Mode().Perm(), domain.ErrInvalidInput)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: %w", err)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
 	defer clear(b)
 	var f keyFile
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil || f.NotBefore.IsZero() || len(f.Key) == 0 {
-		return nil, fmt.Errorf("gatewaykeys: %s is not a stored gateway key: %w", path, domain.ErrIntegrity)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %s is not a stored gateway key: %w", path, domain.ErrIntegrity)
 	}
 	k, err := ohttp.ParseGatewayKey(f.Key)
 	clear(f.Key)
 	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: %s: %w", path, err)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %s: %w", path, err)
 	}
 	if k.KeyID() != id {
-		return nil, fmt.Errorf("gatewaykeys: %s holds key id %d: %w", path, k.KeyID(), domain.ErrIntegrity)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %s holds key id %d: %w", path, k.KeyID(), domain.ErrIntegrity)
 	}
 	return &Key{GatewayKey: k, NotBefore: f.NotBefore}, nil
 }
@@ -203,11 +188,11 @@ func (s *Store) Retire(id uint8) error {
 	_, err := s.withKeys(func([]*Key) (*Key, error) {
 		if err := os.Remove(filepath.Join(s.dir, fileName(id))); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("gatewaykeys: key %d: %w", id, domain.ErrNotFound)
+				return nil, fmt.Errorf("aegis/ohttpkeys: key %d: %w", id, domain.ErrNotFound)
 			}
-			return nil, fmt.Errorf("gatewaykeys: %w", err)
+			return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 		}
-		return nil, syncDir(s.dir)
+		return nil, durable.SyncDir(s.dir)
 	})
 	return err
 }
@@ -217,11 +202,11 @@ func (s *Store) Retire(id uint8) error {
 func (s *Store) withKeys(fn func(keys []*Key) (*Key, error)) (*Key, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	unlock, err := lockDir(filepath.Join(s.dir, lockFile))
+	f, err := durable.OpenLocked(context.Background(), filepath.Join(s.dir, lockFile), durable.Exclusive, lockPoll)
 	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: lock: %w", err)
+		return nil, fmt.Errorf("aegis/ohttpkeys: lock: %w", err)
 	}
-	defer unlock()
+	defer durable.Unlock(f)
 	keys, err := s.load()
 	if err != nil {
 		return nil, err
@@ -237,7 +222,7 @@ func (s *Store) generate(notBefore time.Time, existing []*Key) (*Key, error) {
 		used[k.KeyID()] = true
 	}
 	if len(used) >= 256 {
-		return nil, fmt.Errorf("gatewaykeys: 256 keys held, every key id is taken: retire some first: %w", domain.ErrInvalidInput)
+		return nil, fmt.Errorf("aegis/ohttpkeys: 256 keys held, every key id is taken: retire some first: %w", domain.ErrInvalidInput)
 	}
 	id := uint8(0)
 	if len(existing) > 0 {
@@ -260,51 +245,10 @@ func (s *Store) generate(notBefore time.Time, existing []*Key) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = writeFileDurable(s.dir, fileName(id), b)
+	err = durable.WriteFile(s.dir, fileName(id), b)
 	clear(b)
 	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: %w", err)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
 	return k, nil
-}
-
-// writeFileDurable writes data to dir/name atomically and durably, mode 0600.
-func writeFileDurable(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*") // 0600
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
