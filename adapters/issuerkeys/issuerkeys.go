@@ -5,18 +5,11 @@
 package issuerkeys
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ai-pantheon/aegis/adapters/internal/durable"
@@ -34,10 +27,7 @@ const KeyIDSize = privacypass.KeyIDSize
 // A KeyStore is safe for concurrent use; processes sharing a directory are
 // serialised by an flock on "keys.lock" where the platform has one.
 type KeyStore struct {
-	dir  string
-	rnd  io.Reader
-	now  func() time.Time
-	mu   sync.Mutex
+	dir  *durable.KeyDir
 	keys map[[KeyIDSize]byte]*privacypass.IssuerKey // cache of parsed key files
 }
 
@@ -51,30 +41,19 @@ type KeyStoreOptions struct {
 	Now func() time.Time
 }
 
-const (
-	keyFileSuffix = ".key"
-	keyLockFile   = "keys.lock"
-)
+const keyFileSuffix = ".key"
 
-// lockPoll bounds the retry delay while another process holds keys.lock.
-var lockPoll = durable.Poll{Min: time.Millisecond, Max: 16 * time.Millisecond}
-
-// OpenKeyStore opens the key directory dir.
+// OpenKeyStore opens the key directory dir and checks that every key in it
+// reads.
 func OpenKeyStore(dir string, opts *KeyStoreOptions) (*KeyStore, error) {
 	if opts == nil {
 		opts = &KeyStoreOptions{}
 	}
-	abs, err := durable.OpenDir(dir, opts.Create, 0o700, "key")
+	d, err := durable.OpenKeyDir(dir, opts.Create, opts.Rand, opts.Now, "key")
 	if err != nil {
 		return nil, fmt.Errorf("aegis/issuerkeys: %w", err)
 	}
-	s := &KeyStore{dir: abs, rnd: opts.Rand, now: opts.Now, keys: make(map[[KeyIDSize]byte]*privacypass.IssuerKey)}
-	if s.rnd == nil {
-		s.rnd = rand.Reader
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &KeyStore{dir: d, keys: make(map[[KeyIDSize]byte]*privacypass.IssuerKey)}
 	if _, err := s.Keys(); err != nil {
 		return nil, err
 	}
@@ -82,27 +61,25 @@ func OpenKeyStore(dir string, opts *KeyStoreOptions) (*KeyStore, error) {
 }
 
 // Dir returns the directory's absolute path.
-func (s *KeyStore) Dir() string { return s.dir }
+func (s *KeyStore) Dir() string { return s.dir.Path() }
 
 // Keys returns every stored key, newest not-before first.
-func (s *KeyStore) Keys() ([]*privacypass.IssuerKey, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.load()
+func (s *KeyStore) Keys() (keys []*privacypass.IssuerKey, err error) {
+	err = s.dir.Do(func() (err error) {
+		keys, err = s.load()
+		return err
+	})
+	return keys, err
 }
 
 // load reads the directory (new files only) and returns the keys sorted.
 func (s *KeyStore) load() ([]*privacypass.IssuerKey, error) {
-	entries, err := os.ReadDir(s.dir)
+	stems, err := s.dir.Stems(keyFileSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("aegis/issuerkeys: %w", err)
 	}
 	present := make(map[[KeyIDSize]byte]bool)
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), keyFileSuffix)
-		if !ok || !e.Type().IsRegular() {
-			continue
-		}
+	for _, name := range stems {
 		raw, err := hex.DecodeString(name)
 		if err != nil || len(raw) != KeyIDSize || hex.EncodeToString(raw) != name {
 			continue
@@ -112,8 +89,7 @@ func (s *KeyStore) load() ([]*privacypass.IssuerKey, error) {
 		if s.keys[id] != nil {
 			continue
 		}
-		path := filepath.Join(s.dir, e.Name())
-		b, err := durable.ReadPrivate(path)
+		b, path, err := s.dir.Read(name + keyFileSuffix)
 		if err != nil {
 			return nil, fmt.Errorf("aegis/issuerkeys: %w", err)
 		}
@@ -148,7 +124,7 @@ func (s *KeyStore) load() ([]*privacypass.IssuerKey, error) {
 // storing one (in force from now) if there is none.
 func (s *KeyStore) Current(t privacypass.TokenType) (*privacypass.IssuerKey, error) {
 	return s.withKeys(func(keys []*privacypass.IssuerKey) (*privacypass.IssuerKey, error) {
-		now := s.now()
+		now := s.dir.Now()
 		for _, k := range keys {
 			if k.Type() == t && !k.NotBefore().After(now) {
 				return k, nil
@@ -170,18 +146,7 @@ func (s *KeyStore) Rotate(t privacypass.TokenType, notBefore time.Time) (*privac
 // withKeys runs fn on the stored keys while holding the store's lock, in this
 // process and across processes.
 func (s *KeyStore) withKeys(fn func(keys []*privacypass.IssuerKey) (*privacypass.IssuerKey, error)) (*privacypass.IssuerKey, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	unlock, err := s.lock()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	keys, err := s.load()
-	if err != nil {
-		return nil, err
-	}
-	return fn(keys)
+	return durable.Update(s.dir, s.load, fn)
 }
 
 // generate makes a key whose truncated id differs from every other key of its
@@ -197,7 +162,7 @@ func (s *KeyStore) generate(t privacypass.TokenType, notBefore time.Time, existi
 		return nil, fmt.Errorf("aegis/issuerkeys: 256 keys of %v: retire some first: %w", t, domain.ErrInvalidInput)
 	}
 	for {
-		k, err := privacypass.GenerateIssuerKey(t, s.rnd, notBefore.Truncate(time.Second))
+		k, err := privacypass.GenerateIssuerKey(t, s.dir.Rand(), notBefore.Truncate(time.Second))
 		if err != nil {
 			return nil, err
 		}
@@ -209,7 +174,7 @@ func (s *KeyStore) generate(t privacypass.TokenType, notBefore time.Time, existi
 		if err != nil {
 			return nil, err
 		}
-		err = durable.WriteFile(s.dir, k.IDHex()+keyFileSuffix, b)
+		err = s.dir.Write(k.IDHex()+keyFileSuffix, b)
 		clear(b)
 		if err != nil {
 			return nil, fmt.Errorf("aegis/issuerkeys: %w", err)
@@ -220,37 +185,20 @@ func (s *KeyStore) generate(t privacypass.TokenType, notBefore time.Time, existi
 }
 
 // Retire deletes the key id. Tokens of it stop verifying at origins that
-// reload their keys; drop its ledger partition afterwards.
+// reload their keys; drop its ledger partition afterwards. A missing key is an
+// error wrapping domain.ErrNotFound.
 func (s *KeyStore) Retire(id [KeyIDSize]byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	unlock, err := s.lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	name := fmt.Sprintf("%x%s", id[:], keyFileSuffix)
-	if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("aegis/issuerkeys: key %x: %w", id, domain.ErrNotFound)
+	err := s.dir.Locked(func() error {
+		if err := s.dir.Remove(fmt.Sprintf("%x%s", id[:], keyFileSuffix)); err != nil {
+			return err
 		}
-		return fmt.Errorf("aegis/issuerkeys: %w", err)
-	}
-	delete(s.keys, id)
-	if err := durable.SyncDir(s.dir); err != nil {
-		return fmt.Errorf("aegis/issuerkeys: %w", err)
+		delete(s.keys, id)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("aegis/issuerkeys: retire key %x: %w", id, err)
 	}
 	return nil
-}
-
-// lock takes the exclusive flock on keys.lock that serialises the processes
-// sharing the directory.
-func (s *KeyStore) lock() (unlock func() error, err error) {
-	f, err := durable.OpenLocked(context.Background(), filepath.Join(s.dir, keyLockFile), durable.Exclusive, lockPoll)
-	if err != nil {
-		return nil, fmt.Errorf("aegis/issuerkeys: lock: %w", err)
-	}
-	return func() error { return durable.Unlock(f) }, nil
 }
 
 // Directory returns the issuer directory: keys in force first (newest first,
@@ -260,7 +208,7 @@ func (s *KeyStore) Directory(issuerRequestURI string) (*privacypass.Directory, e
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.dir.Now()
 	d := &privacypass.Directory{IssuerRequestURI: issuerRequestURI, TokenKeys: []privacypass.DirectoryKey{}}
 	var future []privacypass.DirectoryKey
 	for _, k := range keys {

@@ -13,19 +13,11 @@ package ohttpkeys
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/ai-pantheon/aegis/adapters/internal/durable"
@@ -41,10 +33,7 @@ type Key struct {
 
 // Store is a directory of gateway keys. It is safe for concurrent use.
 type Store struct {
-	dir string
-	rnd io.Reader
-	now func() time.Time
-	mu  sync.Mutex
+	dir *durable.KeyDir
 }
 
 // Options configure Open.
@@ -57,13 +46,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-const (
-	fileSuffix = ".key"
-	lockFile   = "keys.lock"
-)
-
-// lockPoll bounds the retry delay while another process holds keys.lock.
-var lockPoll = durable.Poll{Min: time.Millisecond, Max: 16 * time.Millisecond}
+const fileSuffix = ".key"
 
 // keyFile is the stored form of a key: its not-before time and the key in
 // package ohttp's storage format (GatewayKey.MarshalPrivate).
@@ -78,17 +61,11 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	abs, err := durable.OpenDir(dir, opts.Create, 0o700, "gateway key")
+	d, err := durable.OpenKeyDir(dir, opts.Create, opts.Rand, opts.Now, "gateway key")
 	if err != nil {
 		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
-	s := &Store{dir: abs, rnd: opts.Rand, now: opts.Now}
-	if s.rnd == nil {
-		s.rnd = rand.Reader
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Store{dir: d}
 	if _, err := s.Keys(); err != nil {
 		return nil, err
 	}
@@ -96,34 +73,32 @@ func Open(dir string, opts *Options) (*Store, error) {
 }
 
 // Dir returns the directory's absolute path.
-func (s *Store) Dir() string { return s.dir }
+func (s *Store) Dir() string { return s.dir.Path() }
 
 // Keys returns every stored key, newest not-before first.
-func (s *Store) Keys() ([]*Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.load()
+func (s *Store) Keys() (keys []*Key, err error) {
+	err = s.dir.Do(func() (err error) {
+		keys, err = s.load()
+		return err
+	})
+	return keys, err
 }
 
 func fileName(id uint8) string { return fmt.Sprintf("%02x%s", id, fileSuffix) }
 
 // load reads every key file and returns the keys sorted newest first.
 func (s *Store) load() ([]*Key, error) {
-	entries, err := os.ReadDir(s.dir)
+	stems, err := s.dir.Stems(fileSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
 	var out []*Key
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), fileSuffix)
-		if !ok || !e.Type().IsRegular() {
-			continue
-		}
+	for _, name := range stems {
 		id, err := strconv.ParseUint(name, 16, 8)
-		if err != nil || fileName(uint8(id)) != e.Name() {
+		if err != nil || fileName(uint8(id)) != name+fileSuffix {
 			continue
 		}
-		k, err := s.read(e.Name(), uint8(id))
+		k, err := s.read(name+fileSuffix, uint8(id))
 		if err != nil {
 			return nil, err
 		}
@@ -139,8 +114,7 @@ func (s *Store) load() ([]*Key, error) {
 }
 
 func (s *Store) read(name string, id uint8) (*Key, error) {
-	path := filepath.Join(s.dir, name)
-	b, err := durable.ReadPrivate(path)
+	b, path, err := s.dir.Read(name)
 	if err != nil {
 		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
@@ -166,7 +140,7 @@ func (s *Store) read(name string, id uint8) (*Key, error) {
 // force from now) if there is none.
 func (s *Store) Current() (*Key, error) {
 	return s.withKeys(func(keys []*Key) (*Key, error) {
-		now := s.now()
+		now := s.dir.Now()
 		for _, k := range keys {
 			if !k.NotBefore.After(now) {
 				return k, nil
@@ -183,35 +157,19 @@ func (s *Store) Rotate(notBefore time.Time) (*Key, error) {
 }
 
 // Retire deletes the key of key id id, freeing the id. Encapsulated requests
-// to it are refused by gateways that reload their keys.
+// to it are refused by gateways that reload their keys. A missing key is an
+// error wrapping domain.ErrNotFound.
 func (s *Store) Retire(id uint8) error {
-	_, err := s.withKeys(func([]*Key) (*Key, error) {
-		if err := os.Remove(filepath.Join(s.dir, fileName(id))); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("aegis/ohttpkeys: key %d: %w", id, domain.ErrNotFound)
-			}
-			return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
-		}
-		return nil, durable.SyncDir(s.dir)
-	})
-	return err
+	if err := s.dir.Locked(func() error { return s.dir.Remove(fileName(id)) }); err != nil {
+		return fmt.Errorf("aegis/ohttpkeys: retire key %d: %w", id, err)
+	}
+	return nil
 }
 
 // withKeys runs fn on the stored keys holding the store's lock, in this
 // process and across processes.
 func (s *Store) withKeys(fn func(keys []*Key) (*Key, error)) (*Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, err := durable.OpenLocked(context.Background(), filepath.Join(s.dir, lockFile), durable.Exclusive, lockPoll)
-	if err != nil {
-		return nil, fmt.Errorf("aegis/ohttpkeys: lock: %w", err)
-	}
-	defer durable.Unlock(f)
-	keys, err := s.load()
-	if err != nil {
-		return nil, err
-	}
-	return fn(keys)
+	return durable.Update(s.dir, s.load, fn)
 }
 
 // generate makes a key with the id after the newest key's (skipping ids
@@ -231,7 +189,7 @@ func (s *Store) generate(notBefore time.Time, existing []*Key) (*Key, error) {
 	for used[id] {
 		id++
 	}
-	gk, err := ohttp.GenerateGatewayKey(id, s.rnd)
+	gk, err := ohttp.GenerateGatewayKey(id, s.dir.Rand())
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +203,7 @@ func (s *Store) generate(notBefore time.Time, existing []*Key) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = durable.WriteFile(s.dir, fileName(id), b)
+	err = s.dir.Write(fileName(id), b)
 	clear(b)
 	if err != nil {
 		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)

@@ -11,18 +11,17 @@ import (
 	"github.com/ai-pantheon/aegis/domain"
 )
 
-// names lists dir's entries.
+// names lists the names in dir, hidden ones too.
 func names(t *testing.T, dir string) []string {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
+	matches, err := filepath.Glob(filepath.Join(dir, "*"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
+	for i, m := range matches {
+		matches[i] = filepath.Base(m)
 	}
-	return out
+	return matches
 }
 
 func TestWriteFileReplacesWholeFile(t *testing.T) {

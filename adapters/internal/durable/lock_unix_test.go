@@ -5,6 +5,7 @@ package durable
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -29,6 +30,20 @@ func TestExclusiveLockWaitsAndHonoursContext(t *testing.T) {
 	// (The 30 ms above is the deadline under test, not a wait for another goroutine.)
 	// A waiter: the lock is released only once the waiter has found it held and
 	// is polling, so the test covers a wait that ends with the lock granted.
+	waitsUntilReleased(t, held, func() error {
+		f, err := OpenLocked(context.Background(), path, Exclusive, testPoll)
+		if err == nil {
+			err = Unlock(f)
+		}
+		return err
+	})
+}
+
+// waitsUntilReleased runs wait, which must find the lock held (busyHook) and
+// not return until held is unlocked; then it unlocks held and checks that wait
+// returns nil.
+func waitsUntilReleased(t *testing.T, held *os.File, wait func() error) {
+	t.Helper()
 	busy := make(chan struct{}, 1)
 	busyHook = func() {
 		select {
@@ -38,13 +53,7 @@ func TestExclusiveLockWaitsAndHonoursContext(t *testing.T) {
 	}
 	defer func() { busyHook = nil }()
 	got := make(chan error, 1)
-	go func() {
-		f, err := OpenLocked(context.Background(), path, Exclusive, testPoll)
-		if err == nil {
-			err = Unlock(f)
-		}
-		got <- err
-	}()
+	go func() { got <- wait() }()
 	select {
 	case <-busy:
 	case err := <-got:
