@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ai-pantheon/aegis/domain"
@@ -82,16 +83,21 @@ func TestWriteTempFailuresRemoveTheTempFile(t *testing.T) {
 			}
 		})
 	}
-	// Success: afterWrite sees the complete file, sync is called once, the file
-	// stays.
+	// Success: afterWrite sees the complete file before the sync (fsblob dates
+	// the file there, so that the sync makes the times durable), sync is called
+	// once, the file stays.
 	dir := t.TempDir()
 	var seen []byte
-	synced := 0
+	var calls []string
 	tmp, err := WriteTemp(dir, ".tmp-*", []byte("data"),
-		func(name string) (err error) { seen, err = os.ReadFile(name); return err },
-		func(f *os.File) error { synced++; return f.Sync() })
-	if err != nil || string(seen) != "data" || synced != 1 {
-		t.Fatalf("WriteTemp: %v, afterWrite saw %q, %d syncs", err, seen, synced)
+		func(name string) (err error) {
+			calls = append(calls, "afterWrite")
+			seen, err = os.ReadFile(name)
+			return err
+		},
+		func(f *os.File) error { calls = append(calls, "sync"); return f.Sync() })
+	if err != nil || string(seen) != "data" || strings.Join(calls, " ") != "afterWrite sync" {
+		t.Fatalf("WriteTemp: %v, afterWrite saw %q, calls %v", err, seen, calls)
 	}
 	if got, err := os.ReadFile(tmp); err != nil || string(got) != "data" {
 		t.Fatalf("temp file: %q, %v", got, err)
