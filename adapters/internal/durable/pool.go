@@ -43,11 +43,9 @@ func Parallel(ctx context.Context, n, limit int, fn func(ctx context.Context, i 
 			}
 		})
 	}
+	// Every index is handed to a worker, which skips it once ctx is done: the
+	// check right before each call is what stops the pool.
 	for i := range n {
-		if ctx.Err() != nil {
-			skipped.Store(true)
-			break
-		}
 		next <- i
 	}
 	close(next)
