@@ -11,6 +11,8 @@
 //   - ReadPrivate: reading a file only its owner may read (a key file).
 //   - Lock, OpenLocked, TryOpenLocked and Unlock: flock(2) locks that honour a
 //     context, polling with a growing delay (flock itself cannot be interrupted).
+//   - KeyDir: a directory of secret key files shared by processes (the
+//     issuer and gateway key stores), built on the above.
 //   - Parallel: a bounded pool of goroutines that stops at the first error
 //     (the batches of fsblob and s3blob).
 package durable
