@@ -40,7 +40,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ai-pantheon/aegis/adapters/internal/fsdir"
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -95,7 +95,7 @@ func Open(dir string, opts *Options) (*Ledger, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	abs, err := fsdir.Open(dir, opts.Create, dirPerm, "ledger")
+	abs, err := durable.OpenDir(dir, opts.Create, dirPerm, "ledger")
 	if err != nil {
 		return nil, fmt.Errorf("aegis/fileledger: %w", err)
 	}
@@ -237,7 +237,7 @@ func (l *Ledger) openLocked(ctx context.Context, name string) (*os.File, error) 
 			return nil, err
 		}
 		if created {
-			if err := fsdir.Sync(l.dir); err != nil {
+			if err := durable.SyncDir(l.dir); err != nil {
 				f.Close()
 				return nil, err
 			}
@@ -278,7 +278,7 @@ func (l *Ledger) catchUp(p *partition, f *os.File) error {
 		// The file's directory entry must be durable before a record in it is
 		// acknowledged. Its creator synced the directory, but may have crashed
 		// first: sync once per file and process.
-		if err := fsdir.Sync(l.dir); err != nil {
+		if err := durable.SyncDir(l.dir); err != nil {
 			return err
 		}
 	}
@@ -344,7 +344,7 @@ func (l *Ledger) DropPartition(ctx context.Context, name string) (err error) {
 		return err
 	}
 	p.file, p.offset, p.set = nil, 0, nil
-	return fsdir.Sync(l.dir)
+	return durable.SyncDir(l.dir)
 }
 
 // encodeRecord returns the record of nonce (1..255 bytes).

@@ -5,10 +5,9 @@ package fileledger
 import (
 	"context"
 	"os"
-	"syscall"
 	"time"
 
-	"github.com/ai-pantheon/aegis/adapters/internal/filelock"
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
 )
 
 // Polling bounds for a flock held by another process: flock(2) cannot be
@@ -21,8 +20,8 @@ const (
 // flock takes an exclusive flock(2) on f, polling until it is granted or ctx is
 // done.
 func flock(ctx context.Context, f *os.File) error {
-	return filelock.Lock(ctx, f, syscall.LOCK_EX, filelock.Poll{Min: minPoll, Max: maxPoll})
+	return durable.Lock(ctx, f, durable.Exclusive, durable.Poll{Min: minPoll, Max: maxPoll})
 }
 
 // unflock releases the flock and closes f.
-func unflock(f *os.File) error { return filelock.Unlock(f) }
+func unflock(f *os.File) error { return durable.Unlock(f) }

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/ai-pantheon/aegis/adapters/fileledger"
+	"github.com/ai-pantheon/aegis/adapters/issuerkeys"
 	"github.com/ai-pantheon/aegis/crypto/hmactoken"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/crypto/secret"
@@ -33,7 +34,7 @@ var _ = Describe("Redeeming tokens against a file ledger", func() {
 	})
 
 	It("refuses a second redemption of a Privacy Pass token, also after a restart", func() {
-		keys, err := privacypass.OpenKeyStore(filepath.Join(GinkgoT().TempDir(), "keys"), &privacypass.KeyStoreOptions{Create: true})
+		keys, err := issuerkeys.OpenKeyStore(filepath.Join(GinkgoT().TempDir(), "keys"), &issuerkeys.KeyStoreOptions{Create: true})
 		Expect(err).NotTo(HaveOccurred())
 		key, err := keys.Current(privacypass.TypeBlindRSA)
 		Expect(err).NotTo(HaveOccurred())

@@ -9,8 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-	"syscall"
 
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -160,7 +160,7 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 			return "", err
 		}
 	}
-	tmpLock, err := flock(ctx, s.tmpLock, syscall.LOCK_SH)
+	tmpLock, err := flock(ctx, s.tmpLock, durable.Shared)
 	if err != nil {
 		return "", err
 	}
@@ -174,24 +174,11 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 			}
 		}
 	}()
-	err = parallel(len(objs), func(i int) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	err = durable.Parallel(ctx, len(objs), batchWorkers, func(_ context.Context, i int) (err error) {
 		shard, _ := s.paths(objs[i].ID)
-		tmp, err := os.CreateTemp(shard, tmpPrefix+"*") // mode 0600
-		if err != nil {
-			return err
-		}
-		tmps[i] = tmp.Name()
-		_, err = tmp.Write(objs[i].Data)
-		if err == nil {
-			// After the last write, before any fsync (as in write).
-			err = d.set(tmp.Name())
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
+		// Dated after the last write, before any fsync (as in write); synced
+		// below, after the renames.
+		tmps[i], err = durable.WriteTemp(shard, tmpPrefix+"*", objs[i].Data, func(name string) error { return d.set(name) }, nil)
 		return err
 	})
 	if err != nil {
@@ -222,7 +209,9 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 		return "", err
 	}
 	if len(replace) > 0 {
-		if err := parallel(len(replace), func(k int) error { return syncPath(tmps[replace[k]]) }); err != nil {
+		if err := durable.Parallel(ctx, len(replace), batchWorkers, func(_ context.Context, k int) error {
+			return durable.SyncFile(tmps[replace[k]], syncFile)
+		}); err != nil {
 			return "", err
 		}
 		release, err := s.commit.lock(ctx)
@@ -266,9 +255,9 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 		}
 		syncDirs = append(syncDirs, dir)
 	}
-	err = parallel(len(files)+len(syncDirs), func(i int) error {
+	err = durable.Parallel(ctx, len(files)+len(syncDirs), batchWorkers, func(_ context.Context, i int) error {
 		if i < len(files) {
-			return syncPath(files[i])
+			return durable.SyncFile(files[i], syncFile)
 		}
 		return syncDir(syncDirs[i-len(files)])
 	})
@@ -298,22 +287,6 @@ func (s *Store) putBatch(ctx context.Context, d dating, objs []domain.Object, sw
 		return "", err
 	}
 	return contentVersion(sw.data), nil
-}
-
-// syncPath fsyncs the file at path.
-func syncPath(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	err = syncFile(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	return nil
 }
 
 // DeleteBatch unlinks the objects that exist under the commit lock, 16 at a time. It does not
@@ -350,7 +323,7 @@ func (s *Store) batchDelete(ctx context.Context, d dating, ids []domain.ObjectID
 		mu      sync.Mutex
 		changed = map[string]bool{}
 	)
-	err = parallel(len(ids), func(i int) error {
+	err = durable.Parallel(ctx, len(ids), batchWorkers, func(_ context.Context, i int) error {
 		shard, file := s.paths(ids[i])
 		switch uerr := unlink(file); {
 		case errors.Is(uerr, fs.ErrNotExist):
@@ -369,33 +342,4 @@ func (s *Store) batchDelete(ctx context.Context, d dating, ids []domain.ObjectID
 		}
 	}
 	return err
-}
-
-// parallel runs fn(0..n-1) on up to batchWorkers goroutines and returns the first error.
-func parallel(n int, fn func(i int) error) error {
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		next  = make(chan int)
-	)
-	for range min(n, batchWorkers) {
-		wg.Go(func() {
-			for i := range next {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return first
 }

@@ -48,11 +48,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ai-pantheon/aegis/adapters/internal/filelock"
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -148,7 +147,7 @@ func record(t *testing.T, s *Store) *recorder {
 		}
 		return err
 	}
-	flock = func(ctx context.Context, path string, how int) (*os.File, error) {
+	flock = func(ctx context.Context, path string, how durable.LockKind) (*os.File, error) {
 		f, err := oFlock(ctx, path, how)
 		if err == nil && path == s.commit.path {
 			r.add(event{kind: evLock, path: path}, false)
@@ -184,13 +183,13 @@ func (r *recorder) checkLocked() bool {
 	if _, err := os.Stat(r.s.commit.path); errors.Is(err, fs.ErrNotExist) {
 		return false // not made yet, so not held; and not to be made here
 	}
-	f, ok, err := filelock.TryOpen(r.s.commit.path, syscall.LOCK_EX)
+	f, ok, err := durable.TryOpenLocked(r.s.commit.path, durable.Exclusive)
 	if err != nil {
 		r.t.Errorf("checking cas.lock: %v", err)
 		return false
 	}
 	if ok {
-		if err := filelock.Unlock(f); err != nil {
+		if err := durable.Unlock(f); err != nil {
 			r.t.Errorf("releasing cas.lock after checking it: %v", err)
 		}
 		return false

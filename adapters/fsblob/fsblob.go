@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/ai-pantheon/aegis/adapters/internal/fsdir"
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -70,7 +70,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	abs, err := fsdir.Open(dir, opts.Create, dirPerm, "store")
+	abs, err := durable.OpenDir(dir, opts.Create, dirPerm, "store")
 	if err != nil {
 		return nil, fmt.Errorf("aegis/fsblob: %w", err)
 	}
@@ -106,7 +106,7 @@ func (s *Store) removeDebris() error {
 		return nil
 	}
 	defer releaseWriter()
-	tmp, ok, err := tryFlock(s.tmpLock, syscall.LOCK_EX)
+	tmp, ok, err := tryFlock(s.tmpLock, durable.Exclusive)
 	if err != nil {
 		return fmt.Errorf("aegis/fsblob: open %s: %w", s.dir, err)
 	}
@@ -241,36 +241,25 @@ func (s *Store) write(ctx context.Context, d dating, op string, id domain.Object
 
 	// Hold tmp.lock shared while the temp file exists, so that Open in another
 	// process does not take it for a crashed writer's debris.
-	tmpLock, err := flock(ctx, s.tmpLock, syscall.LOCK_SH)
+	tmpLock, err := flock(ctx, s.tmpLock, durable.Shared)
 	if err != nil {
 		return "", err
 	}
 	defer unflock(tmpLock)
 
-	tmp, err := os.CreateTemp(shard, tmpPrefix+"*") // mode 0600
-	if err != nil {
-		return "", err
-	}
-	tmpName := tmp.Name()
+	// d dates the temp file after its last write (neither fsync nor rename
+	// changes the times) and before the fsync, which makes the times durable
+	// with the contents.
+	tmpName, err := durable.WriteTemp(shard, tmpPrefix+"*", data, func(name string) error { return d.set(name) }, syncFile)
 	renamed := false
 	defer func() {
 		if !renamed {
-			os.Remove(tmpName)
+			if tmpName != "" {
+				os.Remove(tmpName)
+			}
 			d.set(shard) // best effort: the temp file came and went
 		}
 	}()
-	_, err = tmp.Write(data)
-	if err == nil {
-		// After the last write (neither fsync nor rename changes the times) and
-		// before the fsync, which makes the times durable with the contents.
-		err = d.set(tmpName)
-	}
-	if err == nil {
-		err = syncFile(tmp)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return "", err
 	}

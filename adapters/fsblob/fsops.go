@@ -6,7 +6,7 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/ai-pantheon/aegis/adapters/internal/fsdir"
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
 )
 
 // The calls that change the store's directories, or make a change durable, go
@@ -19,7 +19,7 @@ import (
 var (
 	// syncDir fsyncs a directory, making the entries renamed into, unlinked from
 	// or made in it durable.
-	syncDir = fsdir.Sync
+	syncDir = durable.SyncDir
 	// syncFile fsyncs an open file, making its contents (and times) durable.
 	syncFile = func(f *os.File) error { return f.Sync() }
 	// rename moves a complete temp file over an object's name.

@@ -7,10 +7,9 @@ import (
 	"errors"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/ai-pantheon/aegis/adapters/internal/filelock"
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
 )
 
 // Polling bounds for a flock held by another process: flock(2) cannot be
@@ -43,7 +42,7 @@ func (m *fileMutex) lock(ctx context.Context) (release func() error, err error) 
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	f, err := flock(ctx, m.path, syscall.LOCK_EX)
+	f, err := flock(ctx, m.path, durable.Exclusive)
 	if err != nil {
 		<-m.sem
 		return nil, err
@@ -59,7 +58,7 @@ func (m *fileMutex) tryLock() (release func() error, ok bool, err error) {
 	default:
 		return nil, false, nil
 	}
-	f, ok, err := tryFlock(m.path, syscall.LOCK_EX)
+	f, ok, err := tryFlock(m.path, durable.Exclusive)
 	if !ok {
 		<-m.sem
 		return nil, false, err
@@ -82,17 +81,19 @@ func (m *fileMutex) releaser(f *os.File) func() error {
 var errNotHeld = errors.New("the lock is not held")
 
 // poll is how often a waiter retries a lock another process holds.
-var poll = filelock.Poll{Min: minPoll, Max: maxPoll}
+var poll = durable.Poll{Min: minPoll, Max: maxPoll}
 
-// flock opens the lock file at path and locks it (how: LOCK_SH or LOCK_EX),
+// flock opens the lock file at path and locks it (shared or exclusive),
 // waiting until it can or ctx is done; unflock unlocks and closes it. Variables,
 // like those of fsops.go, so that tests can record when the commit lock is taken
 // and released.
 var (
-	flock = func(ctx context.Context, path string, how int) (*os.File, error) {
-		return filelock.Open(ctx, path, how, poll)
+	flock = func(ctx context.Context, path string, how durable.LockKind) (*os.File, error) {
+		return durable.OpenLocked(ctx, path, how, poll)
 	}
-	unflock = filelock.Unlock
+	unflock = durable.Unlock
 )
 
-func tryFlock(path string, how int) (*os.File, bool, error) { return filelock.TryOpen(path, how) }
+func tryFlock(path string, how durable.LockKind) (*os.File, bool, error) {
+	return durable.TryOpenLocked(path, how)
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -494,42 +495,13 @@ func (s *Store) PutBatch(ctx context.Context, objs []domain.Object) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("aegis/s3blob: put batch: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		next     = make(chan domain.Object)
-	)
-	for range min(batchParallelism, len(objs)) {
-		wg.Go(func() {
-			for o := range next {
-				if err := s.Put(ctx, o.ID, o.Data); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-						cancel()
-					}
-					mu.Unlock()
-				}
-			}
-		})
+	err := durable.Parallel(ctx, len(objs), batchParallelism, func(ctx context.Context, i int) error {
+		return s.Put(ctx, objs[i].ID, objs[i].Data)
+	})
+	if err != nil {
+		return fmt.Errorf("aegis/s3blob: put batch: %w", err)
 	}
-feed:
-	for _, o := range objs {
-		select {
-		case next <- o:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		return fmt.Errorf("aegis/s3blob: put batch: %w", firstErr)
-	}
-	return ctx.Err()
+	return nil
 }
 
 // DeleteBatch removes the objects with S3's multi-object delete (absent ones

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestVarint(t *testing.T) {
@@ -507,8 +506,7 @@ func identity(s *voprfSuite) []byte {
 
 // Type 5 keys: the token key is SerializeElement (32 bytes) and its SHA-256 is
 // the key id; private keys round-trip; the identity and non-canonical
-// encodings are refused; key stores rotate them with truncated ids unique per
-// type, and the directory lists them.
+// encodings are refused.
 func TestType5Keys(t *testing.T) {
 	key := testKey(t, TypeVOPRFRistretto255)
 	if len(key.TokenKey()) != 32 || key.ID() != KeyID(key.TokenKey()) || key.Type() != TypeVOPRFRistretto255 {
@@ -540,49 +538,5 @@ func TestType5Keys(t *testing.T) {
 	// A P-384 key of the other VOPRF type is refused by size.
 	if _, err := NewClient(TypeVOPRFRistretto255, testKey(t, TypeVOPRF).TokenKey()); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("P-384 key as type 5: %v", err)
-	}
-
-	now := time.Unix(1_800_000_000, 0)
-	ks, err := OpenKeyStore(t.TempDir()+"/keys", &KeyStoreOptions{Create: true, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur, err := ks.Current(TypeVOPRFRistretto255)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[byte]bool{cur.ID()[KeyIDSize-1]: true}
-	for i := range 20 {
-		k, err := ks.Rotate(TypeVOPRFRistretto255, now.Add(time.Duration(i+1)*time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if seen[k.ID()[KeyIDSize-1]] {
-			t.Fatalf("rotation %d repeats a truncated key id", i)
-		}
-		seen[k.ID()[KeyIDSize-1]] = true
-	}
-	if again, err := ks.Current(TypeVOPRFRistretto255); err != nil || again.ID() != cur.ID() {
-		t.Fatalf("current key changed by rotations in the future: %v", err)
-	}
-	dir, err := ks.Directory("https://issuer.example/request")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dk, err := dir.Key(TypeVOPRFRistretto255, now)
-	if err != nil || !bytes.Equal(dk.TokenKey, cur.TokenKey()) {
-		t.Fatalf("directory key: %v", err)
-	}
-	// A token of the stored key, reloaded from disk, redeems.
-	keys, err := ks.Keys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := NewOrigin(newMapLedger())
-	for _, k := range keys {
-		origin.AddIssuerKey(k)
-	}
-	if err := origin.Redeem(context.Background(), mintToken(t, cur, testChallenge(t, TypeVOPRFRistretto255))); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -20,7 +20,9 @@
 // (Origin.Redeem). Challenges and tokens travel in WWW-Authenticate and
 // Authorization headers (FormatWWWAuthenticate, ParseWWWAuthenticate,
 // FormatAuthorization, ParseAuthorization); issuer keys are published in the
-// issuer directory (Directory) and kept by a KeyStore. A Pool is the client's
+// issuer directory (Directory); an IssuerKey is stored in the form of
+// IssuerKey.MarshalPrivate and read back by ParseIssuerKey (the directory of
+// key files is kept by the adapter adapters/issuerkeys). A Pool is the client's
 // domain.TokenSource: it fetches batches and hands out one token per request.
 //
 // Batched issuance uses the two formats of draft-ietf-privacypass-batched-tokens

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -253,72 +252,6 @@ func TestDirectory(t *testing.T) {
 		if _, err := ParseDirectory([]byte(bad)); !errors.Is(err, ErrMalformed) {
 			t.Fatalf("ParseDirectory(%s) = %v, want ErrMalformed", bad, err)
 		}
-	}
-}
-
-func TestKeyStore(t *testing.T) {
-	dir := t.TempDir() + "/keys"
-	now := time.Unix(1_800_000_000, 0)
-	clock := func() time.Time { return now }
-	ks, err := OpenKeyStore(dir, &KeyStoreOptions{Create: true, Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k1, err := ks.Current(TypeVOPRF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again, _ := ks.Current(TypeVOPRF); again.ID() != k1.ID() {
-		t.Fatal("Current generated a second key")
-	}
-	fi, err := os.Stat(dir + "/" + k1.IDHex() + ".key")
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v %v", err, fi)
-	}
-	if di, _ := os.Stat(dir); di.Mode().Perm() != 0o700 {
-		t.Fatalf("key dir mode %v", di.Mode().Perm())
-	}
-	// Rotation: a key announced for later is listed after the current one and
-	// becomes current at its not-before.
-	k2, err := ks.Rotate(TypeVOPRF, now.Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k2.ID()[KeyIDSize-1] == k1.ID()[KeyIDSize-1] {
-		t.Fatal("truncated key ids collide")
-	}
-	d, err := ks.Directory("/request")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(d.TokenKeys) != 2 || !bytes.Equal(d.TokenKeys[0].TokenKey, k1.TokenKey()) || !d.TokenKeys[1].NotBefore.Equal(now.Add(time.Hour)) {
-		t.Fatalf("directory order: %+v", d.TokenKeys)
-	}
-	// Reopen: the keys load from disk.
-	now = now.Add(2 * time.Hour)
-	ks2, err := OpenKeyStore(dir, &KeyStoreOptions{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur, err := ks2.Current(TypeVOPRF)
-	if err != nil || cur.ID() != k2.ID() {
-		t.Fatalf("current after rotation: %v %v", cur, err)
-	}
-	if err := ks2.Retire(k1.ID()); err != nil {
-		t.Fatal(err)
-	}
-	if keys, _ := ks2.Keys(); len(keys) != 1 {
-		t.Fatalf("%d keys after retiring one", len(keys))
-	}
-	if err := ks2.Retire(k1.ID()); err == nil {
-		t.Fatal("retired twice")
-	}
-	// A key file readable by others is refused.
-	if err := os.Chmod(dir+"/"+k2.IDHex()+".key", 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := OpenKeyStore(dir, nil); err == nil {
-		t.Fatal("opened a key store with a world-readable key")
 	}
 }
 

@@ -9,13 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ai-pantheon/aegis/apps/internal/gatewaykeys"
+	"github.com/ai-pantheon/aegis/adapters/ohttpkeys"
 	"github.com/ai-pantheon/aegis/crypto/ohttp"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
 // GatewayKeyDir is the subdirectory of the issuer key directory that holds
-// the OHTTP gateway keys (package gatewaykeys).
+// the OHTTP gateway keys (package ohttpkeys).
 const GatewayKeyDir = "ohttp"
 
 // GatewayKeys are the Oblivious HTTP gateway's keys, kept and rotated as the
@@ -31,7 +31,7 @@ type GatewayKeys struct {
 	// Lifetime is Options.KeyLifetime (0: keys without end).
 	Lifetime time.Duration
 
-	store   *gatewaykeys.Store
+	store   *ohttpkeys.Store
 	configs atomic.Pointer[[]*ohttp.KeyConfig]
 }
 
@@ -43,7 +43,7 @@ func ProvideGatewayKeys(o Options, ik IssuerKeys) (*GatewayKeys, error) {
 	if o.DisableOHTTP {
 		return g, nil
 	}
-	st, err := gatewaykeys.Open(filepath.Join(o.IssuerDir, GatewayKeyDir), &gatewaykeys.Options{Create: true})
+	st, err := ohttpkeys.Open(filepath.Join(o.IssuerDir, GatewayKeyDir), &ohttpkeys.Options{Create: true})
 	if err != nil {
 		return nil, fmt.Errorf("aegisd: OHTTP gateway keys: %w", err)
 	}
@@ -93,7 +93,7 @@ func ProvideGatewayKeys(o Options, ik IssuerKeys) (*GatewayKeys, error) {
 }
 
 // live reports whether k is within its lifetime at now.
-func (g *GatewayKeys) live(k *gatewaykeys.Key, now time.Time) bool {
+func (g *GatewayKeys) live(k *ohttpkeys.Key, now time.Time) bool {
 	return g.Lifetime <= 0 || now.Before(k.NotBefore.Add(g.Lifetime))
 }
 

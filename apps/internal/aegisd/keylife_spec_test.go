@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/ai-pantheon/aegis/adapters/issuerkeys"
 	"github.com/ai-pantheon/aegis/adapters/memblob"
 	"github.com/ai-pantheon/aegis/adapters/memledger"
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
@@ -58,12 +59,12 @@ var _ = Describe("issuer key lifetime (--key-lifetime)", func() {
 	const lifetime = time.Hour
 	var (
 		dir string
-		ks  *privacypass.KeyStore
+		ks  *issuerkeys.KeyStore
 	)
 	BeforeEach(func() {
 		dir = GinkgoT().TempDir()
 		var err error
-		ks, err = privacypass.OpenKeyStore(dir, &privacypass.KeyStoreOptions{Create: true})
+		ks, err = issuerkeys.OpenKeyStore(dir, &issuerkeys.KeyStoreOptions{Create: true})
 		Expect(err).NotTo(HaveOccurred())
 	})
 	startWith := func(edit func(*aegisd.Options)) *running {

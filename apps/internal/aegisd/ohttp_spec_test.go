@@ -17,8 +17,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/ai-pantheon/aegis/adapters/fsblob"
+	"github.com/ai-pantheon/aegis/adapters/ohttpkeys"
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
-	"github.com/ai-pantheon/aegis/apps/internal/gatewaykeys"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
 	"github.com/ai-pantheon/aegis/crypto/bhttp"
 	"github.com/ai-pantheon/aegis/crypto/ohttp"
@@ -372,9 +372,9 @@ var _ = Describe("OHTTP gateway keys, kept and rotated like the issuer's", func(
 		DeferCleanup(func() { Expect(r.stop()).To(Succeed()) })
 		return r
 	}
-	keyStore := func() *gatewaykeys.Store {
+	keyStore := func() *ohttpkeys.Store {
 		GinkgoHelper()
-		ks, err := gatewaykeys.Open(filepath.Join(dir, aegisd.GatewayKeyDir), &gatewaykeys.Options{Create: true})
+		ks, err := ohttpkeys.Open(filepath.Join(dir, aegisd.GatewayKeyDir), &ohttpkeys.Options{Create: true})
 		Expect(err).NotTo(HaveOccurred())
 		return ks
 	}
@@ -431,7 +431,7 @@ var _ = Describe("OHTTP gateway keys, kept and rotated like the issuer's", func(
 		k, err := ks.Current()
 		Expect(err).NotTo(HaveOccurred())
 		Expect(k.KeyID()).To(Equal(uint8(0)))
-		var last *gatewaykeys.Key
+		var last *ohttpkeys.Key
 		for i := 1; i <= 256; i++ {
 			last, err = ks.Rotate(time.Now().Add(time.Duration(i) * time.Second))
 			if i < 256 {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ai-pantheon/aegis/adapters/fileledger"
 	"github.com/ai-pantheon/aegis/adapters/fsblob"
+	"github.com/ai-pantheon/aegis/adapters/issuerkeys"
 	"github.com/ai-pantheon/aegis/adapters/memblob"
 	"github.com/ai-pantheon/aegis/adapters/memledger"
 	"github.com/ai-pantheon/aegis/adapters/redisledger"
@@ -216,11 +217,11 @@ func ProvideLedger(o Options) (domain.SpentLedger, error) {
 }
 
 // ProvideKeyStore opens (creating it if needed) the issuer key directory.
-func ProvideKeyStore(o Options) (*privacypass.KeyStore, error) {
+func ProvideKeyStore(o Options) (*issuerkeys.KeyStore, error) {
 	if o.IssuerDir == "" {
 		return nil, fmt.Errorf("aegisd: an issuer key directory is required: %w", domain.ErrInvalidInput)
 	}
-	return privacypass.OpenKeyStore(o.IssuerDir, &privacypass.KeyStoreOptions{Create: true})
+	return issuerkeys.OpenKeyStore(o.IssuerDir, &issuerkeys.KeyStoreOptions{Create: true})
 }
 
 // IssuerKeys are the issuer's keys: the current one of the configured type
@@ -262,7 +263,7 @@ func tokenType(name string) (privacypass.TokenType, error) {
 // With a key lifetime, a current key past half its lifetime gets a successor
 // (unless one is already waiting), in force KeyPublishDelay from now; a
 // current key past its whole lifetime is replaced at once.
-func ProvideIssuerKeys(ks *privacypass.KeyStore, o Options) (IssuerKeys, error) {
+func ProvideIssuerKeys(ks *issuerkeys.KeyStore, o Options) (IssuerKeys, error) {
 	t, err := tokenType(o.TokenType)
 	if err != nil {
 		return IssuerKeys{}, err
@@ -365,7 +366,7 @@ type DirectoryFunc func() (*privacypass.Directory, error)
 
 // ProvideDirectory lists the key store's keys, with the token-request path as
 // issuer-request-uri.
-func ProvideDirectory(ks *privacypass.KeyStore) DirectoryFunc {
+func ProvideDirectory(ks *issuerkeys.KeyStore) DirectoryFunc {
 	return func() (*privacypass.Directory, error) { return ks.Directory(server.TokenRequestsPath) }
 }
 
@@ -432,7 +433,7 @@ type App struct {
 	// Issuance reports whether POST /v1/token-requests is enabled.
 	Issuance bool
 
-	keys    *privacypass.KeyStore
+	keys    *issuerkeys.KeyStore
 	origin  *privacypass.Origin
 	issuer  IssuerKeys
 	gateway *GatewayKeys
@@ -441,7 +442,7 @@ type App struct {
 }
 
 // NewApp returns the App.
-func NewApp(o Options, srv *http.Server, h *server.Server, secret AttestSecret, lg Log, ks *privacypass.KeyStore,
+func NewApp(o Options, srv *http.Server, h *server.Server, secret AttestSecret, lg Log, ks *issuerkeys.KeyStore,
 	origin *privacypass.Origin, k IssuerKeys, gw *GatewayKeys, store domain.BlobStore, ledger domain.SpentLedger) *App {
 	a := &App{HTTP: srv, Handler: h, Log: lg.Writer, Issuance: len(secret) > 0, keys: ks, origin: origin, issuer: k, gateway: gw, reload: KeyReloadInterval}
 	if o.KeyReloadInterval > 0 {

@@ -1,7 +1,4 @@
-// Package fsdir holds the directory handling the adapters that keep files
-// (fsblob, fileledger) share: opening or creating their directory, and syncing
-// a directory so that entries created or renamed in it are durable.
-package fsdir
+package durable
 
 import (
 	"errors"
@@ -13,11 +10,12 @@ import (
 	"github.com/ai-pantheon/aegis/domain"
 )
 
-// Open returns the absolute path of dir after checking that it is a directory.
-// A missing directory is an error wrapping domain.ErrNotFound, unless create is
-// set: then it is made with mode perm (and any missing parents) and its parent
-// is synced. what names the directory in messages ("store", "ledger").
-func Open(dir string, create bool, perm fs.FileMode, what string) (string, error) {
+// OpenDir returns the absolute path of dir after checking that it is a
+// directory. A missing directory is an error wrapping domain.ErrNotFound, unless
+// create is set: then it is made with mode perm (and any missing parents) and
+// its parent is synced. what names the directory in messages ("store",
+// "ledger", "key").
+func OpenDir(dir string, create bool, perm fs.FileMode, what string) (string, error) {
 	if dir == "" {
 		return "", fmt.Errorf("open: empty directory name: %w", domain.ErrInvalidInput)
 	}
@@ -38,7 +36,7 @@ func Open(dir string, create bool, perm fs.FileMode, what string) (string, error
 		if err := os.MkdirAll(abs, perm); err != nil {
 			return "", fmt.Errorf("create %s directory: %w", what, err)
 		}
-		if err := Sync(filepath.Dir(abs)); err != nil {
+		if err := SyncDir(filepath.Dir(abs)); err != nil {
 			return "", fmt.Errorf("create %s directory %s: %w", what, abs, err)
 		}
 	default:
@@ -47,8 +45,8 @@ func Open(dir string, create bool, perm fs.FileMode, what string) (string, error
 	return abs, nil
 }
 
-// Sync fsyncs the directory dir.
-func Sync(dir string) error {
+// SyncDir fsyncs the directory dir.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

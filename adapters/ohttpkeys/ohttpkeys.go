@@ -1,5 +1,5 @@
-// Package gatewaykeys keeps the Oblivious HTTP gateway keys of aegisd in a
-// directory, as crypto/privacypass.KeyStore keeps its issuer keys: one file
+// Package ohttpkeys keeps the Oblivious HTTP gateway keys of aegisd in a
+// directory, as package issuerkeys keeps its issuer keys: one file
 // per key, mode 0600, in a directory of mode 0700, written durably (temp
 // file, fsync, rename, fsync of the directory), with an flock on "keys.lock"
 // serialising the processes that share the directory (where the platform has
@@ -9,24 +9,18 @@
 // key's, cycling through 0..255 and skipping ids still held, so a client never
 // finds two keys under one id. Keys past their lifetime are removed with
 // Retire (aegisd does so at start), which frees their ids.
-package gatewaykeys
+package ohttpkeys
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/ai-pantheon/aegis/adapters/internal/durable"
 	"github.com/ai-pantheon/aegis/crypto/ohttp"
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -39,10 +33,7 @@ type Key struct {
 
 // Store is a directory of gateway keys. It is safe for concurrent use.
 type Store struct {
-	dir string
-	rnd io.Reader
-	now func() time.Time
-	mu  sync.Mutex
+	dir *durable.KeyDir
 }
 
 // Options configure Open.
@@ -55,10 +46,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-const (
-	fileSuffix = ".key"
-	lockFile   = "keys.lock"
-)
+const fileSuffix = ".key"
 
 // keyFile is the stored form of a key: its not-before time and the key in
 // package ohttp's storage format (GatewayKey.MarshalPrivate).
@@ -73,30 +61,11 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil || dir == "" {
-		return nil, fmt.Errorf("gatewaykeys: open %q: %w", dir, domain.ErrInvalidInput)
+	d, err := durable.OpenKeyDir(dir, opts.Create, opts.Rand, opts.Now, "gateway key")
+	if err != nil {
+		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
-	switch fi, err := os.Stat(abs); {
-	case err == nil && !fi.IsDir():
-		return nil, fmt.Errorf("gatewaykeys: open %s: not a directory: %w", abs, domain.ErrInvalidInput)
-	case err == nil:
-	case errors.Is(err, fs.ErrNotExist) && opts.Create:
-		if err := os.MkdirAll(abs, 0o700); err != nil {
-			return nil, fmt.Errorf("gatewaykeys: create %s: %w", abs, err)
-		}
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("gatewaykeys: open %s: %w", abs, domain.ErrNotFound)
-	default:
-		return nil, fmt.Errorf("gatewaykeys: open: %w", err)
-	}
-	s := &Store{dir: abs, rnd: opts.Rand, now: opts.Now}
-	if s.rnd == nil {
-		s.rnd = rand.Reader
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Store{dir: d}
 	if _, err := s.Keys(); err != nil {
 		return nil, err
 	}
@@ -104,34 +73,32 @@ func Open(dir string, opts *Options) (*Store, error) {
 }
 
 // Dir returns the directory's absolute path.
-func (s *Store) Dir() string { return s.dir }
+func (s *Store) Dir() string { return s.dir.Path() }
 
 // Keys returns every stored key, newest not-before first.
-func (s *Store) Keys() ([]*Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.load()
+func (s *Store) Keys() (keys []*Key, err error) {
+	err = s.dir.Do(func() (err error) {
+		keys, err = s.load()
+		return err
+	})
+	return keys, err
 }
 
 func fileName(id uint8) string { return fmt.Sprintf("%02x%s", id, fileSuffix) }
 
 // load reads every key file and returns the keys sorted newest first.
 func (s *Store) load() ([]*Key, error) {
-	entries, err := os.ReadDir(s.dir)
+	stems, err := s.dir.Stems(fileSuffix)
 	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: %w", err)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
 	var out []*Key
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), fileSuffix)
-		if !ok || !e.Type().IsRegular() {
-			continue
-		}
+	for _, name := range stems {
 		id, err := strconv.ParseUint(name, 16, 8)
-		if err != nil || fileName(uint8(id)) != e.Name() {
+		if err != nil || fileName(uint8(id)) != name+fileSuffix {
 			continue
 		}
-		k, err := s.read(e.Name(), uint8(id))
+		k, err := s.read(name+fileSuffix, uint8(id))
 		if err != nil {
 			return nil, err
 		}
@@ -147,32 +114,24 @@ func (s *Store) load() ([]*Key, error) {
 }
 
 func (s *Store) read(name string, id uint8) (*Key, error) {
-	path := filepath.Join(s.dir, name)
-	fi, err := os.Stat(path)
+	b, path, err := s.dir.Read(name)
 	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("gatewaykeys: %s is readable by others (mode %v): %w", path, fi.Mode().Perm(), domain.ErrInvalidInput)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: %w", err)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
 	defer clear(b)
 	var f keyFile
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil || f.NotBefore.IsZero() || len(f.Key) == 0 {
-		return nil, fmt.Errorf("gatewaykeys: %s is not a stored gateway key: %w", path, domain.ErrIntegrity)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %s is not a stored gateway key: %w", path, domain.ErrIntegrity)
 	}
 	k, err := ohttp.ParseGatewayKey(f.Key)
 	clear(f.Key)
 	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: %s: %w", path, err)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %s: %w", path, err)
 	}
 	if k.KeyID() != id {
-		return nil, fmt.Errorf("gatewaykeys: %s holds key id %d: %w", path, k.KeyID(), domain.ErrIntegrity)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %s holds key id %d: %w", path, k.KeyID(), domain.ErrIntegrity)
 	}
 	return &Key{GatewayKey: k, NotBefore: f.NotBefore}, nil
 }
@@ -181,7 +140,7 @@ func (s *Store) read(name string, id uint8) (*Key, error) {
 // force from now) if there is none.
 func (s *Store) Current() (*Key, error) {
 	return s.withKeys(func(keys []*Key) (*Key, error) {
-		now := s.now()
+		now := s.dir.Now()
 		for _, k := range keys {
 			if !k.NotBefore.After(now) {
 				return k, nil
@@ -198,35 +157,19 @@ func (s *Store) Rotate(notBefore time.Time) (*Key, error) {
 }
 
 // Retire deletes the key of key id id, freeing the id. Encapsulated requests
-// to it are refused by gateways that reload their keys.
+// to it are refused by gateways that reload their keys. A missing key is an
+// error wrapping domain.ErrNotFound.
 func (s *Store) Retire(id uint8) error {
-	_, err := s.withKeys(func([]*Key) (*Key, error) {
-		if err := os.Remove(filepath.Join(s.dir, fileName(id))); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("gatewaykeys: key %d: %w", id, domain.ErrNotFound)
-			}
-			return nil, fmt.Errorf("gatewaykeys: %w", err)
-		}
-		return nil, syncDir(s.dir)
-	})
-	return err
+	if err := s.dir.Locked(func() error { return s.dir.Remove(fileName(id)) }); err != nil {
+		return fmt.Errorf("aegis/ohttpkeys: retire key %d: %w", id, err)
+	}
+	return nil
 }
 
 // withKeys runs fn on the stored keys holding the store's lock, in this
 // process and across processes.
 func (s *Store) withKeys(fn func(keys []*Key) (*Key, error)) (*Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	unlock, err := lockDir(filepath.Join(s.dir, lockFile))
-	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: lock: %w", err)
-	}
-	defer unlock()
-	keys, err := s.load()
-	if err != nil {
-		return nil, err
-	}
-	return fn(keys)
+	return durable.Update(s.dir, s.load, fn)
 }
 
 // generate makes a key with the id after the newest key's (skipping ids
@@ -237,7 +180,7 @@ func (s *Store) generate(notBefore time.Time, existing []*Key) (*Key, error) {
 		used[k.KeyID()] = true
 	}
 	if len(used) >= 256 {
-		return nil, fmt.Errorf("gatewaykeys: 256 keys held, every key id is taken: retire some first: %w", domain.ErrInvalidInput)
+		return nil, fmt.Errorf("aegis/ohttpkeys: 256 keys held, every key id is taken: retire some first: %w", domain.ErrInvalidInput)
 	}
 	id := uint8(0)
 	if len(existing) > 0 {
@@ -246,7 +189,7 @@ func (s *Store) generate(notBefore time.Time, existing []*Key) (*Key, error) {
 	for used[id] {
 		id++
 	}
-	gk, err := ohttp.GenerateGatewayKey(id, s.rnd)
+	gk, err := ohttp.GenerateGatewayKey(id, s.dir.Rand())
 	if err != nil {
 		return nil, err
 	}
@@ -260,51 +203,10 @@ func (s *Store) generate(notBefore time.Time, existing []*Key) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = writeFileDurable(s.dir, fileName(id), b)
+	err = s.dir.Write(fileName(id), b)
 	clear(b)
 	if err != nil {
-		return nil, fmt.Errorf("gatewaykeys: %w", err)
+		return nil, fmt.Errorf("aegis/ohttpkeys: %w", err)
 	}
 	return k, nil
-}
-
-// writeFileDurable writes data to dir/name atomically and durably, mode 0600.
-func writeFileDurable(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*") // 0600
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

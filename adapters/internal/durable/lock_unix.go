@@ -1,9 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-// Package filelock takes flock(2) locks that honour a context: flock cannot be
-// interrupted, so a waiter retries LOCK_NB with a delay that doubles from
-// Poll.Min to Poll.Max. The adapters that keep files (fsblob, fileledger) share it.
-package filelock
+package durable
 
 import (
 	"context"
@@ -14,23 +11,30 @@ import (
 	"time"
 )
 
-// Poll bounds the retry delay while another holder has the lock.
-type Poll struct {
-	Min, Max time.Duration
+// The locks are flock(2) locks that honour a context: flock cannot be
+// interrupted, so a waiter retries LOCK_NB with a delay that doubles from
+// Poll.Min to Poll.Max.
+
+// op is the flock operation of kind k.
+func (k LockKind) op() int {
+	if k == Shared {
+		return syscall.LOCK_SH
+	}
+	return syscall.LOCK_EX
 }
 
 // busyHook, when set (by the tests, before any Lock runs), is called each time
 // Lock finds the lock held elsewhere, before it waits.
 var busyHook func()
 
-// Lock takes an flock of kind how (syscall.LOCK_EX or LOCK_SH) on f, polling
-// until it is granted or ctx is done.
-func Lock(ctx context.Context, f *os.File, how int, poll Poll) error {
+// Lock takes an flock of kind how on f, polling until it is granted or ctx is
+// done.
+func Lock(ctx context.Context, f *os.File, how LockKind, poll Poll) error {
 	fd := int(f.Fd())
 	delay := poll.Min
 	var timer *time.Timer
 	for {
-		err := syscall.Flock(fd, how|syscall.LOCK_NB)
+		err := syscall.Flock(fd, how.op()|syscall.LOCK_NB)
 		switch {
 		case err == nil:
 			if timer != nil {
@@ -60,9 +64,9 @@ func Lock(ctx context.Context, f *os.File, how int, poll Poll) error {
 	}
 }
 
-// Open opens (creating it 0600 if needed) the lock file at path and locks it as
-// Lock does. Unlock releases the lock and closes the file.
-func Open(ctx context.Context, path string, how int, poll Poll) (*os.File, error) {
+// OpenLocked opens (creating it 0600 if needed) the lock file at path and locks
+// it as Lock does. Unlock releases the lock and closes the file.
+func OpenLocked(ctx context.Context, path string, how LockKind, poll Poll) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -74,10 +78,10 @@ func Open(ctx context.Context, path string, how int, poll Poll) (*os.File, error
 	return f, nil
 }
 
-// TryOpen is Open without waiting. ok is false, with a nil error, when the lock is
-// held elsewhere or the lock file cannot be created for lack of permission (a
-// read-only store).
-func TryOpen(path string, how int) (f *os.File, ok bool, err error) {
+// TryOpenLocked is OpenLocked without waiting. ok is false, with a nil error,
+// when the lock is held elsewhere or the lock file cannot be created for lack of
+// permission (a read-only store).
+func TryOpenLocked(path string, how LockKind) (f *os.File, ok bool, err error) {
 	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
@@ -86,7 +90,7 @@ func TryOpen(path string, how int) (f *os.File, ok bool, err error) {
 		return nil, false, err
 	}
 	for {
-		err = syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		err = syscall.Flock(int(f.Fd()), how.op()|syscall.LOCK_NB)
 		if !errors.Is(err, syscall.EINTR) {
 			break
 		}
