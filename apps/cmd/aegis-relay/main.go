@@ -7,13 +7,16 @@
 //
 //	aegis-relay --gateway URL [--listen ADDR] [--max-body BYTES] [--keys-cache DURATION]
 //	            [--rate N] [--burst N] [--max-in-flight N] [--gateway-timeout DURATION]
-//	            [--request-timeout DURATION]
+//	            [--request-timeout DURATION] [--log-format text|json]
+//	aegis-relay --version
 //
 // Every flag falls back to an environment variable (AEGIS_RELAY_GATEWAY,
 // AEGIS_RELAY_LISTEN, …). SIGINT and SIGTERM stop it gracefully: in-flight
-// requests finish, and it exits 0. Exit codes: 0 stopped cleanly, 1 failure
-// (the address could not be listened on, a shutdown that timed out), 2 usage
-// error (a missing --gateway, an unknown flag, a value out of range).
+// requests finish, and it exits 0. Exit codes: 0 stopped cleanly (or
+// --version, --help), 1 failure (the address could not be listened on, a
+// shutdown that timed out), 2 usage error (a missing --gateway, an unknown
+// flag, an argument, a value out of range, a --log-format other than text or
+// json).
 package main
 
 import (
@@ -28,7 +31,9 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ai-pantheon/aegis/apps/internal/buildinfo"
 	"github.com/ai-pantheon/aegis/apps/internal/relay"
+	"github.com/ai-pantheon/aegis/apps/internal/server"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -69,8 +74,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func command() *cli.Command {
 	return &cli.Command{
-		Name:  "aegis-relay",
-		Usage: "the Oblivious HTTP relay (RFC 9458) in front of an aegisd gateway",
+		Name:    "aegis-relay",
+		Usage:   "the Oblivious HTTP relay (RFC 9458) in front of an aegisd gateway",
+		Version: buildinfo.Version(),
+		Description: `Exit codes: 0 stopped cleanly by SIGINT or SIGTERM (or --version, --help);
+1 failure (the address could not be listened on, a shutdown that timed out);
+2 usage error (a missing --gateway, an unknown flag, an argument, a value out
+of range, a --log-format other than text or json).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "gateway", Usage: "base URL of the aegisd serving the gateway (http:// or https://; required); requests go to URL" + relay.GatewayPath, Sources: cli.EnvVars("AEGIS_RELAY_GATEWAY")},
 			&cli.StringFlag{Name: "listen", Value: relay.DefaultListen, Usage: "TCP address to listen on", Sources: cli.EnvVars("AEGIS_RELAY_LISTEN")},
@@ -80,6 +90,7 @@ func command() *cli.Command {
 			&cli.IntFlag{Name: "burst", Value: relay.DefaultBurst, Usage: "requests a client connection may make at once before --rate applies", Sources: cli.EnvVars("AEGIS_RELAY_BURST")},
 			&cli.IntFlag{Name: "max-in-flight", Value: relay.DefaultMaxInFlight, Usage: "requests relayed at once; more get 503", Sources: cli.EnvVars("AEGIS_RELAY_MAX_IN_FLIGHT")},
 			&cli.DurationFlag{Name: "gateway-timeout", Value: relay.DefaultGatewayTimeout, Usage: "bound on one round trip to the gateway; past it the client gets 502", Sources: cli.EnvVars("AEGIS_RELAY_GATEWAY_TIMEOUT")},
+			&cli.StringFlag{Name: "log-format", Value: server.LogFormatText, Usage: "log line format: text (key=value) or json", Sources: cli.EnvVars("AEGIS_RELAY_LOG_FORMAT")},
 			&cli.DurationFlag{Name: "request-timeout", Value: relay.DefaultRequestTimeout, Usage: "bound on one exchange with a client, and on the wait for in-flight requests at shutdown (more than --gateway-timeout)", Sources: cli.EnvVars("AEGIS_RELAY_REQUEST_TIMEOUT")},
 		},
 		OnUsageError: func(_ context.Context, _ *cli.Command, err error, _ bool) error {
@@ -117,6 +128,7 @@ func command() *cli.Command {
 				GatewayTimeout: cmd.Duration("gateway-timeout"),
 				RequestTimeout: cmd.Duration("request-timeout"),
 				Log:            cmd.ErrWriter,
+				LogFormat:      cmd.String("log-format"),
 			})
 			if err != nil {
 				return err

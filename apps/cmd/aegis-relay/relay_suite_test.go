@@ -148,7 +148,7 @@ var _ = Describe("the aegis-relay binary", func() {
 
 		var first string
 		Eventually(lines, "20s").Should(Receive(&first))
-		m := regexp.MustCompile(`^aegis-relay: listening on (127\.0\.0\.1:\d+), gateway (\S+)$`).FindStringSubmatch(first)
+		m := regexp.MustCompile(`^time=\S+ level=INFO msg="aegis-relay: listening on (127\.0\.0\.1:\d+), gateway (\S+)"$`).FindStringSubmatch(first)
 		Expect(m).NotTo(BeNil(), "start line %q", first)
 		Expect(m[2]).To(Equal(gw.URL))
 		base := "http://" + m[1]
@@ -203,7 +203,7 @@ var _ = Describe("the aegis-relay binary", func() {
 		Eventually(exited, "20s").Should(Receive(BeNil()), "exit status 0")
 		Expect(rest).NotTo(BeEmpty())
 		answered := 4 + polled
-		Expect(rest[len(rest)-1]).To(HavePrefix(fmt.Sprintf("aegis-relay: stopped; %d requests answered (2xx: %d,", answered, answered)))
+		Expect(rest[len(rest)-1]).To(ContainSubstring(fmt.Sprintf(`msg="aegis-relay: stopped; %d requests answered (2xx: %d,`, answered, answered)))
 		Expect(out.Contents()).To(BeEmpty(), "nothing on stdout")
 	})
 })
