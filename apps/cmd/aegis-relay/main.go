@@ -21,55 +21,31 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/ai-pantheon/aegis/apps/internal/buildinfo"
+	"github.com/ai-pantheon/aegis/apps/internal/cmdexit"
 	"github.com/ai-pantheon/aegis/apps/internal/relay"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
-	"github.com/ai-pantheon/aegis/domain"
-)
-
-// Exit codes.
-const (
-	exitFailure = 1
-	exitUsage   = 2
 )
 
 func main() {
 	os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr))
 }
 
-// usageError is a command-line mistake: exit code 2.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
 // run runs aegis-relay with args and returns the exit code; an error is one
-// line "aegis-relay: …" on stderr.
+// line "aegis-relay: …" on stderr. Settings the relay refuses
+// (domain.ErrInvalidInput) are usage errors.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd := command()
 	cmd.Writer, cmd.ErrWriter = stdout, stderr
-	err := cmd.Run(ctx, args)
-	if err == nil {
-		return 0
-	}
-	msg := strings.TrimPrefix(err.Error(), "aegis-relay: ")
-	msg = strings.TrimSuffix(msg, ": "+domain.ErrInvalidInput.Error()) // the sentinel adds nothing to the line
-	fmt.Fprintln(stderr, "aegis-relay: "+msg)
-	var u *usageError
-	if errors.As(err, &u) || errors.Is(err, domain.ErrInvalidInput) {
-		return exitUsage
-	}
-	return exitFailure
+	return cmdexit.Run(ctx, cmd, args, true)
 }
 
 func command() *cli.Command {
@@ -93,16 +69,10 @@ of range, a --log-format other than text or json).`,
 			&cli.StringFlag{Name: "log-format", Value: server.LogFormatText, Usage: "log line format: text (key=value) or json", Sources: cli.EnvVars("AEGIS_RELAY_LOG_FORMAT")},
 			&cli.DurationFlag{Name: "request-timeout", Value: relay.DefaultRequestTimeout, Usage: "bound on one exchange with a client, and on the wait for in-flight requests at shutdown (more than --gateway-timeout)", Sources: cli.EnvVars("AEGIS_RELAY_REQUEST_TIMEOUT")},
 		},
-		OnUsageError: func(_ context.Context, _ *cli.Command, err error, _ bool) error {
-			msg := err.Error()
-			if f, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-				msg = "unknown flag --" + f
-			}
-			return &usageError{errors.New(msg)}
-		},
+		OnUsageError: cmdexit.OnUsageError,
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {
-				return &usageError{fmt.Errorf("unexpected argument %q: aegis-relay takes flags only", cmd.Args().First())}
+				return cmdexit.Usagef("unexpected argument %q: aegis-relay takes flags only", cmd.Args().First())
 			}
 			// In relay.Options zero means the default; on the command line it
 			// would be a mistake.
@@ -114,7 +84,7 @@ of range, a --log-format other than text or json).`,
 				{"gateway-timeout", cmd.Duration("gateway-timeout") > 0}, {"request-timeout", cmd.Duration("request-timeout") > 0},
 			} {
 				if !f.positive {
-					return &usageError{fmt.Errorf("--%s %s: want a value above 0", f.name, fmt.Sprint(cmd.Value(f.name)))}
+					return cmdexit.Usagef("--%s %s: want a value above 0", f.name, fmt.Sprint(cmd.Value(f.name)))
 				}
 			}
 			app, err := relay.Initialize(relay.Options{

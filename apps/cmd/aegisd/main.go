@@ -28,51 +28,22 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
 	"github.com/ai-pantheon/aegis/apps/internal/buildinfo"
+	"github.com/ai-pantheon/aegis/apps/internal/cmdexit"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
 )
 
-// Exit codes.
-const (
-	exitFailure = 1
-	exitUsage   = 2
-)
-
 func main() {
-	os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr))
-}
-
-// usageError is a command-line mistake: exit code 2.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-// run runs aegisd with args and returns the exit code; an error is one line
-// "aegisd: …" on stderr.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd := command()
-	cmd.Writer, cmd.ErrWriter = stdout, stderr
-	err := cmd.Run(ctx, args)
-	if err == nil {
-		return 0
-	}
-	fmt.Fprintln(stderr, "aegisd: "+strings.TrimPrefix(err.Error(), "aegisd: "))
-	if errors.As(err, new(*usageError)) {
-		return exitUsage
-	}
-	return exitFailure
+	cmd.Writer, cmd.ErrWriter = os.Stdout, os.Stderr
+	os.Exit(cmdexit.Run(context.Background(), cmd, os.Args, false))
 }
 
 const description = `Exit codes: 0 stopped cleanly by SIGINT or SIGTERM (or --version, --help);
@@ -106,26 +77,20 @@ func command() *cli.Command {
 			&cli.StringFlag{Name: "tls-cert-file", Usage: "PEM certificate chain to serve HTTPS with (with --tls-key-file; reloaded on SIGHUP)", Sources: cli.EnvVars("AEGISD_TLS_CERT_FILE")},
 			&cli.StringFlag{Name: "tls-key-file", Usage: "PEM private key of --tls-cert-file", Sources: cli.EnvVars("AEGISD_TLS_KEY_FILE")},
 		},
-		OnUsageError: func(_ context.Context, _ *cli.Command, err error, _ bool) error {
-			msg := err.Error()
-			if f, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-				msg = "unknown flag --" + f
-			}
-			return &usageError{errors.New(msg)}
-		},
+		OnUsageError: cmdexit.OnUsageError,
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			// Usage first: nothing is created (no store, ledger or key
 			// directory) for a command line that is wrong.
 			if cmd.Args().Present() {
-				return &usageError{fmt.Errorf("unexpected argument %q: aegisd takes flags only (aegisd --help)", cmd.Args().First())}
+				return cmdexit.Usagef("unexpected argument %q: aegisd takes flags only (aegisd --help)", cmd.Args().First())
 			}
 			if err := server.CheckLogFormat(cmd.String("log-format")); err != nil {
-				return &usageError{err}
+				return &cmdexit.UsageError{Err: err}
 			}
 			var cert *aegisd.Certificate
 			if c, k := cmd.String("tls-cert-file"), cmd.String("tls-key-file"); c != "" || k != "" {
 				if c == "" || k == "" {
-					return &usageError{errors.New("--tls-cert-file and --tls-key-file go together: give both or neither")}
+					return cmdexit.Usagef("--tls-cert-file and --tls-key-file go together: give both or neither")
 				}
 				var err error
 				if cert, err = aegisd.LoadCertificate(c, k); err != nil {

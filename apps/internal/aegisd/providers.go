@@ -382,14 +382,7 @@ type Log struct{ *slog.Logger }
 // ProvideLog returns the logger writing to o.Log (or standard error) in
 // o.LogFormat.
 func ProvideLog(o Options) (Log, error) {
-	w, format := o.Log, o.LogFormat
-	if w == nil {
-		w = os.Stderr
-	}
-	if format == "" {
-		format = server.LogFormatText
-	}
-	lg, err := server.NewLogger(w, format)
+	lg, err := server.NewLogger(o.Log, o.LogFormat)
 	if err != nil {
 		return Log{}, fmt.Errorf("aegisd: %w: %w", err, domain.ErrInvalidInput)
 	}

@@ -57,7 +57,7 @@ func (c *Certificate) Reload() error {
 	if err != nil {
 		return err
 	}
-	c.cur.Store(pair)
+	c.cur.Store(pair) // new connections get it
 	return nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -264,14 +263,7 @@ type Log struct{ *slog.Logger }
 // ProvideLog returns the logger writing to o.Log (or standard error) in
 // o.LogFormat; an unknown format is an error wrapping domain.ErrInvalidInput.
 func ProvideLog(o Options) (Log, error) {
-	w, format := o.Log, o.LogFormat
-	if w == nil {
-		w = os.Stderr
-	}
-	if format == "" {
-		format = server.LogFormatText
-	}
-	lg, err := server.NewLogger(w, format)
+	lg, err := server.NewLogger(o.Log, o.LogFormat)
 	if err != nil {
 		return Log{}, fmt.Errorf("aegis-relay: %w: %w", err, domain.ErrInvalidInput)
 	}

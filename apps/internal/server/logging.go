@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -39,11 +40,18 @@ func CheckLogFormat(format string) error {
 	return nil
 }
 
-// NewLogger returns the logger of aegisd and aegis-relay, writing to w in
-// format (LogFormatText or LogFormatJSON) through the privacy handler: every
+// NewLogger returns the logger of aegisd and aegis-relay, writing to w (nil:
+// standard error) in format (LogFormatText, also for "", or LogFormatJSON)
+// through the privacy handler: every
 // timestamp is truncated to LogWindow and written in UTC (RFC 3339, key
 // "time"), and only the attributes of the LogKey constants are kept.
 func NewLogger(w io.Writer, format string) (*slog.Logger, error) {
+	if w == nil {
+		w = os.Stderr
+	}
+	if format == "" {
+		format = LogFormatText
+	}
 	if err := CheckLogFormat(format); err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func TestPrivacyHandler(t *testing.T) {
 }
 
 func TestLogFormatRefused(t *testing.T) {
-	for _, f := range []string{"", "TEXT", "yaml", "json "} {
+	for _, f := range []string{"TEXT", "yaml", "json ", "-"} {
 		if _, err := server.NewLogger(&bytes.Buffer{}, f); err == nil || !strings.Contains(err.Error(), "--log-format") {
 			t.Errorf("NewLogger(%q) = %v, want an error naming --log-format", f, err)
 		}
