@@ -32,9 +32,11 @@ var _ = Describe("the aegisd binary", func() {
 		Expect(entries(dir)).To(BeEmpty())
 	})
 
-	It("documents its exit codes and the TLS and log flags in --help", func() {
-		res := run(GinkgoT().TempDir(), "--help")
+	It("documents its exit codes and the TLS and log flags in --help, and creates nothing", func() {
+		dir := GinkgoT().TempDir()
+		res := run(dir, "--help")
 		Expect(res.Code).To(Equal(0), res.Stderr)
+		Expect(entries(dir)).To(BeEmpty())
 		for _, s := range []string{"Exit codes", "2 usage error", "--log-format", "--tls-cert-file", "--tls-key-file", "SIGHUP", "--version"} {
 			Expect(res.Stdout).To(ContainSubstring(s))
 		}
