@@ -133,7 +133,7 @@ var _ = Describe("the aegisd binary", func() {
 
 			// A new pair in the same files, SIGHUP: new connections get it.
 			second := writeCert(certFile, keyFile, "second")
-			Expect(p.cmd.Process.Signal(syscall.SIGHUP)).To(Succeed())
+			Expect(p.Cmd.Process.Signal(syscall.SIGHUP)).To(Succeed())
 			Eventually(func() bool { return served(p.local()).Equal(second) }, "20s", "20ms").Should(BeTrue())
 			Expect(p.Stderr.String()).To(ContainSubstring("aegisd: TLS certificate reloaded from " + certFile))
 			res, err = trusting(second).Get(base + "/healthz")
@@ -148,7 +148,7 @@ var _ = Describe("the aegisd binary", func() {
 			Expect(os.Mkdir(other, 0o700)).To(Succeed())
 			writeCert(filepath.Join(other, "cert.pem"), filepath.Join(other, "key.pem"), "other")
 			Expect(os.Rename(filepath.Join(other, "key.pem"), keyFile)).To(Succeed())
-			Expect(p.cmd.Process.Signal(syscall.SIGHUP)).To(Succeed())
+			Expect(p.Cmd.Process.Signal(syscall.SIGHUP)).To(Succeed())
 			Eventually(p.Stderr.String, "20s", "20ms").Should(ContainSubstring("TLS certificate reload failed; serving the previous certificate"))
 			Expect(p.Stderr.String()).To(ContainSubstring("are not a certificate and its private key"))
 			Expect(served(p.local()).Equal(second)).To(BeTrue())

@@ -82,12 +82,10 @@ func (o output) String() string { return string(o.Contents()) }
 
 // proc is a running aegisd.
 type proc struct {
-	cmd    *exec.Cmd
+	*bintest.Process
 	Stderr output
 	Stdout output
 	Addr   string // HOST:PORT it listens on
-	exited chan struct{}
-	err    error
 }
 
 var listening = regexp.MustCompile(`aegisd: listening on (\S+) \(`)
@@ -97,19 +95,14 @@ var listening = regexp.MustCompile(`aegisd: listening on (\S+) \(`)
 func start(dir string, args ...string) *proc {
 	GinkgoHelper()
 	all := append([]string{"--store", "memory://", "--ledger", "memory://", "--issuer-dir", filepath.Join(dir, "issuer"), "--token-type", "voprf"}, args...)
-	p := &proc{cmd: exec.Command(binary, all...), Stderr: output{gbytes.NewBuffer()}, Stdout: output{gbytes.NewBuffer()}, exited: make(chan struct{})}
-	p.cmd.Dir, p.cmd.Env = dir, cleanEnv()
-	p.cmd.Stdout, p.cmd.Stderr = p.Stdout, p.Stderr
-	Expect(p.cmd.Start()).To(Succeed())
-	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
-	DeferCleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
+	p := &proc{Stderr: output{gbytes.NewBuffer()}, Stdout: output{gbytes.NewBuffer()}}
+	cmd := exec.Command(binary, all...)
+	cmd.Dir, cmd.Env = dir, cleanEnv()
+	cmd.Stdout, cmd.Stderr = p.Stdout, p.Stderr
+	var err error
+	p.Process, err = bintest.Start(cmd)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(p.Kill)
 	Eventually(func() string {
 		m := listening.FindStringSubmatch(p.Stderr.String())
 		if m == nil {
@@ -124,9 +117,9 @@ func start(dir string, args ...string) *proc {
 // stop sends SIGTERM and expects exit 0.
 func (p *proc) stop() {
 	GinkgoHelper()
-	Expect(p.cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
-	Eventually(p.exited, "30s").Should(BeClosed())
-	Expect(p.err).NotTo(HaveOccurred(), "exit status 0; stderr %s", p.Stderr)
+	Expect(p.Cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+	Eventually(p.Exited, "30s").Should(BeClosed())
+	Expect(p.Err).NotTo(HaveOccurred(), "exit status 0; stderr %s", p.Stderr)
 }
 
 // port is the port of p's address, on 127.0.0.1.

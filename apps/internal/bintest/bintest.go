@@ -36,6 +36,36 @@ func Remove(bin string) {
 	}
 }
 
+// Process is a started binary.
+type Process struct {
+	Cmd *exec.Cmd
+	// Exited is closed when the process has exited; Err is then what Wait
+	// returned.
+	Exited chan struct{}
+	Err    error
+}
+
+// Start starts cmd and waits for it in the background.
+func Start(cmd *exec.Cmd) (*Process, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &Process{Cmd: cmd, Exited: make(chan struct{})}
+	go func() { p.Err = cmd.Wait(); close(p.Exited) }()
+	return p, nil
+}
+
+// Kill kills the process unless it has exited, and waits for its end (a
+// spec's cleanup).
+func (p *Process) Kill() {
+	select {
+	case <-p.Exited:
+	default:
+		_ = p.Cmd.Process.Kill()
+		<-p.Exited
+	}
+}
+
 // Result is one finished run of a binary.
 type Result struct {
 	Stdout, Stderr string
