@@ -136,7 +136,7 @@ start_aegisd() {
   server_pid=$!
   addr=""
   for _ in $(seq 1 200); do
-    addr=$(sed -n 's/^aegisd: listening on \([^ ]*\).*/\1/p' "$log" | head -n1)
+    addr=$(sed -n 's/.*aegisd: listening on \([^ ]*\).*/\1/p' "$log" | head -n1)
     [ -n "$addr" ] && return 0
     kill -0 "$server_pid" 2>/dev/null || { echo "aegisd exited early:" >&2; cat "$log" >&2; exit 1; }
     sleep 0.05

@@ -81,7 +81,7 @@ if [ "$through_relay" = 1 ]; then
   relay_pid=$!
   relay_addr=""
   for _ in $(seq 1 200); do
-    relay_addr=$(sed -n 's/^aegis-relay: listening on \([^ ,]*\).*/\1/p' "$relay_log" | head -n1)
+    relay_addr=$(sed -n 's/.*aegis-relay: listening on \([^ ,]*\).*/\1/p' "$relay_log" | head -n1)
     [ -n "$relay_addr" ] && break
     kill -0 "$relay_pid" 2>/dev/null || { echo "aegis-relay exited early:" >&2; cat "$relay_log" >&2; exit 1; }
     sleep 0.05

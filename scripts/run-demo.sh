@@ -53,7 +53,7 @@ ok "built $(ls "$bin" | tr '\n' ' ')"
 hdr "aegisd: start on 127.0.0.1 (a free port), file store in $srv"
 start_aegisd "$bin/aegisd" "$srv" "$server_log"
 ok "aegisd (pid $server_pid) listening on http://$addr, token issuance behind the attestation secret"
-key_sha=$(sed -n 's/^aegisd: listening on .*key configurations id [0-9]* sha256:\([0-9a-f]\{64\}\).*/\1/p' "$server_log" | head -n1)
+key_sha=$(sed -n 's/.*aegisd: listening on .*key configurations id [0-9]* sha256:\([0-9a-f]\{64\}\).*/\1/p' "$server_log" | head -n1)
 [ -n "$key_sha" ] || { echo "aegisd did not print its gateway key configuration" >&2; exit 1; }
 ok "aegisd's Oblivious HTTP gateway key configuration: sha256:$key_sha"
 
@@ -62,7 +62,7 @@ hdr "aegis-relay: start on 127.0.0.1 (a free port), in front of aegisd's gateway
 relay_pid=$!
 relay_addr=""
 for _ in $(seq 1 200); do
-  relay_addr=$(sed -n 's/^aegis-relay: listening on \([^ ,]*\).*/\1/p' "$relay_log" | head -n1)
+  relay_addr=$(sed -n 's/.*aegis-relay: listening on \([^ ,]*\).*/\1/p' "$relay_log" | head -n1)
   [ -n "$relay_addr" ] && break
   kill -0 "$relay_pid" 2>/dev/null || { echo "aegis-relay exited early:" >&2; cat "$relay_log" >&2; exit 1; }
   sleep 0.05

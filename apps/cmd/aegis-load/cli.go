@@ -14,6 +14,7 @@ import (
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
+	"github.com/ai-pantheon/aegis/apps/internal/buildinfo"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
 	"github.com/ai-pantheon/aegis/domain"
 )
@@ -41,6 +42,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Name:      "aegis-load",
 		Usage:     "load generator for aegisd: concurrent clients, mixed PUT/GET with Privacy Pass tokens",
 		UsageText: "aegis-load --server URL --attest-secret-file FILE [options]",
+		Version:   buildinfo.Version(),
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []ucli.Flag{

@@ -162,6 +162,13 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(r.TokenType).To(BeZero())
 	})
 
+	It("prints its name and version with --version and exits 0", func() {
+		res := run("--version")
+		Expect(res.Code).To(Equal(0), res.Stderr)
+		Expect(res.Stdout).To(MatchRegexp(`^aegis-load version \S+`))
+		Expect(res.Stderr).To(BeEmpty())
+	})
+
 	DescribeTable("exits 2 on bad flags, naming the flag",
 		func(want string, args ...string) {
 			res := run(append([]string{"--server", serverURL, "--attest-secret-file", secretFile}, args...)...)

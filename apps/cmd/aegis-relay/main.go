@@ -7,70 +7,56 @@
 //
 //	aegis-relay --gateway URL [--listen ADDR] [--max-body BYTES] [--keys-cache DURATION]
 //	            [--rate N] [--burst N] [--max-in-flight N] [--gateway-timeout DURATION]
-//	            [--request-timeout DURATION]
+//	            [--request-timeout DURATION] [--log-format text|json]
+//	aegis-relay --version
 //
 // Every flag falls back to an environment variable (AEGIS_RELAY_GATEWAY,
 // AEGIS_RELAY_LISTEN, …). SIGINT and SIGTERM stop it gracefully: in-flight
-// requests finish, and it exits 0. Exit codes: 0 stopped cleanly, 1 failure
-// (the address could not be listened on, a shutdown that timed out), 2 usage
-// error (a missing --gateway, an unknown flag, a value out of range).
+// requests finish, and it exits 0. Exit codes: 0 stopped cleanly (or
+// --version, --help), 1 failure (the address could not be listened on, a
+// shutdown that timed out), 2 usage error (a missing --gateway, an unknown
+// flag, an argument, a value out of range, a --log-format other than text or
+// json).
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ai-pantheon/aegis/apps/internal/buildinfo"
+	"github.com/ai-pantheon/aegis/apps/internal/cmdexit"
 	"github.com/ai-pantheon/aegis/apps/internal/relay"
-	"github.com/ai-pantheon/aegis/domain"
-)
-
-// Exit codes.
-const (
-	exitFailure = 1
-	exitUsage   = 2
+	"github.com/ai-pantheon/aegis/apps/internal/server"
 )
 
 func main() {
 	os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr))
 }
 
-// usageError is a command-line mistake: exit code 2.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
 // run runs aegis-relay with args and returns the exit code; an error is one
-// line "aegis-relay: …" on stderr.
+// line "aegis-relay: …" on stderr. Settings the relay refuses
+// (domain.ErrInvalidInput) are usage errors.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd := command()
 	cmd.Writer, cmd.ErrWriter = stdout, stderr
-	err := cmd.Run(ctx, args)
-	if err == nil {
-		return 0
-	}
-	msg := strings.TrimPrefix(err.Error(), "aegis-relay: ")
-	msg = strings.TrimSuffix(msg, ": "+domain.ErrInvalidInput.Error()) // the sentinel adds nothing to the line
-	fmt.Fprintln(stderr, "aegis-relay: "+msg)
-	var u *usageError
-	if errors.As(err, &u) || errors.Is(err, domain.ErrInvalidInput) {
-		return exitUsage
-	}
-	return exitFailure
+	return cmdexit.Run(ctx, cmd, args, true)
 }
 
 func command() *cli.Command {
 	return &cli.Command{
-		Name:  "aegis-relay",
-		Usage: "the Oblivious HTTP relay (RFC 9458) in front of an aegisd gateway",
+		Name:    "aegis-relay",
+		Usage:   "the Oblivious HTTP relay (RFC 9458) in front of an aegisd gateway",
+		Version: buildinfo.Version(),
+		Description: `Exit codes: 0 stopped cleanly by SIGINT or SIGTERM (or --version, --help);
+1 failure (the address could not be listened on, a shutdown that timed out);
+2 usage error (a missing --gateway, an unknown flag, an argument, a value out
+of range, a --log-format other than text or json).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "gateway", Usage: "base URL of the aegisd serving the gateway (http:// or https://; required); requests go to URL" + relay.GatewayPath, Sources: cli.EnvVars("AEGIS_RELAY_GATEWAY")},
 			&cli.StringFlag{Name: "listen", Value: relay.DefaultListen, Usage: "TCP address to listen on", Sources: cli.EnvVars("AEGIS_RELAY_LISTEN")},
@@ -80,18 +66,13 @@ func command() *cli.Command {
 			&cli.IntFlag{Name: "burst", Value: relay.DefaultBurst, Usage: "requests a client connection may make at once before --rate applies", Sources: cli.EnvVars("AEGIS_RELAY_BURST")},
 			&cli.IntFlag{Name: "max-in-flight", Value: relay.DefaultMaxInFlight, Usage: "requests relayed at once; more get 503", Sources: cli.EnvVars("AEGIS_RELAY_MAX_IN_FLIGHT")},
 			&cli.DurationFlag{Name: "gateway-timeout", Value: relay.DefaultGatewayTimeout, Usage: "bound on one round trip to the gateway; past it the client gets 502", Sources: cli.EnvVars("AEGIS_RELAY_GATEWAY_TIMEOUT")},
+			&cli.StringFlag{Name: "log-format", Value: server.LogFormatText, Usage: "log line format: text (key=value) or json", Sources: cli.EnvVars("AEGIS_RELAY_LOG_FORMAT")},
 			&cli.DurationFlag{Name: "request-timeout", Value: relay.DefaultRequestTimeout, Usage: "bound on one exchange with a client, and on the wait for in-flight requests at shutdown (more than --gateway-timeout)", Sources: cli.EnvVars("AEGIS_RELAY_REQUEST_TIMEOUT")},
 		},
-		OnUsageError: func(_ context.Context, _ *cli.Command, err error, _ bool) error {
-			msg := err.Error()
-			if f, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-				msg = "unknown flag --" + f
-			}
-			return &usageError{errors.New(msg)}
-		},
+		OnUsageError: cmdexit.OnUsageError,
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {
-				return &usageError{fmt.Errorf("unexpected argument %q: aegis-relay takes flags only", cmd.Args().First())}
+				return cmdexit.Usagef("unexpected argument %q: aegis-relay takes flags only", cmd.Args().First())
 			}
 			// In relay.Options zero means the default; on the command line it
 			// would be a mistake.
@@ -103,7 +84,7 @@ func command() *cli.Command {
 				{"gateway-timeout", cmd.Duration("gateway-timeout") > 0}, {"request-timeout", cmd.Duration("request-timeout") > 0},
 			} {
 				if !f.positive {
-					return &usageError{fmt.Errorf("--%s %s: want a value above 0", f.name, fmt.Sprint(cmd.Value(f.name)))}
+					return cmdexit.Usagef("--%s %s: want a value above 0", f.name, fmt.Sprint(cmd.Value(f.name)))
 				}
 			}
 			app, err := relay.Initialize(relay.Options{
@@ -117,6 +98,7 @@ func command() *cli.Command {
 				GatewayTimeout: cmd.Duration("gateway-timeout"),
 				RequestTimeout: cmd.Duration("request-timeout"),
 				Log:            cmd.ErrWriter,
+				LogFormat:      cmd.String("log-format"),
 			})
 			if err != nil {
 				return err

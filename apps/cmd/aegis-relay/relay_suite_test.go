@@ -2,15 +2,13 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
-	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -22,6 +20,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 
+	"github.com/ai-pantheon/aegis/apps/internal/bintest"
 	"github.com/ai-pantheon/aegis/apps/internal/relay"
 )
 
@@ -33,48 +32,26 @@ func TestAegisRelay(t *testing.T) {
 var binary string // the built aegis-relay
 
 var _ = SynchronizedBeforeSuite(func() []byte {
-	dir, err := os.MkdirTemp("", "aegis-relay-bin-")
+	bin, err := bintest.Build(".", "aegis-relay")
 	Expect(err).NotTo(HaveOccurred())
-	bin := filepath.Join(dir, "aegis-relay")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), string(out))
 	return []byte(bin)
 }, func(bin []byte) {
 	binary = string(bin)
 })
 
-var _ = SynchronizedAfterSuite(func() {}, func() {
-	_ = os.RemoveAll(filepath.Dir(binary))
-})
+var _ = SynchronizedAfterSuite(func() {}, func() { bintest.Remove(binary) })
 
 // cleanEnv is an environment without AEGIS_RELAY_ variables, plus extra.
 func cleanEnv(extra ...string) []string {
 	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + GinkgoT().TempDir()}, extra...)
 }
 
-// result is one finished run of the binary.
-type result struct {
-	Stdout, Stderr string
-	Code           int
-}
-
 // run runs aegis-relay to its end with args and env.
-func run(env []string, args ...string) result {
+func run(env []string, args ...string) bintest.Result {
 	GinkgoHelper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		Expect(err).NotTo(HaveOccurred())
-	}
-	return result{Stdout: stdout.String(), Stderr: stderr.String(), Code: code}
+	res, err := bintest.Cmd{Bin: binary, Args: args, Env: env}.Run(time.Minute)
+	Expect(err).NotTo(HaveOccurred())
+	return res
 }
 
 var _ = Describe("the aegis-relay binary", func() {
@@ -103,7 +80,57 @@ var _ = Describe("the aegis-relay binary", func() {
 		Entry("a --request-timeout under --gateway-timeout", []string{"AEGIS_RELAY_REQUEST_TIMEOUT=5s"}, []string{"--gateway", "http://127.0.0.1:1"},
 			"--request-timeout 5s must exceed --gateway-timeout 30s"),
 		Entry("an argument", nil, []string{"--gateway", "http://127.0.0.1:1", "extra"}, `unexpected argument "extra"`),
+		Entry("the word version as an argument", nil, []string{"--gateway", "http://127.0.0.1:1", "version"}, `unexpected argument "version"`),
+		Entry("an unknown --log-format", nil, []string{"--gateway", "http://127.0.0.1:1", "--log-format", "yaml"}, `--log-format "yaml": want text or json`),
+		Entry("an unknown log format from the environment", []string{"AEGIS_RELAY_LOG_FORMAT=logfmt"}, []string{"--gateway", "http://127.0.0.1:1"}, `--log-format "logfmt"`),
 	)
+
+	It("prints its name and version with --version and exits 0", func() {
+		res := run(cleanEnv(), "--version")
+		Expect(res.Code).To(Equal(0), res.Stderr)
+		Expect(res.Stdout).To(MatchRegexp(`^aegis-relay version \S+`))
+		Expect(res.Stderr).To(BeEmpty())
+	})
+
+	It("writes JSON log lines with --log-format json: aegisd's keys only, nothing about the client", func(ctx SpecContext) {
+		cmd := exec.Command(binary, "--listen", "127.0.0.1:0", "--gateway", "http://127.0.0.1:1", "--log-format", "json")
+		cmd.Env = cleanEnv()
+		errBuf := gbytes.NewBuffer()
+		cmd.Stdout, cmd.Stderr = io.Discard, errBuf
+		Expect(cmd.Start()).To(Succeed())
+		DeferCleanup(func() { _ = cmd.Process.Kill() })
+		start := regexp.MustCompile(`"msg":"aegis-relay: listening on (127\.0\.0\.1:\d+), gateway http://127\.0\.0\.1:1"`)
+		Eventually(errBuf, "20s").Should(gbytes.Say(`listening on`))
+		m := start.FindStringSubmatch(string(errBuf.Contents()))
+		Expect(m).NotTo(BeNil(), string(errBuf.Contents()))
+		for _, method := range []string{http.MethodHead, http.MethodGet} {
+			req, err := http.NewRequestWithContext(ctx, method, "http://"+m[1]+"/healthz?who=log-query-4242", nil)
+			Expect(err).NotTo(HaveOccurred())
+			req.Header.Set("User-Agent", "SpyBrowser/9.9")
+			res, err := http.DefaultClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			res.Body.Close()
+			Expect(res.StatusCode).To(Equal(http.StatusOK))
+		}
+		Expect(cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+		Expect(cmd.Wait()).To(Succeed())
+		keys := map[string]bool{"time": true, "level": true, "msg": true, "method": true, "route": true, "status": true, "size": true}
+		var requests int
+		for _, l := range strings.Split(strings.TrimSpace(string(errBuf.Contents())), "\n") {
+			var e map[string]any
+			Expect(json.Unmarshal([]byte(l), &e)).To(Succeed(), l)
+			for k := range e {
+				Expect(keys).To(HaveKey(k), l)
+			}
+			Expect(e["time"]).To(MatchRegexp(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d0Z$`))
+			Expect(l).NotTo(Or(ContainSubstring("SpyBrowser"), ContainSubstring("log-query")))
+			if e["msg"] == "request" {
+				requests++
+				Expect(e["route"]).To(Equal("/healthz"))
+			}
+		}
+		Expect(requests).To(Equal(2))
+	})
 
 	It("starts, prints its listening line, relays, answers /healthz and stops on SIGTERM with exit 0 after finishing an in-flight request", func(ctx SpecContext) {
 		var mu sync.Mutex
@@ -148,7 +175,7 @@ var _ = Describe("the aegis-relay binary", func() {
 
 		var first string
 		Eventually(lines, "20s").Should(Receive(&first))
-		m := regexp.MustCompile(`^aegis-relay: listening on (127\.0\.0\.1:\d+), gateway (\S+)$`).FindStringSubmatch(first)
+		m := regexp.MustCompile(`^time=\S+ level=INFO msg="aegis-relay: listening on (127\.0\.0\.1:\d+), gateway (\S+)"$`).FindStringSubmatch(first)
 		Expect(m).NotTo(BeNil(), "start line %q", first)
 		Expect(m[2]).To(Equal(gw.URL))
 		base := "http://" + m[1]
@@ -203,7 +230,7 @@ var _ = Describe("the aegis-relay binary", func() {
 		Eventually(exited, "20s").Should(Receive(BeNil()), "exit status 0")
 		Expect(rest).NotTo(BeEmpty())
 		answered := 4 + polled
-		Expect(rest[len(rest)-1]).To(HavePrefix(fmt.Sprintf("aegis-relay: stopped; %d requests answered (2xx: %d,", answered, answered)))
+		Expect(rest[len(rest)-1]).To(ContainSubstring(fmt.Sprintf(`msg="aegis-relay: stopped; %d requests answered (2xx: %d,`, answered, answered)))
 		Expect(out.Contents()).To(BeEmpty(), "nothing on stdout")
 	})
 })

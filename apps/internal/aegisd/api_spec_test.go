@@ -98,7 +98,7 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			Expect(string(r.Body)).To(ContainSubstring(`"ok"`))
 		})
 
-		It("serves Prometheus counters without client labels", func() {
+		It("serves Prometheus counters without client labels, a challenge probe counted as a challenge", func() {
 			call("GET", "/healthz", nil, false, nil)
 			call("GET", objPath(newID()), nil, false, nil)
 			Expect(call("GET", objPath(newID()), nil, true, nil).Status).To(Equal(404)) // fetches 64 tokens
@@ -106,8 +106,12 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			Expect(r.Status).To(Equal(200))
 			Expect(r.Header.Get("Content-Type")).To(HavePrefix("text/plain; version=0.0.4"))
 			body := string(r.Body)
-			Expect(body).To(ContainSubstring(`aegisd_requests_total{method="GET",route="/healthz",code="2xx"} 1`))
-			Expect(body).To(MatchRegexp(`aegisd_tokens_rejected_total\{reason="missing"\} [1-9]`))
+			Expect(body).To(ContainSubstring(`aegisd_requests_total{code="2xx",method="GET",route="/healthz"} 1`))
+			// Requests without Authorization (ours, and the token pool's probe)
+			// got the challenge: counted as challenges, not as refused tokens.
+			Expect(body).To(MatchRegexp(`(?m)^aegisd_token_challenges_total [1-9]`))
+			Expect(body).To(MatchRegexp(`(?m)^aegisd_tokens_rejected_total\{reason="invalid"\} 0$`))
+			Expect(body).NotTo(ContainSubstring(`reason="missing"`))
 			Expect(body).To(ContainSubstring("aegisd_tokens_issued_total 64"))
 			Expect(body).To(ContainSubstring("aegisd_tokens_redeemed_total 1"))
 			Expect(body).NotTo(ContainSubstring("127.0.0.1"))
@@ -359,9 +363,9 @@ var _ = Describe("aegisd HTTP API v1", func() {
 			call("GET", objPath(id), nil, true, spy)
 			call("GET", "/healthz", nil, false, spy)
 			var log string
-			format := regexp.MustCompile(`^t=\d{4}-\d\d-\d\dT\d\d:\d\d:\d0Z method=[A-Z]+ route=\S+ status=\d{3} size=\S+$`)
+			format := regexp.MustCompile(`^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d0Z level=INFO msg=request method=[A-Z]+ route=\S+ status=\d{3} size=\S+$`)
 			for _, l := range strings.Split(strings.TrimSpace(srv.Log.String()), "\n") {
-				if strings.HasPrefix(l, "aegisd: listening on ") { // the server's own address, at start
+				if strings.Contains(l, ` level=INFO msg="aegisd: listening on `) { // the server's own address, at start
 					continue
 				}
 				Expect(l).To(MatchRegexp(format.String()), "every request line has exactly these fields")
@@ -372,9 +376,9 @@ var _ = Describe("aegisd HTTP API v1", func() {
 				Expect(log).NotTo(ContainSubstring(s))
 			}
 			// (The token pool's challenge request of BeforeEach is a GET answered 401.)
-			line := regexp.MustCompile(`(?m)^t=\S+ method=(GET|PUT) route=/v1/objects/:id status=2\d\d size=\S+$`)
+			line := regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=request method=(GET|PUT) route=/v1/objects/:id status=2\d\d size=\S+$`)
 			Expect(line.FindAllString(log, -1)).To(HaveLen(2))
-			Expect(log).To(MatchRegexp(`(?m)^t=\S+ method=PUT route=/v1/objects/:id status=204 size=1KiB$`))
+			Expect(log).To(MatchRegexp(`(?m)^time=\S+ level=INFO msg=request method=PUT route=/v1/objects/:id status=204 size=1KiB$`))
 		})
 
 		It("ignores forwarded-for headers and echoes no client metadata", func() {

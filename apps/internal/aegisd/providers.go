@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -99,8 +100,14 @@ type Options struct {
 	IssuerName string
 	// MaxInFlight bounds concurrent requests (0: server.DefaultMaxInFlight).
 	MaxInFlight int
-	// Log receives the request log; nil means os.Stderr.
+	// Log receives the log lines; nil means os.Stderr.
 	Log io.Writer
+	// LogFormat is the format of the log lines: server.LogFormatText
+	// (default, also for "") or server.LogFormatJSON.
+	LogFormat string
+	// TLS is the certificate to serve HTTPS with (LoadCertificate); nil
+	// serves plain HTTP.
+	TLS *Certificate
 	// Sizes overrides the allowed PUT sizes (nil: domain.DefaultBuckets()).
 	// Not a flag: tests use it to run the BlobStore conformance suite, whose
 	// objects are not bucket-sized.
@@ -370,15 +377,17 @@ func ProvideDirectory(ks *issuerkeys.KeyStore) DirectoryFunc {
 	return func() (*privacypass.Directory, error) { return ks.Directory(server.TokenRequestsPath) }
 }
 
-// Log is where request log lines go.
-type Log struct{ io.Writer }
+// Log is the logger of aegisd (server.NewLogger: the privacy handler).
+type Log struct{ *slog.Logger }
 
-// ProvideLog returns o.Log, or standard error.
-func ProvideLog(o Options) Log {
-	if o.Log == nil {
-		return Log{os.Stderr}
+// ProvideLog returns the logger writing to o.Log (or standard error) in
+// o.LogFormat.
+func ProvideLog(o Options) (Log, error) {
+	lg, err := server.NewLogger(o.Log, o.LogFormat)
+	if err != nil {
+		return Log{}, fmt.Errorf("aegisd: %w: %w", err, domain.ErrInvalidInput)
 	}
-	return Log{o.Log}
+	return Log{lg}, nil
 }
 
 // ProvideServerConfig gathers the HTTP API's configuration.
@@ -401,19 +410,20 @@ func ProvideServerConfig(o Options, store domain.BlobStore, origin *privacypass.
 		Directory:       dir,
 		Sizes:           o.Sizes,
 		MaxInFlight:     o.MaxInFlight,
-		Log:             lg.Writer,
+		Log:             lg.Logger,
 		KeyNotAfter:     k.NotAfter(k.Current),
 	}
 }
 
-// ProvideHTTPServer returns the http.Server with its timeouts and limits. Its
-// error log is discarded: net/http writes client addresses into it.
+// ProvideHTTPServer returns the http.Server with its timeouts and limits, and
+// the TLS configuration of o.TLS if set. Its error log is discarded: net/http
+// writes client addresses into it.
 func ProvideHTTPServer(o Options, h *server.Server) *http.Server {
 	addr := o.Listen
 	if addr == "" {
 		addr = DefaultListen
 	}
-	return &http.Server{
+	srv := &http.Server{
 		Addr:              addr,
 		Handler:           h,
 		ReadHeaderTimeout: ReadHeaderTimeout,
@@ -423,13 +433,17 @@ func ProvideHTTPServer(o Options, h *server.Server) *http.Server {
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
+	if o.TLS != nil {
+		srv.TLSConfig = tlsConfig(o.TLS)
+	}
+	return srv
 }
 
 // App is an assembled aegisd.
 type App struct {
 	HTTP    *http.Server
 	Handler *server.Server
-	Log     io.Writer
+	Log     *slog.Logger
 	// Issuance reports whether POST /v1/token-requests is enabled.
 	Issuance bool
 
@@ -439,12 +453,14 @@ type App struct {
 	gateway *GatewayKeys
 	closers []io.Closer // the store and the ledger, when they hold connections or files
 	reload  time.Duration
+	tls     *Certificate
 }
 
 // NewApp returns the App.
 func NewApp(o Options, srv *http.Server, h *server.Server, secret AttestSecret, lg Log, ks *issuerkeys.KeyStore,
 	origin *privacypass.Origin, k IssuerKeys, gw *GatewayKeys, store domain.BlobStore, ledger domain.SpentLedger) *App {
-	a := &App{HTTP: srv, Handler: h, Log: lg.Writer, Issuance: len(secret) > 0, keys: ks, origin: origin, issuer: k, gateway: gw, reload: KeyReloadInterval}
+	a := &App{HTTP: srv, Handler: h, Log: lg.Logger, Issuance: len(secret) > 0, keys: ks, origin: origin, issuer: k, gateway: gw,
+		reload: KeyReloadInterval, tls: o.TLS}
 	if o.KeyReloadInterval > 0 {
 		a.reload = o.KeyReloadInterval
 	}
@@ -474,11 +490,11 @@ func (a *App) reloadKeys(ctx context.Context) {
 		case <-t.C:
 		}
 		if err := a.gateway.Reload(time.Now()); err != nil {
-			fmt.Fprintf(a.Log, "aegisd: reloading OHTTP gateway keys: %v\n", err)
+			a.Log.Warn("aegisd: reloading OHTTP gateway keys failed", "error", err.Error())
 		}
 		all, err := a.keys.Keys()
 		if err != nil {
-			fmt.Fprintf(a.Log, "aegisd: reloading issuer keys: %v\n", err)
+			a.Log.Warn("aegisd: reloading issuer keys failed", "error", err.Error())
 			continue
 		}
 		for _, k := range all {
@@ -507,7 +523,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if a.gateway != nil && a.gateway.Gateway != nil {
 		gw = "OHTTP gateway at " + server.GatewayPath + ", key configurations " + a.gateway.Describe()
 	}
-	fmt.Fprintf(a.Log, "aegisd: listening on %s (token issuance %s; %s)\n", ln.Addr(), map[bool]string{true: "enabled", false: "disabled"}[a.Issuance], gw)
+	scheme := "plain HTTP"
+	if a.HTTP.TLSConfig != nil {
+		scheme = "HTTPS"
+	}
+	a.Log.Info(fmt.Sprintf("aegisd: listening on %s (%s; token issuance %s; %s)", ln.Addr(), scheme, map[bool]string{true: "enabled", false: "disabled"}[a.Issuance], gw))
+	if a.HTTP.TLSConfig == nil && beyondLoopback(ln.Addr()) {
+		a.Log.Warn(fmt.Sprintf("aegisd: listening on %s beyond loopback without TLS: tokens, write-enablers and objects cross the network in plain HTTP; "+
+			"give --tls-cert-file and --tls-key-file, or put a TLS-terminating proxy in front", ln.Addr()))
+	}
 	defer a.close()
 	rctx, stopReload := context.WithCancel(ctx)
 	defer stopReload()
@@ -515,7 +539,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		go a.reloadKeys(rctx)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- a.HTTP.Serve(ln) }()
+	go func() {
+		if a.HTTP.TLSConfig != nil {
+			errc <- a.HTTP.ServeTLS(ln, "", "") // the pair comes from TLSConfig.GetCertificate
+			return
+		}
+		errc <- a.HTTP.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("aegisd: %w", err)
@@ -530,14 +560,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return fmt.Errorf("aegisd: shutdown: %w", err)
 	}
-	fmt.Fprintln(a.Log, "aegisd: stopped")
+	a.Log.Info("aegisd: stopped")
 	return nil
 }
 
 func (a *App) close() {
 	for _, c := range a.closers {
 		if err := c.Close(); err != nil {
-			fmt.Fprintf(a.Log, "aegisd: closing: %v\n", err)
+			a.Log.Warn("aegisd: closing failed", "error", err.Error())
 		}
 	}
 }

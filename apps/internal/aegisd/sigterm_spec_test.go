@@ -204,9 +204,9 @@ var _ = Describe("the aegisd binary on SIGTERM", func() {
 		// The log: request lines without client metadata, the stop line.
 		log := logs.String()
 		Expect(log).To(ContainSubstring("aegisd: stopped"))
-		format := regexp.MustCompile(`^t=\d{4}-\d\d-\d\dT\d\d:\d\d:\d0Z method=[A-Z]+ route=\S+ status=\d{3} size=\S+$`)
+		format := regexp.MustCompile(`^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d0Z level=INFO msg=request method=[A-Z]+ route=\S+ status=\d{3} size=\S+$`)
 		for _, l := range strings.Split(strings.TrimSpace(log), "\n") {
-			if strings.HasPrefix(l, "aegisd: listening on "+addr+" ") || l == "aegisd: stopped" {
+			if strings.Contains(l, ` level=INFO msg="aegisd: listening on `+addr+" ") || strings.HasSuffix(l, ` level=INFO msg="aegisd: stopped"`) {
 				continue
 			}
 			Expect(l).To(MatchRegexp(format.String()))
@@ -216,6 +216,6 @@ var _ = Describe("the aegisd binary on SIGTERM", func() {
 		}
 		Expect(log).NotTo(ContainSubstring("SpyBrowser"))
 		Expect(strings.Count(log, "127.0.0.1")).To(Equal(1), "only the listening line names an address")
-		Expect(log).To(MatchRegexp(`(?m)^t=\S+ method=PUT route=/v1/objects/:id status=204 size=\S+$`))
+		Expect(log).To(MatchRegexp(`(?m)^time=\S+ level=INFO msg=request method=PUT route=/v1/objects/:id status=204 size=\S+$`))
 	})
 })

@@ -44,7 +44,10 @@ func Initialize(o Options) (*App, error) {
 		return nil, err
 	}
 	directoryFunc := ProvideDirectory(keyStore)
-	log := ProvideLog(o)
+	log, err := ProvideLog(o)
+	if err != nil {
+		return nil, err
+	}
 	gatewayKeys, err := ProvideGatewayKeys(o, issuerKeys)
 	if err != nil {
 		return nil, err

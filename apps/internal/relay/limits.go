@@ -51,8 +51,8 @@ func (r *Relay) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if b, ok := c.Request().Context().Value(bucketKey{}).(*bucket); ok {
 			if ok, wait := b.take(r.now()); !ok {
-				e := newError(http.StatusTooManyRequests, CodeRateLimited, "too many requests on this connection; retry later")
-				e.header = map[string]string{"Retry-After": strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))}
+				e := server.NewError(http.StatusTooManyRequests, CodeRateLimited, "too many requests on this connection; retry later")
+				e.WithHeader("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 				return e
 			}
 		}
@@ -67,8 +67,8 @@ func (r *Relay) limitInFlight(next echo.HandlerFunc) echo.HandlerFunc {
 		select {
 		case r.sem <- struct{}{}:
 		default:
-			e := newError(http.StatusServiceUnavailable, server.CodeBusy, "too many requests in flight; retry")
-			e.header = map[string]string{"Retry-After": "1"}
+			e := server.NewError(http.StatusServiceUnavailable, server.CodeBusy, "too many requests in flight; retry")
+			e.WithHeader("Retry-After", "1")
 			return e
 		}
 		defer func() { <-r.sem }()
@@ -85,7 +85,7 @@ func (r *Relay) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				err = newError(http.StatusInternalServerError, server.CodeInternal, "internal error")
+				err = server.NewError(http.StatusInternalServerError, server.CodeInternal, "internal error")
 			}
 		}()
 		return next(c)

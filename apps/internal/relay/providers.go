@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -117,6 +117,9 @@ type Options struct {
 	// Log receives the start and stop lines and one line per request
 	// (nothing about the client); nil means os.Stderr.
 	Log io.Writer
+	// LogFormat is the format of the log lines: server.LogFormatText
+	// (default, also for "") or server.LogFormatJSON.
+	LogFormat string
 }
 
 // ProviderSet provides an *App from Options.
@@ -253,15 +256,18 @@ func ProvideGatewayClient(s Settings) GatewayClient {
 	}}
 }
 
-// Log is where the relay's lines go.
-type Log struct{ io.Writer }
+// Log is the logger of the relay's lines (server.NewLogger: the privacy
+// handler of aegisd).
+type Log struct{ *slog.Logger }
 
-// ProvideLog returns o.Log, or standard error.
-func ProvideLog(o Options) Log {
-	if o.Log == nil {
-		return Log{os.Stderr}
+// ProvideLog returns the logger writing to o.Log (or standard error) in
+// o.LogFormat; an unknown format is an error wrapping domain.ErrInvalidInput.
+func ProvideLog(o Options) (Log, error) {
+	lg, err := server.NewLogger(o.Log, o.LogFormat)
+	if err != nil {
+		return Log{}, fmt.Errorf("aegis-relay: %w: %w", err, domain.ErrInvalidInput)
 	}
-	return Log{o.Log}
+	return Log{lg}, nil
 }
 
 // ProvideHTTPServer returns the http.Server with its timeouts and limits and
@@ -290,13 +296,13 @@ type App struct {
 	// Settings are the checked options.
 	Settings Settings
 	// Log receives the start and stop lines (and the request lines, through Handler).
-	Log    io.Writer
+	Log    *slog.Logger
 	client GatewayClient
 }
 
 // NewApp returns the App.
 func NewApp(s Settings, srv *http.Server, h *Relay, c GatewayClient, lg Log) *App {
-	return &App{HTTP: srv, Handler: h, Settings: s, Log: lg.Writer, client: c}
+	return &App{HTTP: srv, Handler: h, Settings: s, Log: lg.Logger, client: c}
 }
 
 // Run listens on the configured address and serves until ctx is done.
@@ -312,7 +318,7 @@ func (a *App) Run(ctx context.Context) error {
 // waits (at most Settings.RequestTimeout) for in-flight requests to finish.
 // It returns nil after a clean shutdown.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	fmt.Fprintf(a.Log, "aegis-relay: listening on %s, gateway %s\n", ln.Addr(), a.Settings.Gateway)
+	a.Log.Info(fmt.Sprintf("aegis-relay: listening on %s, gateway %s", ln.Addr(), a.Settings.Gateway))
 	defer a.client.CloseIdleConnections()
 	errc := make(chan error, 1)
 	go func() { errc <- a.HTTP.Serve(ln) }()
@@ -330,6 +336,6 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return fmt.Errorf("aegis-relay: shutdown: %w", err)
 	}
-	fmt.Fprintf(a.Log, "aegis-relay: stopped; %s\n", &a.Handler.counts)
+	a.Log.Info("aegis-relay: stopped; " + a.Handler.counts.String())
 	return nil
 }

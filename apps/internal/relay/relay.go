@@ -37,6 +37,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
@@ -89,8 +90,7 @@ type Relay struct {
 	echo   *echo.Echo
 	sem    chan struct{}
 	keys   keyCache
-	log    io.Writer
-	logMu  sync.Mutex
+	log    *slog.Logger
 	routes map[string]bool
 	counts counts
 	now    func() time.Time
@@ -101,20 +101,20 @@ func New(s Settings, c GatewayClient, lg Log) (*Relay, error) {
 	if s.GatewayResource == "" || c.Client == nil || s.MaxInFlight <= 0 || s.MaxBody <= 0 {
 		return nil, fmt.Errorf("aegis-relay: New needs checked Settings (ProvideSettings) and a gateway client: %w", domain.ErrInvalidInput)
 	}
-	r := &Relay{cfg: s, client: c.Client, sem: make(chan struct{}, s.MaxInFlight), log: lg.Writer, now: time.Now}
+	r := &Relay{cfg: s, client: c.Client, sem: make(chan struct{}, s.MaxInFlight), log: lg.Logger, now: time.Now}
 	if r.log == nil {
-		r.log = io.Discard
+		r.log = slog.New(slog.DiscardHandler)
 	}
 	r.keys.ttl = s.KeysCache
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard)
-	e.HTTPErrorHandler = handleError
+	e.HTTPErrorHandler = server.HandleError
 	// Client addresses are never looked at; make any accidental RealIP call
 	// return nothing.
 	e.IPExtractor = func(*http.Request) string { return "" }
-	e.Use(r.logRequests, r.recoverPanics)
+	e.Use(server.LogRequests(r.log, func(rt string) bool { return r.routes[rt] }, r.counts.add), r.recoverPanics)
 	e.POST(RelayPath, r.forward, r.rateLimit, r.limitInFlight)
 	e.GET(KeysPath, r.serveKeys, r.rateLimit, r.limitInFlight)
 	e.GET(HealthPath, health)
@@ -161,7 +161,7 @@ func mediaTypeIs(v, want string) bool {
 func (r *Relay) forward(c echo.Context) error {
 	req := c.Request()
 	if !mediaTypeIs(req.Header.Get(echo.HeaderContentType), MediaTypeRequest) {
-		return newError(http.StatusUnsupportedMediaType, server.CodeUnsupportedMedia, "Content-Type must be "+MediaTypeRequest)
+		return server.NewError(http.StatusUnsupportedMediaType, server.CodeUnsupportedMedia, "Content-Type must be "+MediaTypeRequest)
 	}
 	body, err := readBody(req, r.cfg.MaxBody)
 	if err != nil {
@@ -185,7 +185,7 @@ func (r *Relay) forward(c echo.Context) error {
 	switch {
 	case res.StatusCode == http.StatusOK:
 		if !mediaTypeIs(ct, MediaTypeResponse) {
-			return newError(http.StatusBadGateway, CodeGatewayGarbage, "the gateway answered with a media type other than "+MediaTypeResponse)
+			return server.NewError(http.StatusBadGateway, CodeGatewayGarbage, "the gateway answered with a media type other than "+MediaTypeResponse)
 		}
 		b, err := readLimited(res.Body, r.cfg.MaxBody)
 		if err != nil {
@@ -220,9 +220,9 @@ func (r *Relay) forward(c echo.Context) error {
 		}
 		return c.Blob(res.StatusCode, ct, b)
 	case res.StatusCode >= 200 && res.StatusCode < 300:
-		return newError(http.StatusBadGateway, CodeGatewayGarbage, fmt.Sprintf("the gateway answered %dxx without an encapsulated response", res.StatusCode/100))
+		return server.NewError(http.StatusBadGateway, CodeGatewayGarbage, fmt.Sprintf("the gateway answered %dxx without an encapsulated response", res.StatusCode/100))
 	default:
-		return newError(http.StatusBadGateway, CodeGatewayError, fmt.Sprintf("the gateway answered with a %dxx status", res.StatusCode/100))
+		return server.NewError(http.StatusBadGateway, CodeGatewayError, fmt.Sprintf("the gateway answered with a %dxx status", res.StatusCode/100))
 	}
 }
 
@@ -260,39 +260,39 @@ func (r *Relay) fetchKeys(ctx context.Context) ([]byte, error) {
 	defer closeBody(res)
 	switch {
 	case res.StatusCode < 200 || res.StatusCode >= 300:
-		return nil, newError(http.StatusBadGateway, CodeGatewayError, fmt.Sprintf("the gateway answered the key configuration request with a %dxx status", res.StatusCode/100))
+		return nil, server.NewError(http.StatusBadGateway, CodeGatewayError, fmt.Sprintf("the gateway answered the key configuration request with a %dxx status", res.StatusCode/100))
 	case res.StatusCode != http.StatusOK || !mediaTypeIs(res.Header.Get(echo.HeaderContentType), MediaTypeKeys):
-		return nil, newError(http.StatusBadGateway, CodeGatewayGarbage, "the gateway's key configurations are not a 200 "+MediaTypeKeys+" answer")
+		return nil, server.NewError(http.StatusBadGateway, CodeGatewayGarbage, "the gateway's key configurations are not a 200 "+MediaTypeKeys+" answer")
 	}
 	b, err := readLimited(res.Body, MaxKeysSize)
 	if err != nil {
 		return nil, err
 	}
 	if len(b) == 0 {
-		return nil, newError(http.StatusBadGateway, CodeGatewayGarbage, "the gateway sent no key configuration")
+		return nil, server.NewError(http.StatusBadGateway, CodeGatewayGarbage, "the gateway sent no key configuration")
 	}
 	return b, nil
 }
 
 func gatewayUnreachable() error {
-	return newError(http.StatusBadGateway, CodeGatewayUnreachable, "the gateway could not be reached or did not answer in time")
+	return server.NewError(http.StatusBadGateway, CodeGatewayUnreachable, "the gateway could not be reached or did not answer in time")
 }
 
 // readBody reads a client's body of at most limit bytes: longer is 413,
 // empty is 400 (no encapsulated request is empty).
 func readBody(req *http.Request, limit int64) ([]byte, error) {
-	tooLarge := newError(http.StatusRequestEntityTooLarge, server.CodeBodyTooLarge, fmt.Sprintf("request body over %d bytes", limit))
+	tooLarge := server.NewError(http.StatusRequestEntityTooLarge, server.CodeBodyTooLarge, fmt.Sprintf("request body over %d bytes", limit))
 	if req.ContentLength > limit {
 		return nil, tooLarge
 	}
 	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
 	switch {
 	case err != nil:
-		return nil, newError(http.StatusBadRequest, server.CodeBadRequest, "could not read the request body")
+		return nil, server.NewError(http.StatusBadRequest, server.CodeBadRequest, "could not read the request body")
 	case int64(len(b)) > limit:
 		return nil, tooLarge
 	case len(b) == 0:
-		return nil, newError(http.StatusBadRequest, server.CodeBadRequest, "the request body is empty: want an encapsulated request")
+		return nil, server.NewError(http.StatusBadRequest, server.CodeBadRequest, "the request body is empty: want an encapsulated request")
 	}
 	return b, nil
 }
@@ -305,7 +305,7 @@ func readLimited(body io.Reader, limit int64) ([]byte, error) {
 	case err != nil:
 		return nil, gatewayUnreachable()
 	case int64(len(b)) > limit:
-		return nil, newError(http.StatusBadGateway, CodeGatewayGarbage, fmt.Sprintf("the gateway's answer is over %d bytes", limit))
+		return nil, server.NewError(http.StatusBadGateway, CodeGatewayGarbage, fmt.Sprintf("the gateway's answer is over %d bytes", limit))
 	}
 	return b, nil
 }
@@ -366,7 +366,7 @@ func (k *keyCache) get(ctx context.Context, fetch func(context.Context) ([]byte,
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return nil, time.Time{}, newError(http.StatusServiceUnavailable, server.CodeRequestCancelled, "request cancelled")
+		return nil, time.Time{}, server.NewError(http.StatusServiceUnavailable, server.CodeRequestCancelled, "request cancelled")
 	}
 	if f.err != nil {
 		return nil, time.Time{}, f.err

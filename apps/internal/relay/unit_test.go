@@ -95,8 +95,8 @@ func TestKeyCacheFetchOutlivesTheRequestThatStartedIt(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
-	var re *relayError
-	if err := <-done; !errors.As(err, &re) || re.code != server.CodeRequestCancelled {
+	var re *server.APIError
+	if err := <-done; !errors.As(err, &re) || re.Code() != server.CodeRequestCancelled {
 		t.Fatalf("the cancelled request got %v, want request_cancelled", err)
 	}
 	close(release)
@@ -116,7 +116,7 @@ func TestKeyCacheFetchOutlivesTheRequestThatStartedIt(t *testing.T) {
 }
 
 func TestKeyCacheKeepsNoFailure(t *testing.T) {
-	boom := newError(http.StatusBadGateway, CodeGatewayUnreachable, "down")
+	boom := server.NewError(http.StatusBadGateway, CodeGatewayUnreachable, "down")
 	var fetches atomic.Int32
 	fetch := func(context.Context) ([]byte, error) {
 		if fetches.Add(1) == 1 {

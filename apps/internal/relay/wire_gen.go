@@ -15,7 +15,10 @@ func Initialize(o Options) (*App, error) {
 		return nil, err
 	}
 	gatewayClient := ProvideGatewayClient(settings)
-	log := ProvideLog(o)
+	log, err := ProvideLog(o)
+	if err != nil {
+		return nil, err
+	}
 	relay, err := New(settings, gatewayClient, log)
 	if err != nil {
 		return nil, err

@@ -49,9 +49,9 @@ const (
 	CodeInternal         = "internal"               // 500
 )
 
-// apiError is an error with its HTTP status and stable code. Handlers return
-// it; the error handler writes it as JSON.
-type apiError struct {
+// APIError is an error with its HTTP status and stable code. Handlers (of
+// aegisd and of aegis-relay) return it; HandleError writes it as JSON.
+type APIError struct {
 	status  int
 	code    string
 	message string
@@ -61,10 +61,25 @@ type apiError struct {
 	problem string
 }
 
-func (e *apiError) Error() string { return e.code + ": " + e.message }
+func (e *APIError) Error() string { return e.code + ": " + e.message }
 
-func newError(status int, code, message string) *apiError {
-	return &apiError{status: status, code: code, message: message}
+// Code returns the stable error code.
+func (e *APIError) Code() string { return e.code }
+
+// NewError returns the error answered with status and the JSON error body of
+// code and message.
+func NewError(status int, code, message string) *APIError {
+	return &APIError{status: status, code: code, message: message}
+}
+
+// WithHeader sets a header field of the answer (Retry-After,
+// WWW-Authenticate) and returns e.
+func (e *APIError) WithHeader(key, value string) *APIError {
+	if e.header == nil {
+		e.header = map[string]string{}
+	}
+	e.header[key] = value
+	return e
 }
 
 type errorBody struct {
@@ -82,40 +97,43 @@ type errorBody struct {
 // ProblemMediaType is the media type of an RFC 9457 problem details body.
 const ProblemMediaType = "application/problem+json"
 
-// handleError is the Echo HTTPErrorHandler: every error becomes a JSON error
-// body with a stable code. Internal details are never sent to the client.
-func (s *Server) handleError(err error, c echo.Context) {
+// HandleError is the Echo HTTPErrorHandler of aegisd and aegis-relay: every
+// error becomes a JSON error body with a stable code and Cache-Control:
+// no-store (an error is never cached). Internal details are never sent to
+// the client.
+func HandleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	var ae *apiError
+	var ae *APIError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &he):
 		switch he.Code {
 		case http.StatusNotFound:
-			ae = newError(http.StatusNotFound, CodeRouteNotFound, "no such endpoint")
+			ae = NewError(http.StatusNotFound, CodeRouteNotFound, "no such endpoint")
 		case http.StatusMethodNotAllowed:
-			ae = newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed on this endpoint")
+			ae = NewError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed on this endpoint")
 		case http.StatusRequestEntityTooLarge:
-			ae = newError(he.Code, CodeBodyTooLarge, "request body too large")
+			ae = NewError(he.Code, CodeBodyTooLarge, "request body too large")
 		case http.StatusUnsupportedMediaType:
-			ae = newError(he.Code, CodeUnsupportedMedia, "unsupported media type")
+			ae = NewError(he.Code, CodeUnsupportedMedia, "unsupported media type")
 		default:
 			if he.Code >= 400 && he.Code < 500 {
-				ae = newError(he.Code, CodeBadRequest, http.StatusText(he.Code))
+				ae = NewError(he.Code, CodeBadRequest, http.StatusText(he.Code))
 			} else {
-				ae = newError(http.StatusInternalServerError, CodeInternal, "internal error")
+				ae = NewError(http.StatusInternalServerError, CodeInternal, "internal error")
 			}
 		}
 	default:
-		ae = newError(http.StatusInternalServerError, CodeInternal, "internal error")
+		ae = NewError(http.StatusInternalServerError, CodeInternal, "internal error")
 	}
 	h := c.Response().Header()
 	for k, v := range ae.header {
 		h.Set(k, v)
 	}
+	h.Set(echo.HeaderCacheControl, "no-store")
 	var body errorBody
 	body.Error.Code, body.Error.Message = ae.code, ae.message
 	if c.Request().Method == http.MethodHead {

@@ -61,7 +61,7 @@ func isInner(c echo.Context) bool { return c.Request().Context().Value(innerKey{
 func (s *Server) gatewayKeys(c echo.Context) error {
 	cfgs := s.cfg.OHTTPKeys()
 	if len(cfgs) == 0 {
-		return newError(http.StatusServiceUnavailable, CodeUnavailable, "the gateway holds no keys")
+		return NewError(http.StatusServiceUnavailable, CodeUnavailable, "the gateway holds no keys")
 	}
 	b, err := ohttp.MarshalKeyConfigs(cfgs...)
 	if err != nil {
@@ -83,11 +83,11 @@ func (s *Server) gatewayKeys(c echo.Context) error {
 func (s *Server) gatewayRequest(c echo.Context) error {
 	setNoStore(c)
 	if isInner(c) {
-		return newError(http.StatusBadRequest, CodeOHTTPNested, "an encapsulated request cannot be for the gateway itself")
+		return NewError(http.StatusBadRequest, CodeOHTTPNested, "an encapsulated request cannot be for the gateway itself")
 	}
 	ct, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil || ct != ohttp.RequestMediaType {
-		return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be "+ohttp.RequestMediaType)
+		return NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be "+ohttp.RequestMediaType)
 	}
 	enc, err := readBody(c.Request(), s.maxBody+ohttpSlack)
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *Server) gatewayRequest(c echo.Context) error {
 		copy(encValue[:], enc[encapHeaderSize:])
 		if s.replay.seen(s.replayKey(keyID), encValue) {
 			s.metrics.ohttpRefused("replayed")
-			return newError(http.StatusBadRequest, CodeOHTTPReplayed, "this encapsulated request was already received")
+			return NewError(http.StatusBadRequest, CodeOHTTPReplayed, "this encapsulated request was already received")
 		}
 	}
 	inner, rc, err := s.cfg.OHTTP.DecapsulateRequest(enc)
@@ -109,7 +109,7 @@ func (s *Server) gatewayRequest(c echo.Context) error {
 	}
 	if !hasEnc || !s.replay.add(s.replayKey(keyID), encValue, s.liveReplayKeys) {
 		s.metrics.ohttpRefused("replayed")
-		return newError(http.StatusBadRequest, CodeOHTTPReplayed, "this encapsulated request was already received")
+		return NewError(http.StatusBadRequest, CodeOHTTPReplayed, "this encapsulated request was already received")
 	}
 	s.metrics.ohttpOpened()
 	resp := s.serveInner(c.Request().Context(), inner)
@@ -132,20 +132,20 @@ func (s *Server) gatewayRequest(c echo.Context) error {
 // decapsulateError maps an error of Gateway.DecapsulateRequest to its answer:
 // key problems are RFC 9458 section 5.3's 400 with the ohttp-key problem type.
 func (s *Server) decapsulateError(err error) error {
-	var e *apiError
+	var e *APIError
 	switch {
 	case errors.Is(err, ohttp.ErrUnknownKey):
 		s.metrics.ohttpRefused("unknown_key")
-		e = newError(http.StatusBadRequest, CodeOHTTPUnknownKey, "the gateway holds no key of this key id: fetch its key configurations again")
+		e = NewError(http.StatusBadRequest, CodeOHTTPUnknownKey, "the gateway holds no key of this key id: fetch its key configurations again")
 	case errors.Is(err, ohttp.ErrUnsupported):
 		s.metrics.ohttpRefused("unsupported")
-		e = newError(http.StatusBadRequest, CodeOHTTPUnsupported, "the gateway takes only DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and AES-128-GCM")
+		e = NewError(http.StatusBadRequest, CodeOHTTPUnsupported, "the gateway takes only DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and AES-128-GCM")
 	case errors.Is(err, ohttp.ErrDecrypt):
 		s.metrics.ohttpRefused("decrypt")
-		e = newError(http.StatusBadRequest, CodeOHTTPDecrypt, "the encapsulated request does not open with the gateway's key of its key id")
+		e = NewError(http.StatusBadRequest, CodeOHTTPDecrypt, "the encapsulated request does not open with the gateway's key of its key id")
 	default:
 		s.metrics.ohttpRefused("malformed")
-		return newError(http.StatusBadRequest, CodeOHTTPMalformed, "the encapsulated request is malformed (RFC 9458 section 4.3)")
+		return NewError(http.StatusBadRequest, CodeOHTTPMalformed, "the encapsulated request is malformed (RFC 9458 section 4.3)")
 	}
 	e.problem = OHTTPKeyProblem
 	return e

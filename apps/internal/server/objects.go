@@ -32,10 +32,10 @@ const plainPutTries = 4
 func objectID(c echo.Context) (domain.ObjectID, error) {
 	id, err := domain.ParseObjectID(c.Param("id"))
 	if err != nil {
-		return id, newError(http.StatusBadRequest, CodeInvalidObjectID, "object id must be 64 lowercase hex characters")
+		return id, NewError(http.StatusBadRequest, CodeInvalidObjectID, "object id must be 64 lowercase hex characters")
 	}
 	if id == StoreFormatID {
-		return id, newError(http.StatusBadRequest, CodeInvalidObjectID, "this object id is reserved by the server")
+		return id, NewError(http.StatusBadRequest, CodeInvalidObjectID, "this object id is reserved by the server")
 	}
 	return id, nil
 }
@@ -45,12 +45,12 @@ func objectID(c echo.Context) (domain.ObjectID, error) {
 func enablerHash(req *http.Request) ([EnablerHashSize]byte, error) {
 	vals := req.Header.Values(WriteEnablerHeader)
 	if len(vals) != 1 {
-		return [EnablerHashSize]byte{}, newError(http.StatusBadRequest, CodeWriteEnablerRequired,
+		return [EnablerHashSize]byte{}, NewError(http.StatusBadRequest, CodeWriteEnablerRequired,
 			"exactly one "+WriteEnablerHeader+" header is required (43 characters of unpadded base64url: 32 bytes)")
 	}
 	e, ok := httpwire.ParseWriteEnabler(vals[0])
 	if !ok {
-		return [EnablerHashSize]byte{}, newError(http.StatusBadRequest, CodeWriteEnablerRequired,
+		return [EnablerHashSize]byte{}, NewError(http.StatusBadRequest, CodeWriteEnablerRequired,
 			"the "+WriteEnablerHeader+" header must be 43 characters of unpadded base64url (32 bytes)")
 	}
 	return sha256.Sum256(e[:]), nil
@@ -70,11 +70,11 @@ func enablerMatches(stored []byte, h *[EnablerHashSize]byte) bool {
 // wrong version (PUT) or of an absent object (DELETE), so that a client without
 // the enabler learns nothing it could not learn otherwise.
 func errPrecondition() error {
-	return newError(http.StatusPreconditionFailed, CodePreconditionFailed, "the object's current version does not match the precondition")
+	return NewError(http.StatusPreconditionFailed, CodePreconditionFailed, "the object's current version does not match the precondition")
 }
 
 func errNotFound() error {
-	return newError(http.StatusNotFound, CodeObjectNotFound, "no such object")
+	return NewError(http.StatusNotFound, CodeObjectNotFound, "no such object")
 }
 
 func setNoStore(c echo.Context) { c.Response().Header().Set(echo.HeaderCacheControl, "no-store") }
@@ -92,16 +92,16 @@ func putPrecondition(h http.Header) (putMode, domain.Version, error) {
 	ifMatch, ifNoneMatch := h.Values("If-Match"), h.Values("If-None-Match")
 	switch {
 	case len(ifMatch) > 0 && len(ifNoneMatch) > 0:
-		return 0, "", newError(http.StatusBadRequest, CodeUnsupportedPrecond, "use If-Match or If-None-Match, not both")
+		return 0, "", NewError(http.StatusBadRequest, CodeUnsupportedPrecond, "use If-Match or If-None-Match, not both")
 	case len(ifMatch) > 0:
 		v, ok := httpwire.ParseETag(ifMatch[0])
 		if len(ifMatch) != 1 || !ok {
-			return 0, "", newError(http.StatusBadRequest, CodeUnsupportedPrecond, `If-Match must be one strong entity tag ("…")`)
+			return 0, "", NewError(http.StatusBadRequest, CodeUnsupportedPrecond, `If-Match must be one strong entity tag ("…")`)
 		}
 		return putSwap, v, nil
 	case len(ifNoneMatch) > 0:
 		if len(ifNoneMatch) != 1 || strings.TrimSpace(ifNoneMatch[0]) != "*" {
-			return 0, "", newError(http.StatusBadRequest, CodeUnsupportedPrecond, `If-None-Match on PUT must be "*"`)
+			return 0, "", NewError(http.StatusBadRequest, CodeUnsupportedPrecond, `If-None-Match on PUT must be "*"`)
 		}
 		return putCreate, "", nil
 	}
@@ -128,9 +128,9 @@ func (s *Server) putObject(c echo.Context) error {
 		return err
 	}
 	if !s.cfg.Sizes.Allowed(len(body)) {
-		return newError(http.StatusBadRequest, CodeInvalidSize, "the body size is not one of the allowed object sizes")
+		return NewError(http.StatusBadRequest, CodeInvalidSize, "the body size is not one of the allowed object sizes")
 	}
-	s.metrics.bytesIn.Add(int64(len(body)))
+	s.metrics.bytesIn.Add(float64(len(body)))
 	stored := make([]byte, EnablerHashSize+len(body))
 	copy(stored, h[:])
 	copy(stored[EnablerHashSize:], body)
@@ -221,7 +221,7 @@ func (s *Server) getObject(c echo.Context) error {
 		return errors.New("store version cannot be an entity tag")
 	}
 	c.Response().Header().Set("ETag", etag)
-	s.metrics.bytesOut.Add(int64(len(data)))
+	s.metrics.bytesOut.Add(float64(len(data)))
 	return c.Blob(http.StatusOK, echo.MIMEOctetStream, data)
 }
 
@@ -236,7 +236,7 @@ func (s *Server) deleteObject(c echo.Context) error {
 	}
 	req := c.Request()
 	if len(req.Header.Values("If-Match")) > 0 || len(req.Header.Values("If-None-Match")) > 0 {
-		return newError(http.StatusBadRequest, CodeUnsupportedPrecond, "DELETE takes no conditional headers")
+		return NewError(http.StatusBadRequest, CodeUnsupportedPrecond, "DELETE takes no conditional headers")
 	}
 	h, err := enablerHash(req)
 	if err != nil {
@@ -256,7 +256,7 @@ func (s *Server) deleteObject(c echo.Context) error {
 }
 
 func (s *Server) storeError(c echo.Context, err error) error {
-	var ae *apiError
+	var ae *APIError
 	switch {
 	case errors.As(err, &ae):
 		return err
@@ -265,7 +265,7 @@ func (s *Server) storeError(c echo.Context, err error) error {
 	case errors.Is(err, domain.ErrConflict):
 		return errPrecondition()
 	case errors.Is(err, domain.ErrInvalidInput):
-		return newError(http.StatusBadRequest, CodeBadRequest, "the store refused the request")
+		return NewError(http.StatusBadRequest, CodeBadRequest, "the store refused the request")
 	}
 	if e := ctxErr(c.Request().Context()); e != nil {
 		return e

@@ -28,9 +28,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -90,11 +90,12 @@ type Config struct {
 	Sizes SizePolicy
 	// MaxInFlight bounds concurrent requests; more get 503 busy. 0 means DefaultMaxInFlight.
 	MaxInFlight int
-	// Log receives one line per request (no client metadata); nil discards.
-	Log io.Writer
+	// Log receives one line per request (LogRequests: no client metadata);
+	// nil discards. NewLogger makes one with the privacy handler.
+	Log *slog.Logger
 	// Metrics counts requests; nil makes a new one.
 	Metrics *Metrics
-	// Now is the clock of log lines and of KeyNotAfter; nil means time.Now.
+	// Now is the clock of KeyNotAfter; nil means time.Now.
 	Now func() time.Time
 	// KeyNotAfter is the end of the lifetime of the issuer key this server
 	// issues with (zero: none). From then on /healthz answers 503
@@ -127,8 +128,8 @@ type Server struct {
 	sem        chan struct{}
 	metrics    *Metrics
 	routes     map[string]bool // registered route patterns, the only paths logged
-	logMu      sync.Mutex
-	replay     *replayCache // enc values of opened encapsulated requests (OHTTP)
+	prom       http.Handler    // the Prometheus exposition of metrics
+	replay     *replayCache    // enc values of opened encapsulated requests (OHTTP)
 }
 
 // New checks cfg and returns the server.
@@ -147,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
 	if cfg.Log == nil {
-		cfg.Log = io.Discard
+		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
@@ -173,19 +174,22 @@ func New(cfg Config) (*Server, error) {
 		metrics:  cfg.Metrics,
 		replay:   newReplayCache(cfg.OHTTPReplayEntries),
 	}
+	s.prom = newPromHandler(s.metrics)
 	s.secretHash = sha256.Sum256(cfg.AttestSecret)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard)
-	e.HTTPErrorHandler = s.handleError
+	e.HTTPErrorHandler = HandleError
 	// Client addresses are never looked at; make any accidental RealIP call
 	// return nothing.
 	e.IPExtractor = func(*http.Request) string { return "" }
-	e.Use(s.logRequests, s.recoverPanics, s.limit)
+	e.Use(LogRequests(cfg.Log, func(r string) bool { return s.routes[r] }, s.metrics.request), s.recoverPanics, s.limit)
 
 	// No listing route: GET /v1/objects is 404 route_not_found (a co-tenant
 	// must not learn the ids of other clients' objects).
+	// Every answer of an object route is Cache-Control: no-store: the
+	// handlers set it, HandleError on every error (the 401 challenge too).
 	auth := s.requireToken
 	e.PUT(ObjectsPath+"/:id", s.putObject, auth)
 	e.GET(ObjectsPath+"/:id", s.getObject, auth)
@@ -193,6 +197,7 @@ func New(cfg Config) (*Server, error) {
 	e.POST(TokenRequestsPath, s.issueTokens)
 	e.GET(DirectoryPath, s.directory)
 	e.GET(HealthPath, s.health)
+	e.HEAD(HealthPath, s.health)
 	e.GET(MetricsPath, s.metricsHandler)
 	if cfg.OHTTP != nil {
 		e.GET(GatewayPath, s.gatewayKeys)
@@ -219,7 +224,9 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hdr := c.Request().Header.Values(echo.HeaderAuthorization)
 		if len(hdr) == 0 {
-			s.metrics.tokenRejected("missing")
+			// A client fetching the challenge (the aegis CLI does at start):
+			// counted apart from refused tokens.
+			s.metrics.challenged()
 			return s.unauthorized(CodeTokenRequired, "a PrivateToken authorization is required")
 		}
 		if len(hdr) != 1 {
@@ -242,15 +249,15 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 			return s.unauthorized(CodeTokenInvalid, "the token does not verify")
 		default:
 			s.metrics.tokenRejected("ledger_error")
-			return newError(http.StatusServiceUnavailable, CodeUnavailable, "the token could not be redeemed; retry with a new token")
+			return NewError(http.StatusServiceUnavailable, CodeUnavailable, "the token could not be redeemed; retry with a new token")
 		}
 		return next(c)
 	}
 }
 
 func (s *Server) unauthorized(code, msg string) error {
-	e := newError(http.StatusUnauthorized, code, msg)
-	e.header = map[string]string{echo.HeaderWWWAuthenticate: s.wwwAuth}
+	e := NewError(http.StatusUnauthorized, code, msg)
+	e.WithHeader(echo.HeaderWWWAuthenticate, s.wwwAuth)
 	return e
 }
 
@@ -267,8 +274,8 @@ func (s *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 		case s.sem <- struct{}{}:
 		default:
 			s.metrics.busy()
-			e := newError(http.StatusServiceUnavailable, CodeBusy, "too many requests in flight; retry")
-			e.header = map[string]string{"Retry-After": "1"}
+			e := NewError(http.StatusServiceUnavailable, CodeBusy, "too many requests in flight; retry")
+			e.WithHeader("Retry-After", "1")
 			return e
 		}
 		s.metrics.inFlight.Add(1)
@@ -289,8 +296,8 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				s.metrics.panics.Add(1)
-				err = newError(http.StatusInternalServerError, CodeInternal, "internal error")
+				s.metrics.panics.Inc()
+				err = NewError(http.StatusInternalServerError, CodeInternal, "internal error")
 			}
 		}()
 		return next(c)
@@ -299,10 +306,14 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 
 func (s *Server) health(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	status, body := http.StatusOK, "ok"
 	if !s.cfg.KeyNotAfter.IsZero() && !s.cfg.Now().Before(s.cfg.KeyNotAfter) {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "issuer_key_expired"})
+		status, body = http.StatusServiceUnavailable, "issuer_key_expired"
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	if c.Request().Method == http.MethodHead {
+		return c.NoContent(status)
+	}
+	return c.JSON(status, map[string]string{"status": body})
 }
 
 func (s *Server) directory(c echo.Context) error {
@@ -325,7 +336,7 @@ func (s *Server) directory(c echo.Context) error {
 // after checking the bearer attestation secret in constant time.
 func (s *Server) issueTokens(c echo.Context) error {
 	if !s.canIssue {
-		return newError(http.StatusForbidden, CodeIssuanceDisabled, "token issuance is not configured on this server")
+		return NewError(http.StatusForbidden, CodeIssuanceDisabled, "token issuance is not configured on this server")
 	}
 	const prefix = "Bearer "
 	auth := c.Request().Header.Get(echo.HeaderAuthorization)
@@ -335,8 +346,8 @@ func (s *Server) issueTokens(c echo.Context) error {
 	}
 	h := sha256.Sum256(given)
 	if given == nil || subtle.ConstantTimeCompare(h[:], s.secretHash[:]) != 1 {
-		e := newError(http.StatusUnauthorized, CodeAttestationRequired, "a valid Bearer attestation secret is required")
-		e.header = map[string]string{echo.HeaderWWWAuthenticate: `Bearer realm="aegisd"`}
+		e := NewError(http.StatusUnauthorized, CodeAttestationRequired, "a valid Bearer attestation secret is required")
+		e.WithHeader(echo.HeaderWWWAuthenticate, `Bearer realm="aegisd"`)
 		return e
 	}
 	// Media types are case-insensitive and may carry parameters (RFC 9110
@@ -351,7 +362,7 @@ func (s *Server) issueTokens(c echo.Context) error {
 	case privacypass.BatchRequestMediaType, privacypass.ArbitraryBatchRequestMediaType:
 		batched = true
 	default:
-		return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
+		return NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
 			"Content-Type must be "+privacypass.RequestMediaType+", "+privacypass.BatchRequestMediaType+" or "+privacypass.ArbitraryBatchRequestMediaType)
 	}
 	body, err := readBody(c.Request(), maxTokenRequest)
@@ -362,18 +373,18 @@ func (s *Server) issueTokens(c echo.Context) error {
 	if err != nil {
 		switch {
 		case errors.Is(err, privacypass.ErrUnsupportedMedia):
-			return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "unsupported token request media type")
+			return NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "unsupported token request media type")
 		case !errors.Is(err, privacypass.ErrMalformed) && !errors.Is(err, privacypass.ErrUnsupportedType) && !errors.Is(err, privacypass.ErrUnknownKey):
 			return fmt.Errorf("issue: %w", err)
 		case batched:
 			// draft-ietf-privacypass-batched-tokens: 422 for a batch that is
 			// malformed, of an unsupported type, for an unknown key or too large.
-			return newError(http.StatusUnprocessableEntity, CodeUnprocessableBatch, "the batched token request is malformed, of an unsupported type, for an unknown key or over the batch limit")
+			return NewError(http.StatusUnprocessableEntity, CodeUnprocessableBatch, "the batched token request is malformed, of an unsupported type, for an unknown key or over the batch limit")
 		default:
-			return newError(http.StatusBadRequest, CodeBadRequest, "the token request is malformed, of an unsupported type or for an unknown key")
+			return NewError(http.StatusBadRequest, CodeBadRequest, "the token request is malformed, of an unsupported type or for an unknown key")
 		}
 	}
-	s.metrics.tokensIssued.Add(int64(resp.Tokens))
+	s.metrics.tokensIssued.Add(float64(resp.Tokens))
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.Blob(http.StatusOK, resp.MediaType, resp.Body)
 }
@@ -386,14 +397,14 @@ const maxTokenRequest = 8 + privacypass.MaxBatch*(3+256)
 // readBody reads at most limit bytes of the request body; a longer body is 413.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
-		return nil, newError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("request body over %d bytes", limit))
+		return nil, NewError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("request body over %d bytes", limit))
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return nil, newError(http.StatusBadRequest, CodeBadRequest, "could not read the request body")
+		return nil, NewError(http.StatusBadRequest, CodeBadRequest, "could not read the request body")
 	}
 	if int64(len(b)) > limit {
-		return nil, newError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("request body over %d bytes", limit))
+		return nil, NewError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("request body over %d bytes", limit))
 	}
 	return b, nil
 }
@@ -423,7 +434,7 @@ func equalFoldASCII(a, b string) bool {
 // applied: never CodeUnavailable, which says that nothing was done.
 func ctxErr(ctx context.Context) error {
 	if ctx.Err() != nil {
-		return newError(http.StatusServiceUnavailable, CodeRequestCancelled, "request cancelled; it may or may not have been applied")
+		return NewError(http.StatusServiceUnavailable, CodeRequestCancelled, "request cancelled; it may or may not have been applied")
 	}
 	return nil
 }
