@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/apps/internal/buildinfo"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
+	"github.com/ai-pantheon/aegis/domain"
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
 
@@ -309,6 +311,9 @@ func (a *app) open(ctx context.Context, cmd *ucli.Command) (*session, error) {
 	}
 	c, err := b.Open(ctx, pass)
 	clear(pass)
+	if errors.Is(err, domain.ErrWrongPassphrase) {
+		return nil, wrapErr("open "+b.Where(), err)
+	}
 	if err != nil {
 		// The vault's own errors say "open: …" already.
 		return nil, wrapErr("", err)
