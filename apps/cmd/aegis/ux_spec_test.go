@@ -89,6 +89,14 @@ var _ = Describe("aegis usage errors", func() {
 	})
 })
 
+var _ = Describe("aegis on a server it cannot reach", func() {
+	It("says the host name does not resolve, in one line with exit code 1", func() {
+		user := runner{Dir: GinkgoT().TempDir(), Env: []string{"AEGIS_REMOTE=" + unresolvableRemote, "AEGIS_ATTEST_SECRET_FILE=" + secretFile}}
+		expectOneCleanLine(user.fails(1, "aegis: cannot reach the server at "+unresolvableRemote+
+			" (its host name does not resolve): check that aegisd runs there and that --remote (AEGIS_REMOTE) is right", "tokens", "fetch", "--count", "1"))
+	})
+})
+
 var _ = Describe("aegis passphrase policy", func() {
 	var (
 		dir   string
