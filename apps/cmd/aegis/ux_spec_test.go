@@ -95,6 +95,13 @@ var _ = Describe("aegis on a server it cannot reach", func() {
 		expectOneCleanLine(user.fails(1, "aegis: cannot reach the server at "+unresolvableRemote+
 			" (its host name does not resolve): check that aegisd runs there and that --remote (AEGIS_REMOTE) is right", "tokens", "fetch", "--count", "1"))
 	})
+
+	It("says the relay cannot reach its gateway, in one line with exit code 1", func() {
+		relay := startRelay("http://127.0.0.1:1")
+		user := runner{Dir: GinkgoT().TempDir(), Env: []string{"AEGIS_REMOTE=" + unresolvableRemote, "AEGIS_RELAY=" + relay, "AEGIS_ATTEST_SECRET_FILE=" + secretFile}}
+		expectOneCleanLine(user.fails(1, "aegis: the relay at "+relay+" cannot reach its gateway, aegisd (gateway_unreachable): check that aegisd runs and that aegis-relay's --gateway is right",
+			"tokens", "fetch", "--count", "1"))
+	})
 })
 
 var _ = Describe("aegis passphrase policy", func() {

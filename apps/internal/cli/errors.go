@@ -108,9 +108,9 @@ func oneLine(err error) string {
 
 // remoteProblem is the one sentence that says what went wrong, and what to do,
 // when err is a failure to get an answer from the --remote server (reached
-// through relay, if set): its issuer refused the attestation secret, it could
-// not be reached, or it refused an access token it issued. It is "" for any
-// other error.
+// through relay, if set): its issuer refused the attestation secret, it (or
+// the relay, or the relay's way to it) could not be reached, or it refused an
+// access token it issued. It is "" for any other error.
 func remoteProblem(err error, server, relay string) string {
 	switch {
 	case errors.Is(err, httpblob.ErrAttestationRefused):
@@ -119,6 +119,10 @@ func remoteProblem(err error, server, relay string) string {
 		return fmt.Sprintf("the server at %s refused an access token as already spent: run the command again", server)
 	case errors.Is(err, domain.ErrTokenInvalid):
 		return fmt.Sprintf("the server at %s refused an access token it issued: its issuer key may have changed (aegisd restarted with another issuer directory); run the command again", server)
+	}
+	var re *httpblob.RelayError
+	if errors.As(err, &re) && re.Code == relayGatewayUnreachable {
+		return fmt.Sprintf("the relay at %s cannot reach its gateway, aegisd (%s): check that aegisd runs and that aegis-relay's --gateway is right", relay, re.Code)
 	}
 	why := unreachable(err)
 	if why == "" {
@@ -129,6 +133,10 @@ func remoteProblem(err error, server, relay string) string {
 	}
 	return fmt.Sprintf("cannot reach the server at %s (%s): check that aegisd runs there and that --remote (%s) is right", server, why, EnvRemote)
 }
+
+// relayGatewayUnreachable is the error code aegis-relay answers with (502)
+// when aegisd's gateway cannot be reached (docs/deploy.md).
+const relayGatewayUnreachable = "gateway_unreachable"
 
 // unreachable says why a connection could not be made ("" if err is not
 // such a failure).

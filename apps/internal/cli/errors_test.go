@@ -73,6 +73,9 @@ func TestRemoteProblem(t *testing.T) {
 		{fmt.Errorf("get: server refused the token (token_spent): %w", domain.ErrTokenSpent), "", "the server at " + server + " refused an access token as already spent: run the command again"},
 		{fmt.Errorf("get: server refused the token (token_invalid): %w", domain.ErrTokenInvalid), "", "the server at " + server +
 			" refused an access token it issued: its issuer key may have changed (aegisd restarted with another issuer directory); run the command again"},
+		{fmt.Errorf("relay %s: aegis/httpblob: relay key configurations: %w", relay, &httpblob.RelayError{Status: 502, Code: "gateway_unreachable"}), relay,
+			"the relay at " + relay + " cannot reach its gateway, aegisd (gateway_unreachable): check that aegisd runs and that aegis-relay's --gateway is right"},
+		{&httpblob.RelayError{Status: 502, Code: "gateway_error"}, relay, ""},
 		{fmt.Errorf("open: %w", domain.ErrWrongPassphrase), "", ""},
 		{errors.New("gave up after 4 attempts: server unavailable (busy)"), "", ""},
 		{context.Canceled, "", ""},
