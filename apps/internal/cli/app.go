@@ -67,8 +67,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 
 // message is the error line of err, after the "aegis: " prefix: a failure to
 // reach the remote server in one sentence of its own, else the error's text.
+// A write whose outcome is unknown keeps its own explanation (describe),
+// whatever cut the answer short.
 func (a *app) message(err error) string {
-	if a.server != "" {
+	if a.server != "" && !errors.Is(err, domain.ErrOutcomeUnknown) {
 		if m := remoteProblem(err, a.server, a.relay); m != "" {
 			return m
 		}

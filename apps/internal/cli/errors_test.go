@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -84,6 +85,18 @@ func TestRemoteProblem(t *testing.T) {
 		if got := remoteProblem(c.err, server, c.relay); got != c.want {
 			t.Errorf("remoteProblem(%v, relay %q) = %q, want %q", c.err, c.relay, got, c.want)
 		}
+	}
+}
+
+func TestMessageKeepsOutcomeUnknown(t *testing.T) {
+	a := &app{server: "http://aegisd.example:8080"}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	if got := a.message(wrapErr("put", refused)); !strings.HasPrefix(got, "cannot reach the server at http://aegisd.example:8080") {
+		t.Errorf("refused: %q", got)
+	}
+	got := a.message(wrapErr("put", fmt.Errorf("%w: %w", domain.ErrOutcomeUnknown, refused)))
+	if !strings.HasPrefix(got, "put: the store did not answer whether the write took effect") {
+		t.Errorf("outcome unknown after a refused connection: %q", got)
 	}
 }
 
