@@ -9,10 +9,10 @@ import (
 // Sentinel errors of the privacy-token ports. Callers match them with errors.Is.
 var (
 	// ErrTokenSpent means the token was already redeemed once: a replay.
-	ErrTokenSpent = errors.New("aegis: token already spent")
+	ErrTokenSpent = errors.New("token already spent")
 	// ErrTokenInvalid means the token is malformed, of an unsupported type, made
 	// with an unknown or retired key, or fails authentication. Nothing was spent.
-	ErrTokenInvalid = errors.New("aegis: invalid token")
+	ErrTokenInvalid = errors.New("invalid token")
 )
 
 // TokenType is the two-octet Privacy Pass token type (RFC 9577 section 5.2),

@@ -79,7 +79,7 @@ export AEGIS_ATTEST_SECRET_FILE="$srv/attest-secret"
 export AEGIS_VAULT_NAME="demo-$(head -c 9 /dev/urandom | base64 | tr '+/' '-_')"
 export AEGIS_PASSPHRASE_FILE="$client/passphrase"
 unset AEGIS_PASSPHRASE AEGIS_VAULT AEGIS_NEW_PASSPHRASE AEGIS_NEW_PASSPHRASE_FILE
-head -c 24 /dev/urandom | base64 > "$AEGIS_PASSPHRASE_FILE"
+(umask 077; head -c 24 /dev/urandom | base64 > "$AEGIS_PASSPHRASE_FILE")   # mode 0600: aegis warns otherwise
 cat > "$client/data.json" <<'JSON'
 {
   "journal": {"2026-11-26": "Met Alice at the cafe; talked about the move to Lisbon."},

@@ -206,6 +206,14 @@ func Open(baseURL string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
+// CheckBaseURL reports whether baseURL is a base URL Open accepts: http or
+// https, with a host and without user, query or fragment. Errors wrap
+// domain.ErrInvalidInput.
+func CheckBaseURL(baseURL string) error {
+	_, err := checkBase(baseURL)
+	return err
+}
+
 func checkBase(baseURL string) (string, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {

@@ -20,6 +20,11 @@ const (
 	directoryPath     = privacypass.DirectoryPath
 )
 
+// ErrAttestationRefused means the issuer refused a token request's bearer
+// attestation secret (aegisd answers 401 attestation_required to a missing or
+// wrong one): no token can be had until the secret is right.
+var ErrAttestationRefused = errors.New("the issuer refused the attestation secret")
+
 // maxBatchResponse bounds a batched issuance response: the largest is an
 // arbitrary batch of privacypass.MaxBatch type 2 responses (a presence octet
 // and a 256-byte blind signature each) behind a vector length of at most 8
@@ -138,6 +143,9 @@ func NewTokenPool(ctx context.Context, baseURL string, attestSecret []byte, opts
 		r, err := send(ctx, client, http.MethodPost, base+tokenRequestsPath, req, hdr, maxBatchResponse)
 		if err != nil {
 			return nil, fmt.Errorf("aegis/httpblob: token request: %w", err)
+		}
+		if r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+			return nil, fmt.Errorf("aegis/httpblob: token request: %s: %w", errorCode(r), ErrAttestationRefused)
 		}
 		if r.status != http.StatusOK {
 			return nil, fmt.Errorf("aegis/httpblob: token request: %s", errorCode(r))

@@ -236,7 +236,7 @@ var _ = Describe("aegis import-legacy", func() {
 
 		It("on a wrong passphrase of the current vault (exit 3), after checking the legacy one", func() {
 			writeFile(dir, "wrong", "not the current one\n")
-			user.fails(3, "aegis: open: wrong passphrase", "--passphrase-file", filepath.Join(dir, "wrong"), "import-legacy", legacy)
+			user.fails(3, "aegis: open ./aegis-vault: wrong passphrase", "--passphrase-file", filepath.Join(dir, "wrong"), "import-legacy", legacy)
 			nothingImported()
 		})
 

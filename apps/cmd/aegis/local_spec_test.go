@@ -86,7 +86,7 @@ var _ = Describe("aegis on a local vault", func() {
 		It("takes the passphrase from AEGIS_PASSPHRASE", func() {
 			env := runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=correct horse battery staple"}}
 			Expect(env.ok("ls")).To(BeEmpty())
-			other := runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=another one", "AEGIS_VAULT=" + filepath.Join(dir, "second")}}
+			other := runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=another one for the second vault", "AEGIS_VAULT=" + filepath.Join(dir, "second")}}
 			other.ok("init", "--kdf", "argon2id")
 			Expect(other.ok("--json", "stats")).To(ContainSubstring(`"kdf": "argon2id"`))
 		})

@@ -80,21 +80,21 @@ func echoOff(tty *os.File) {
 var _ = Describe("aegis on a terminal", func() {
 	It("prompts without echo, twice on init, and refuses a mismatch", func() {
 		dir := GinkgoT().TempDir()
-		out, code := onTerminal(dir, []string{"tty secret", "tty other"}, "init")
+		out, code := onTerminal(dir, []string{"tty secret of the terminal", "tty other"}, "init")
 		Expect(code).To(Equal(2), out)
 		Expect(out).To(ContainSubstring("do not match"))
 		Expect(filepath.Join(dir, "aegis-vault")).NotTo(BeADirectory())
 
-		out, code = onTerminal(dir, []string{"tty secret", "tty secret"}, "init")
+		out, code = onTerminal(dir, []string{"tty secret of the terminal", "tty secret of the terminal"}, "init")
 		Expect(code).To(Equal(0), out)
 		Expect(out).To(ContainSubstring("Passphrase: "))
 		Expect(out).To(ContainSubstring("Repeat passphrase: "))
-		Expect(out).NotTo(ContainSubstring("tty secret"))
+		Expect(out).NotTo(ContainSubstring("tty secret of the terminal"))
 
-		out, code = onTerminal(dir, []string{"tty secret"}, "ls")
+		out, code = onTerminal(dir, []string{"tty secret of the terminal"}, "ls")
 		Expect(code).To(Equal(0), out)
 		out, code = onTerminal(dir, []string{"wrong"}, "ls")
 		Expect(code).To(Equal(3), out)
-		Expect(runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=tty secret"}}.ok("ls")).To(BeEmpty())
+		Expect(runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=tty secret of the terminal"}}.ok("ls")).To(BeEmpty())
 	})
 })

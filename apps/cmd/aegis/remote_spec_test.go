@@ -113,12 +113,23 @@ func remoteSuite(viaRelay bool) {
 		second.fails(2, "another key", "vault-key", "import", cli.FormatVaultKey(cli.NewVaultKey()))
 	})
 
-	It("fails cleanly with a wrong attestation secret or an unreachable server", func() {
+	It("says in one line what went wrong with a wrong attestation secret or an unreachable server", func() {
 		user.ok("init")
 		bad := writeFile(dir, "bad-secret", "this is not the secret at all\n")
-		user.with("AEGIS_ATTEST_SECRET_FILE="+bad).fails(1, "token", "ls")
+		target := serverURL
+		if viaRelay {
+			target = unresolvableRemote
+		}
+		res := user.with("AEGIS_ATTEST_SECRET_FILE="+bad).fails(1, "aegis: the server at "+target+
+			" refused the attestation secret (AEGIS_ATTEST_SECRET_FILE / --attest-secret-file): check it matches aegisd's", "ls")
+		expectOneCleanLine(res)
 		down := user.with(unreachable)
 		down.input([]byte(user.ok("vault-key", "export"))).ok("vault-key", "import")
-		down.fails(1, "open", "ls")
+		want := "aegis: cannot reach the server at http://127.0.0.1:1 (connection refused): check that aegisd runs there and that --remote (AEGIS_REMOTE) is right"
+		if viaRelay {
+			want = "aegis: cannot reach the relay at http://127.0.0.1:1 (connection refused): check that aegis-relay runs there and that --relay (AEGIS_RELAY) is right"
+		}
+		expectOneCleanLine(down.fails(1, want, "ls"))
+		expectOneCleanLine(down.fails(1, want, "tokens", "fetch", "--count", "1"))
 	})
 }

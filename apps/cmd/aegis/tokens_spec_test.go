@@ -120,8 +120,12 @@ var _ = Describe("aegis tokens fetch (aegisd on 127.0.0.1)", func() {
 		dir := GinkgoT().TempDir()
 		bad := writeFile(dir, "bad-secret", "this is not the secret at all\n")
 		user := runner{Dir: dir, Env: []string{"AEGIS_REMOTE=" + serverURL, "AEGIS_ATTEST_SECRET_FILE=" + bad}}
-		res := user.fails(1, "aegis: tokens fetch: ", "tokens", "fetch", "--count", "1")
+		res := user.fails(1, "aegis: the server at "+serverURL+" refused the attestation secret (AEGIS_ATTEST_SECRET_FILE / --attest-secret-file): check it matches aegisd's",
+			"tokens", "fetch", "--count", "1")
 		Expect(res.Stdout).To(BeEmpty())
-		user.with("AEGIS_REMOTE=http://127.0.0.1:1").fails(1, "aegis: tokens fetch: ", "tokens", "fetch", "--count", "1")
+		expectOneCleanLine(res)
+		res = user.with("AEGIS_REMOTE=http://127.0.0.1:1").fails(1, "aegis: cannot reach the server at http://127.0.0.1:1 (connection refused): check that aegisd runs there and that --remote (AEGIS_REMOTE) is right",
+			"tokens", "fetch", "--count", "1")
+		expectOneCleanLine(res)
 	})
 })

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +17,9 @@ import (
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/anonymize"
+	"github.com/ai-pantheon/aegis/apps/internal/buildinfo"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
+	"github.com/ai-pantheon/aegis/domain"
 	"github.com/ai-pantheon/aegis/domain/vault"
 )
 
@@ -45,6 +49,9 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	lookupEnv      func(string) (string, bool)
+	// server and relay are the --remote and --relay URLs of the run's back
+	// end, once it is made: they name the peer in remoteProblem's messages.
+	server, relay string
 }
 
 // Main runs aegis with args (args[0] is the program name) and returns the
@@ -53,17 +60,57 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, lookupEnv: os.LookupEnv}
 	err := a.command().Run(ctx, args)
 	if err != nil {
-		fmt.Fprintln(stderr, "aegis: "+strings.TrimPrefix(err.Error(), "aegis: "))
+		fmt.Fprintln(stderr, "aegis: "+a.message(err))
 	}
 	return ExitCode(err)
 }
 
-func (a *app) onUsageError(_ context.Context, _ *ucli.Command, err error, _ bool) error {
+// message is the error line of err, after the "aegis: " prefix: a failure to
+// reach the remote server in one sentence of its own, else the error's text.
+// A write whose outcome is unknown keeps its own explanation (describe),
+// whatever cut the answer short.
+func (a *app) message(err error) string {
+	if a.server != "" && !errors.Is(err, domain.ErrOutcomeUnknown) {
+		if m := remoteProblem(err, a.server, a.relay); m != "" {
+			return m
+		}
+	}
+	return oneLine(err)
+}
+
+func (a *app) onUsageError(_ context.Context, cmd *ucli.Command, err error, _ bool) error {
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
 		msg = "unknown flag --" + f
 	}
+	// urfave/cli reports a flag value that does not parse as
+	// `invalid value "V" for flag -NAME: <the parser's error>`.
+	var val, name string
+	if _, serr := fmt.Sscanf(msg, "invalid value %q for flag -%s", &val, &name); serr == nil {
+		name = strings.TrimSuffix(name, ":")
+		return usageErrorf("--%s %q: %s", name, val, wantOf(cmd, name))
+	}
 	return usageErrorf("%s", msg)
+}
+
+// wantOf says what kind of value flag name of cmd (or of a command above it) takes.
+func wantOf(cmd *ucli.Command, name string) string {
+	for _, c := range cmd.Lineage() {
+		for _, f := range c.Flags {
+			if !slices.Contains(f.Names(), name) {
+				continue
+			}
+			switch f.(type) {
+			case *ucli.IntFlag:
+				return "want a whole number"
+			case *ucli.DurationFlag:
+				return "want a duration, such as 30s or 5m"
+			case *ucli.BoolFlag:
+				return "want true or false"
+			}
+		}
+	}
+	return "not a valid value (see aegis --help)"
 }
 
 func (a *app) command() *ucli.Command {
@@ -89,10 +136,14 @@ func (a *app) command() *ucli.Command {
 			&ucli.IntFlag{Name: "cover", Usage: fmt.Sprintf("cover requests sent with every window that carries requests, 0 to %d", anonymize.MaxCover), Sources: ucli.EnvVars(EnvCover)},
 			&ucli.BoolFlag{Name: "json", Usage: "machine-readable (JSON) output"},
 		},
-		Commands:        a.commands(),
-		OnUsageError:    a.onUsageError,
-		ExitErrHandler:  func(context.Context, *ucli.Command, error) {},
-		HideHelpCommand: true,
+		Commands:     a.commands(),
+		Version:      buildinfo.Version(),
+		OnUsageError: a.onUsageError,
+		// `aegis completion bash|zsh|fish|pwsh` prints urfave/cli's script.
+		EnableShellCompletion:           true,
+		ConfigureShellCompletionCommand: a.configureCompletion,
+		ExitErrHandler:                  func(context.Context, *ucli.Command, error) {},
+		HideHelpCommand:                 true,
 		Action: func(_ context.Context, cmd *ucli.Command) error {
 			if cmd.Args().Present() {
 				return usageErrorf("unknown command %q (see aegis --help)", cmd.Args().First())
@@ -102,6 +153,24 @@ func (a *app) command() *ucli.Command {
 		},
 	}
 	return root
+}
+
+// completionShells are the shells `aegis completion` writes a script for.
+var completionShells = []string{"bash", "zsh", "fish", "pwsh"}
+
+// configureCompletion shows urfave/cli's completion command in the help and
+// makes a missing or unknown shell a usage error.
+func (a *app) configureCompletion(c *ucli.Command) {
+	c.Hidden = false
+	c.Usage = "print the shell completion script of " + strings.Join(completionShells, ", ") + " (for example: source <(aegis completion bash))"
+	c.ArgsUsage = strings.Join(completionShells, "|")
+	c.Action = func(_ context.Context, cmd *ucli.Command) error {
+		if cmd.Args().Present() {
+			return usageErrorf("completion: unknown shell %q: want one of %s", cmd.Args().First(), strings.Join(completionShells, ", "))
+		}
+		return usageErrorf("completion: name the shell: %s", strings.Join(completionShells, ", "))
+	}
+	a.sub(c)
 }
 
 func (a *app) sub(c *ucli.Command) *ucli.Command {
@@ -114,8 +183,9 @@ func (a *app) sub(c *ucli.Command) *ucli.Command {
 
 func (a *app) commands() []*ucli.Command {
 	kdf := &ucli.StringFlag{Name: "kdf", Value: "pbkdf2", Usage: "passphrase KDF: pbkdf2 (PBKDF2-SHA256) or argon2id"}
+	allowWeak := &ucli.BoolFlag{Name: allowWeakFlag, Usage: fmt.Sprintf("accept a new passphrase that zxcvbn scores below %d of 4", MinPassphraseScore)}
 	cmds := []*ucli.Command{
-		{Name: "init", Usage: "create a new vault", Flags: []ucli.Flag{kdf}, Action: a.cmdInit},
+		{Name: "init", Usage: "create a new vault", Flags: []ucli.Flag{kdf, allowWeak}, Action: a.cmdInit},
 		{Name: "put", Usage: "store a file (or standard input) as a category, streamed", ArgsUsage: "CATEGORY [FILE|-]", Action: a.cmdPut},
 		{Name: "get", Usage: "write a category to standard output or a file, streamed", ArgsUsage: "CATEGORY",
 			Flags: []ucli.Flag{&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (atomically) instead of standard output"}}, Action: a.cmdGet},
@@ -128,6 +198,7 @@ func (a *app) commands() []*ucli.Command {
 		a.checkCommand(),
 		{Name: "passwd", Usage: "change the passphrase (re-wraps the keys only; --rotate: new keys, all data re-encrypted)", Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "rotate", Usage: "also replace every key and the vault id and re-encrypt all data, so an old copy of the store opened with the old passphrase reads nothing written afterwards (takes time in proportion to the vault's size)"},
+			allowWeak,
 		}, Action: a.cmdPasswd},
 		{Name: "rotate", Usage: "give categories new data keys and re-encrypt them (all if none named)", ArgsUsage: "[CATEGORY...]", Action: a.cmdRotate},
 		a.importLegacyCommand(),
@@ -171,6 +242,12 @@ func (a *app) backend(cmd *ucli.Command) (Backend, error) {
 	if c := cmd.Int("cover"); c < 0 || c > anonymize.MaxCover {
 		return nil, usageErrorf("--cover %d: want 0 to %d", c, anonymize.MaxCover)
 	}
+	remote := cmd.String("remote")
+	if remote != "" {
+		if err := httpblob.CheckBaseURL(remote); err != nil {
+			return nil, usageErrorf("--remote %q: want the server's base URL, starting with http:// or https:// (for example http://127.0.0.1:8080), without user, query or fragment", remote)
+		}
+	}
 	relay := cmd.String("relay")
 	if relay != "" {
 		if cmd.String("remote") == "" {
@@ -201,6 +278,7 @@ func (a *app) backend(cmd *ucli.Command) (Backend, error) {
 	})
 	if r, ok := b.(*Remote); ok {
 		r.Notices = a.stderr
+		a.server, a.relay = r.URL, r.Relay
 	}
 	return b, err
 }
@@ -235,8 +313,12 @@ func (a *app) open(ctx context.Context, cmd *ucli.Command) (*session, error) {
 	}
 	c, err := b.Open(ctx, pass)
 	clear(pass)
+	if errors.Is(err, domain.ErrWrongPassphrase) {
+		return nil, wrapErr("open "+b.Where(), err)
+	}
 	if err != nil {
-		return nil, wrapErr("open", err)
+		// The vault's own errors say "open: …" already.
+		return nil, wrapErr("", err)
 	}
 	return &session{v: c.Vault(), c: c, b: b}, nil
 }

@@ -53,10 +53,10 @@ func (a *app) cmdCheck(ctx context.Context, cmd *ucli.Command) error {
 		// The header, the root or the manifest does not decode or authenticate: that
 		// is damage to report, not a failure to run.
 		rep = vault.CheckReport{ReadData: readData, Warnings: []vault.CheckProblem{}, Problems: []vault.CheckProblem{{
-			Kind: vault.ProblemUnreadable, Message: "the vault does not open: " + strings.TrimPrefix(clean(err), "open: "),
+			Kind: vault.ProblemUnreadable, Message: "the vault does not open: " + strings.TrimPrefix(describe(err), "open: "),
 		}}}
 	case err != nil:
-		return wrapErr("open", err)
+		return wrapErr("", err)
 	default:
 		defer v.Close()
 		if rep, err = v.Check(ctx, vault.CheckOptions{ReadData: readData}); err != nil {

@@ -50,6 +50,10 @@ func (a *app) cmdInit(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
+	if err := checkStrength(pass, cmd.Bool(allowWeakFlag)); err != nil {
+		clear(pass)
+		return err
+	}
 	c, err := b.Create(ctx, pass, kdf)
 	clear(pass)
 	if err != nil {
@@ -443,6 +447,10 @@ func (a *app) cmdPasswd(ctx context.Context, cmd *ucli.Command) error {
 	defer s.close()
 	np, err := a.passphrase(passSource{file: cmd.String("new-passphrase-file"), fileOpt: "new-passphrase-file", env: EnvNewPassphrase, prompt: "New passphrase"}, true)
 	if err != nil {
+		return err
+	}
+	if err := checkStrength(np, cmd.Bool(allowWeakFlag)); err != nil {
+		clear(np)
 		return err
 	}
 	if cmd.Bool("rotate") {

@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"regexp"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 
+	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -28,13 +32,20 @@ func usageErrorf(format string, a ...any) error {
 	return &usageError{fmt.Sprintf(format, a...)}
 }
 
-// opError is a failed step of a command: "<what>: <why>".
+// opError is a failed step of a command: "<what>: <why>" ("<why>" alone
+// without a what).
 type opError struct {
 	what string
 	err  error
 }
 
-func (e *opError) Error() string { return e.what + ": " + clean(e.err) }
+func (e *opError) Error() string {
+	if e.what == "" {
+		return describe(e.err)
+	}
+	return e.what + ": " + describe(e.err)
+}
+
 func (e *opError) Unwrap() error { return e.err }
 
 func wrapErr(what string, err error) error {
@@ -66,10 +77,11 @@ func ExitCode(err error) int {
 	return ExitFailure
 }
 
-// clean turns an error chain into one readable line: the library's own
-// "aegis: " prefixes go (the CLI adds one), and the sentinels get a plain
-// explanation.
-func clean(err error) string {
+// describe turns an error chain into one readable line. The sentinels get a
+// plain explanation; other chains keep their text, which names each step once
+// (the domain's sentinels carry no prefix of their own), without a leading
+// library "aegis: " (the CLI adds its own).
+func describe(err error) string {
 	switch {
 	case errors.Is(err, domain.ErrBusy):
 		return "another aegis process holds the vault's writer lock and did not release it in time (30 s); try again"
@@ -80,18 +92,69 @@ func clean(err error) string {
 	case errors.Is(err, domain.ErrNotEmpty):
 		return "the store already holds objects (perhaps of a vault whose header was lost): refusing to create a vault over them; use an empty directory"
 	case errors.Is(err, domain.ErrOutcomeUnknown):
-		return "the store did not answer whether the write took effect (" + libPrefix.ReplaceAllString(err.Error(), "") +
+		return "the store did not answer whether the write took effect (" + oneLine(err) +
 			"); nothing was deleted, and the next write settles it: check with `aegis ls` or `aegis get`, and write again if needed"
 	}
-	s := libPrefix.ReplaceAllString(err.Error(), "")
-	if errors.Is(err, domain.ErrIntegrity) && !strings.Contains(s, "integrity") {
-		s += " (integrity check failed: stored data was altered or is corrupt)"
+	s := oneLine(err)
+	if errors.Is(err, domain.ErrIntegrity) && !strings.Contains(s, domain.ErrIntegrity.Error()) {
+		s += " (" + domain.ErrIntegrity.Error() + ": stored data was altered or is corrupt)"
 	}
-	s = strings.ReplaceAll(s, "\n", " ")
-	s = strings.TrimSuffix(s, ": invalid input")
-	return s
+	return strings.TrimSuffix(s, ": "+domain.ErrInvalidInput.Error())
 }
 
-// libPrefix matches the package prefixes of library errors ("aegis: ",
-// "aegis/crypto: ").
-var libPrefix = regexp.MustCompile(`\baegis(/[a-z]+)?: `)
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimPrefix(err.Error(), "aegis: "), "\n", " ")
+}
+
+// remoteProblem is the one sentence that says what went wrong, and what to do,
+// when err is a failure to get an answer from the --remote server (reached
+// through relay, if set): its issuer refused the attestation secret, it (or
+// the relay, or the relay's way to it) could not be reached, or it refused an
+// access token it issued. It is "" for any other error.
+func remoteProblem(err error, server, relay string) string {
+	switch {
+	case errors.Is(err, httpblob.ErrAttestationRefused):
+		return fmt.Sprintf("the server at %s refused the attestation secret (%s / --attest-secret-file): check it matches aegisd's", server, EnvAttestSecretFile)
+	case errors.Is(err, domain.ErrTokenSpent):
+		return fmt.Sprintf("the server at %s refused an access token as already spent: run the command again", server)
+	case errors.Is(err, domain.ErrTokenInvalid):
+		return fmt.Sprintf("the server at %s refused an access token it issued: its issuer key may have changed (aegisd restarted with another issuer directory); run the command again", server)
+	}
+	var re *httpblob.RelayError
+	if errors.As(err, &re) && re.Code == relayGatewayUnreachable {
+		return fmt.Sprintf("the relay at %s cannot reach its gateway, aegisd (%s): check that aegisd runs and that aegis-relay's --gateway is right", relay, re.Code)
+	}
+	why := unreachable(err)
+	if why == "" {
+		return ""
+	}
+	if relay != "" {
+		return fmt.Sprintf("cannot reach the relay at %s (%s): check that aegis-relay runs there and that --relay (%s) is right", relay, why, EnvRelay)
+	}
+	return fmt.Sprintf("cannot reach the server at %s (%s): check that aegisd runs there and that --remote (%s) is right", server, why, EnvRemote)
+}
+
+// relayGatewayUnreachable is the error code aegis-relay answers with (502)
+// when aegisd's gateway cannot be reached (docs/deploy.md).
+const relayGatewayUnreachable = "gateway_unreachable"
+
+// unreachable says why a connection could not be made ("" if err is not
+// such a failure).
+func unreachable(err error) string {
+	var dns *net.DNSError
+	var ne net.Error
+	var op *net.OpError
+	switch {
+	case errors.As(err, &dns):
+		return "its host name does not resolve"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
+		return "no route to the host"
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return "no answer in time"
+	case errors.As(err, &op) && op.Op == "dial":
+		return "the connection could not be made"
+	}
+	return ""
+}

@@ -2,10 +2,16 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"slices"
+	"strings"
 
+	"github.com/trustelem/zxcvbn"
+	"github.com/trustelem/zxcvbn/match"
 	"golang.org/x/term"
 )
 
@@ -24,8 +30,14 @@ func (a *app) passphrase(src passSource, confirm bool) ([]byte, error) {
 	if src.file != "" {
 		b, err := os.ReadFile(src.file)
 		if err != nil {
-			return nil, wrapErr("passphrase file", err)
+			why := err
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				why = pe.Err
+			}
+			return nil, usageErrorf("cannot read the passphrase file %s (--%s): %v", src.file, src.fileOpt, why)
 		}
+		a.warnMode(src)
 		b = bytes.TrimRight(b, "\r\n")
 		if len(b) == 0 {
 			return nil, usageErrorf("the passphrase file %s is empty", src.file)
@@ -59,6 +71,104 @@ func (a *app) passphrase(src passSource, confirm bool) ([]byte, error) {
 		}
 	}
 	return p, nil
+}
+
+// warnMode warns on standard error when the passphrase file of src may be
+// read by its group or by others.
+func (a *app) warnMode(src passSource) {
+	fi, err := os.Stat(src.file)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	fmt.Fprintf(a.stderr, "aegis: warning: the passphrase file %s (--%s) can be read by other users (mode %04o): run chmod 600 %s\n",
+		src.file, src.fileOpt, fi.Mode().Perm(), src.file)
+}
+
+// MinPassphraseScore is the lowest zxcvbn score (0 to 4) a new passphrase may
+// have: 3 means an estimated 10^8 guesses or more, which resists an offline
+// attack on the vault header's slow KDF for years; 2 and below fall to
+// online-speed guessing.
+const MinPassphraseScore = 3
+
+// allowWeakFlag is the flag of init and passwd that accepts a passphrase
+// below MinPassphraseScore.
+const allowWeakFlag = "allow-weak-passphrase"
+
+// maxScored bounds the runes of a passphrase zxcvbn looks at: its matching
+// grows faster than the square of the length (1,000 runes take seconds, 4,000
+// minutes). A longer passphrase is judged by its start, which gives fewer
+// guesses than the whole.
+const maxScored = 100
+
+// checkStrength refuses a new passphrase whose zxcvbn score is below
+// MinPassphraseScore, saying why, unless allowWeak is set.
+func checkStrength(pass []byte, allowWeak bool) error {
+	if allowWeak {
+		return nil
+	}
+	scored := []rune(string(pass))
+	scored = scored[:min(len(scored), maxScored)]
+	r := zxcvbn.PasswordStrength(string(scored), nil)
+	if r.Score >= MinPassphraseScore {
+		return nil
+	}
+	return usageErrorf("the new passphrase is too weak (zxcvbn score %d of 4, want %d or more): %s; "+
+		"guessing at 10,000 a second would find it in %s. Choose a longer one, several unrelated words for example, or give --%s",
+		r.Score, MinPassphraseScore, weakness(r.Sequence), crackTime(r.Guesses/1e4), allowWeakFlag)
+}
+
+// weakness says what makes a passphrase guessable, from the patterns zxcvbn
+// found in it.
+func weakness(seq []*match.Match) string {
+	var why []string
+	add := func(s string) {
+		if !slices.Contains(why, s) {
+			why = append(why, s)
+		}
+	}
+	for _, m := range seq {
+		switch m.Pattern {
+		case "dictionary":
+			switch {
+			case m.DictionaryName == "passwords":
+				add("it is or contains a common password")
+			case strings.Contains(m.DictionaryName, "names"):
+				add("it contains a common name")
+			default:
+				add("it contains a common word")
+			}
+		case "spatial":
+			add("it contains a keyboard pattern")
+		case "repeat":
+			add("it repeats characters")
+		case "sequence":
+			add("it contains a sequence such as abc or 123")
+		case "regex", "date":
+			add("it contains a date or year")
+		}
+	}
+	if len(why) == 0 {
+		return "it is too short"
+	}
+	return strings.Join(why, ", ")
+}
+
+// crackTime is a duration of seconds in words.
+func crackTime(seconds float64) string {
+	const minute, hour, day, year = 60.0, 3600.0, 86400.0, 365.25 * 86400
+	switch {
+	case seconds < 1:
+		return "less than a second"
+	case seconds < minute:
+		return fmt.Sprintf("%.0f seconds", seconds)
+	case seconds < hour:
+		return fmt.Sprintf("%.0f minutes", seconds/minute)
+	case seconds < day:
+		return fmt.Sprintf("%.0f hours", seconds/hour)
+	case seconds < year:
+		return fmt.Sprintf("%.0f days", seconds/day)
+	}
+	return fmt.Sprintf("%.0f years", seconds/year)
 }
 
 func (a *app) readPass(f *os.File, prompt string) ([]byte, error) {
