@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/trustelem/zxcvbn"
-	"github.com/trustelem/zxcvbn/match"
+	"github.com/ccojocar/zxcvbn-go"
+	"github.com/ccojocar/zxcvbn-go/match"
 	"golang.org/x/term"
 )
 
@@ -85,9 +85,9 @@ func (a *app) warnMode(src passSource) {
 }
 
 // MinPassphraseScore is the lowest zxcvbn score (0 to 4) a new passphrase may
-// have: 3 means an estimated 10^8 guesses or more, which resists an offline
-// attack on the vault header's slow KDF for years; 2 and below fall to
-// online-speed guessing.
+// have: 3 means an estimated 10^6 seconds or more for an attacker guessing
+// 10,000 a second (10^10 guesses), which the vault header's slow KDF stretches
+// to years; 2 and below fall within days.
 const MinPassphraseScore = 3
 
 // allowWeakFlag is the flag of init and passwd that accepts a passphrase
@@ -95,8 +95,8 @@ const MinPassphraseScore = 3
 const allowWeakFlag = "allow-weak-passphrase"
 
 // maxScored bounds the runes of a passphrase zxcvbn looks at: its matching
-// grows faster than the square of the length (1,000 runes take seconds, 4,000
-// minutes). A longer passphrase is judged by its start, which gives fewer
+// grows faster than the square of the length, so a long input would take
+// seconds to minutes. A longer passphrase is judged by its start, which gives fewer
 // guesses than the whole.
 const maxScored = 100
 
@@ -114,12 +114,12 @@ func checkStrength(pass []byte, allowWeak bool) error {
 	}
 	return usageErrorf("the new passphrase is too weak (zxcvbn score %d of 4, want %d or more): %s; "+
 		"guessing at 10,000 a second would find it in %s. Choose a longer one, several unrelated words for example, or give --%s",
-		r.Score, MinPassphraseScore, weakness(r.Sequence), crackTime(r.Guesses/1e4), allowWeakFlag)
+		r.Score, MinPassphraseScore, weakness(r.MatchSequence), crackTime(r.CrackTime), allowWeakFlag)
 }
 
 // weakness says what makes a passphrase guessable, from the patterns zxcvbn
 // found in it.
-func weakness(seq []*match.Match) string {
+func weakness(seq []match.Match) string {
 	var why []string
 	add := func(s string) {
 		if !slices.Contains(why, s) {
@@ -130,9 +130,9 @@ func weakness(seq []*match.Match) string {
 		switch m.Pattern {
 		case "dictionary":
 			switch {
-			case m.DictionaryName == "passwords":
+			case m.DictionaryName == "Passwords":
 				add("it is or contains a common password")
-			case strings.Contains(m.DictionaryName, "names"):
+			case strings.Contains(m.DictionaryName, "Names"), m.DictionaryName == "Surname":
 				add("it contains a common name")
 			default:
 				add("it contains a common word")
@@ -143,7 +143,7 @@ func weakness(seq []*match.Match) string {
 			add("it repeats characters")
 		case "sequence":
 			add("it contains a sequence such as abc or 123")
-		case "regex", "date":
+		case "date":
 			add("it contains a date or year")
 		}
 	}
