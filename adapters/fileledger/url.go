@@ -1,0 +1,28 @@
+package fileledger
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ai-pantheon/aegis/adapters/openurl"
+	"github.com/ai-pantheon/aegis/domain"
+)
+
+// Scheme is the URL scheme of a directory ledger: "file://DIR" (DIR as
+// written, relative to the working directory unless it begins with "/").
+const Scheme = "file"
+
+func init() { openurl.RegisterLedger(Scheme, OpenURL) }
+
+// OpenURL is the openurl.LedgerOpener of file://DIR: Open(DIR), creating the
+// directory when o.Create is set.
+func OpenURL(_ context.Context, u openurl.URL, o openurl.LedgerOptions) (domain.SpentLedger, error) {
+	if u.Rest == "" {
+		return nil, fmt.Errorf("aegis/fileledger: URL %q: want file://DIR: %w", u.Raw, domain.ErrInvalidInput)
+	}
+	l, err := Open(u.Rest, &Options{Create: o.Create})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
