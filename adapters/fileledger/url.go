@@ -17,10 +17,11 @@ func init() { openurl.RegisterLedger(Scheme, OpenURL) }
 // OpenURL is the openurl.LedgerOpener of file://DIR: Open(DIR), creating the
 // directory when o.Create is set.
 func OpenURL(_ context.Context, u openurl.URL, o openurl.LedgerOptions) (domain.SpentLedger, error) {
-	if u.Rest == "" {
-		return nil, fmt.Errorf("aegis/fileledger: URL %q: want file://DIR: %w", u.Raw, domain.ErrInvalidInput)
+	dir, err := u.Dir()
+	if err != nil {
+		return nil, fmt.Errorf("aegis/fileledger: %w", err)
 	}
-	l, err := Open(u.Rest, &Options{Create: o.Create})
+	l, err := Open(dir, &Options{Create: o.Create})
 	if err != nil {
 		return nil, err
 	}

@@ -17,10 +17,11 @@ func init() { openurl.RegisterStore(Scheme, OpenURL) }
 // OpenURL is the openurl.StoreOpener of file://DIR: Open(DIR), creating the
 // directory when o.Create is set.
 func OpenURL(_ context.Context, u openurl.URL, o openurl.StoreOptions) (domain.BlobStore, error) {
-	if u.Rest == "" {
-		return nil, fmt.Errorf("aegis/fsblob: URL %q: want file://DIR: %w", u.Raw, domain.ErrInvalidInput)
+	dir, err := u.Dir()
+	if err != nil {
+		return nil, fmt.Errorf("aegis/fsblob: %w", err)
 	}
-	s, err := Open(u.Rest, &Options{Create: o.Create})
+	s, err := Open(dir, &Options{Create: o.Create})
 	if err != nil {
 		return nil, err
 	}

@@ -16,8 +16,8 @@ func init() { openurl.RegisterStore(Scheme, OpenURL) }
 
 // OpenURL is the openurl.StoreOpener of memory://: a new Store (Open).
 func OpenURL(_ context.Context, u openurl.URL, _ openurl.StoreOptions) (domain.BlobStore, error) {
-	if u.Rest != "" {
-		return nil, fmt.Errorf("aegis/memblob: URL %q: want memory:// with nothing after it: %w", openurl.Redact(u.Raw), domain.ErrInvalidInput)
+	if err := u.CheckEmpty(); err != nil {
+		return nil, fmt.Errorf("aegis/memblob: %w", err)
 	}
 	return Open(), nil
 }

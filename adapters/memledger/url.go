@@ -16,8 +16,8 @@ func init() { openurl.RegisterLedger(Scheme, OpenURL) }
 
 // OpenURL is the openurl.LedgerOpener of memory://: a new Ledger (Open).
 func OpenURL(_ context.Context, u openurl.URL, _ openurl.LedgerOptions) (domain.SpentLedger, error) {
-	if u.Rest != "" {
-		return nil, fmt.Errorf("aegis/memledger: URL %q: want memory:// with nothing after it: %w", openurl.Redact(u.Raw), domain.ErrInvalidInput)
+	if err := u.CheckEmpty(); err != nil {
+		return nil, fmt.Errorf("aegis/memledger: %w", err)
 	}
 	return Open(), nil
 }

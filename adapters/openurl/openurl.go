@@ -47,6 +47,25 @@ type URL struct {
 	Rest string
 }
 
+// Dir returns the directory of a file://DIR URL: Rest, as written (relative to
+// the working directory unless it begins with "/"). An empty one is an error
+// wrapping domain.ErrInvalidInput.
+func (u URL) Dir() (string, error) {
+	if u.Rest == "" {
+		return "", fmt.Errorf("URL %q: want %s://DIR: %w", u.Raw, u.Scheme, domain.ErrInvalidInput)
+	}
+	return u.Rest, nil
+}
+
+// CheckEmpty checks that nothing follows "SCHEME://" (memory://); anything is
+// an error wrapping domain.ErrInvalidInput.
+func (u URL) CheckEmpty() error {
+	if u.Rest != "" {
+		return fmt.Errorf("URL %q: want %s:// with nothing after it: %w", Redact(u.Raw), u.Scheme, domain.ErrInvalidInput)
+	}
+	return nil
+}
+
 // maxSchemeLen bounds a scheme: far above any registered one.
 const maxSchemeLen = 32
 
@@ -251,13 +270,7 @@ func (m *Mux) OpenStore(ctx context.Context, raw string, o *StoreOptions) (domai
 	m.mu.RLock()
 	u, op, err := lookup(m.stores, "store", raw)
 	m.mu.RUnlock()
-	if err != nil {
-		return nil, err
-	}
-	if o == nil {
-		o = &StoreOptions{}
-	}
-	return op(ctx, u, *o)
+	return open(ctx, u, op, err, o)
 }
 
 // OpenLedger is OpenStore for ledgers.
@@ -265,11 +278,18 @@ func (m *Mux) OpenLedger(ctx context.Context, raw string, o *LedgerOptions) (dom
 	m.mu.RLock()
 	u, op, err := lookup(m.ledgers, "ledger", raw)
 	m.mu.RUnlock()
+	return open(ctx, u, op, err, o)
+}
+
+// open calls op with u and *o (the zero options when o is nil), unless lookup
+// failed with err.
+func open[O, T any](ctx context.Context, u URL, op func(context.Context, URL, O) (T, error), err error, o *O) (T, error) {
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	if o == nil {
-		o = &LedgerOptions{}
+		o = new(O)
 	}
 	return op(ctx, u, *o)
 }
