@@ -22,3 +22,11 @@ func OpenURL(_ context.Context, u openurl.URL, o openurl.StoreOptions) (domain.B
 	}
 	return s, nil
 }
+
+// CheckBaseURL checks the base URL of an aegisd as Open and OpenURL do: http
+// or https, a host, no user, query or fragment. Errors wrap
+// domain.ErrInvalidInput.
+func CheckBaseURL(baseURL string) error {
+	_, err := checkBase(baseURL)
+	return err
+}
