@@ -97,13 +97,17 @@ func validScheme(s string) bool {
 
 // Redact returns raw for messages without what may hold a secret: the user
 // information becomes "REDACTED" and so does the query. A value that does not
-// parse as a URL is not shown if it has '@' or '?'.
+// parse as a URL is not shown if it has '@' or '?'; one with neither a user
+// nor a query is returned as it is.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		if strings.ContainsAny(raw, "@?") {
 			return "(a URL with '@' or '?', not shown)"
 		}
+		return raw
+	}
+	if u.User == nil && u.RawQuery == "" {
 		return raw
 	}
 	if u.User != nil {

@@ -55,6 +55,8 @@ func TestRedact(t *testing.T) {
 		"s3://b?secret=hunter22":  "s3://b?REDACTED",
 		"ftp://h/%zz?password=x":  "(a URL with '@' or '?', not shown)",
 		"gopher://bucket":         "gopher://bucket",
+		"ftp://":                  "ftp://",
+		"FTP://x y":               "FTP://x y",
 		"aegisd-data/objects":     "aegisd-data/objects",
 	} {
 		if got := openurl.Redact(raw); got != want {
