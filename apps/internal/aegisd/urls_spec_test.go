@@ -6,11 +6,15 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
+	"github.com/ai-pantheon/aegis/domain"
 )
 
 var _ = Describe("aegisd's --store and --ledger URLs", func() {
@@ -85,5 +89,24 @@ var _ = Describe("aegisd's --store and --ledger URLs", func() {
 		code, msg, _ = runIn(ctx, "--store", "memory://", "--ledger", "file://")
 		Expect(code).To(Equal(1))
 		Expect(msg).To(ContainSubstring(`URL "file://": want file://DIR`))
+	})
+
+	It("creates a missing file:// store and ledger directory, mode 0700, and serves from them", func(ctx SpecContext) {
+		tmp := GinkgoT().TempDir()
+		objects, ledger := filepath.Join(tmp, "new", "objects"), filepath.Join(tmp, "new", "ledger")
+		srv, err := start(func(o *aegisd.Options) { o.Store, o.Ledger = "file://"+objects, "file://"+ledger })
+		Expect(err).NotTo(HaveOccurred())
+		defer func() { Expect(srv.stop()).To(Succeed()) }()
+		for _, dir := range []string{objects, ledger} {
+			fi, err := os.Stat(dir)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(fi.IsDir()).To(BeTrue())
+			Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o700)))
+		}
+		store, _, err := newStore(ctx, srv)
+		Expect(err).NotTo(HaveOccurred())
+		id := newID()
+		Expect(store.Put(ctx, id, randomBytes(domain.KiB))).To(Succeed())
+		Expect(storedIDs(objects)).To(ContainElement(id), "the object is not in the file:// store")
 	})
 })
