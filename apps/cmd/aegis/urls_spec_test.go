@@ -8,7 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 )
 
-var _ = Describe("aegis's --remote URL", func() {
+var _ = Describe("aegis: the stores of --vault and --remote", func() {
 	var (
 		dir  string
 		user runner
@@ -48,5 +48,16 @@ var _ = Describe("aegis's --remote URL", func() {
 		res := user.fails(2, `--remote "https://REDACTED@vault.example"`, "--remote", "https://me:hunter22secret@vault.example", "ls")
 		Expect(res.Stderr).NotTo(ContainSubstring("hunter22secret"))
 		untouched()
+	})
+
+	It("opens a --vault DIR as the store file://DIR: a missing one is exit 5 and not created, init creates it 0700", func() {
+		vaultDir := filepath.Join(dir, "my vault")
+		user.fails(5, "run `aegis init`", "--vault", vaultDir, "ls")
+		untouched()
+		user.ok("--vault", vaultDir, "init")
+		fi, err := os.Stat(vaultDir)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o700)))
+		user.ok("--vault", vaultDir, "ls")
 	})
 })
