@@ -33,6 +33,7 @@ set -euo pipefail
 SERVICE_SUITES=(
   "adapters/s3blob AEGIS_TEST_S3_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY"
   "adapters/redisledger AEGIS_TEST_REDIS_URL ?cmd:redis-server"
+  "adapters/openurl ?AEGIS_TEST_S3_URL ?AEGIS_TEST_REDIS_URL"
   "apps/internal/replicas AEGIS_TEST_S3_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AEGIS_TEST_REDIS_URL ?AEGIS_TEST_REDIS_PASSWORD"
 )
 

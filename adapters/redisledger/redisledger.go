@@ -46,6 +46,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ai-pantheon/aegis/adapters/openurl"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -117,7 +118,7 @@ func (c Config) GoString() string { return "redisledger.Config(" + c.String() + 
 // for the caller to set.
 func ParseURL(raw string) (Config, error) {
 	bad := func(format string, args ...any) (Config, error) {
-		return Config{}, fmt.Errorf("aegis/redisledger: URL %q: %s: %w", redactURL(raw), fmt.Sprintf(format, args...), domain.ErrInvalidInput)
+		return Config{}, fmt.Errorf("aegis/redisledger: URL %q: %s: %w", openurl.Redact(raw), fmt.Sprintf(format, args...), domain.ErrInvalidInput)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -147,25 +148,6 @@ func ParseURL(raw string) (Config, error) {
 		cfg.DB = db
 	}
 	return cfg, nil
-}
-
-// redactURL is raw without what may hold a secret: the user information and
-// the query. A URL that does not parse is not shown if it has '@' or '?'.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if strings.ContainsAny(raw, "@?") {
-			return "(a URL with '@' or '?', not shown)"
-		}
-		return raw
-	}
-	if u.User != nil {
-		u.User = url.User("REDACTED")
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "REDACTED"
-	}
-	return u.String()
 }
 
 func checkAddr(addr string) error {

@@ -73,7 +73,7 @@ var _ = Describe("aegis usage errors", func() {
 	})
 
 	It("exit with code 2 and say what was wrong", func() {
-		expectOneCleanLine(user.fails(2, `aegis: --remote "127.0.0.1:8080": want the server's base URL, starting with http:// or https://`,
+		expectOneCleanLine(user.fails(2, `aegis: --remote "127.0.0.1:8080": want the http(s) base URL of an aegisd, without user, query or fragment: it starts with http:// or https://`,
 			"--remote", "127.0.0.1:8080", "--attest-secret-file", "nowhere", "ls"))
 		expectOneCleanLine(user.with("AEGIS_REMOTE=127.0.0.1:8080").fails(2, "starting with http:// or https://", "tokens", "fetch"))
 		expectOneCleanLine(user.fails(2, `aegis: unknown command "frobnicate" (see aegis --help)`, "frobnicate"))

@@ -87,6 +87,9 @@ func command() *cli.Command {
 			if err := server.CheckLogFormat(cmd.String("log-format")); err != nil {
 				return &cmdexit.UsageError{Err: err}
 			}
+			if _, err := aegisd.ProvideURLs(aegisd.Options{Store: cmd.String("store"), Ledger: cmd.String("ledger")}); err != nil {
+				return &cmdexit.UsageError{Err: err}
+			}
 			var cert *aegisd.Certificate
 			if c, k := cmd.String("tls-cert-file"), cmd.String("tls-key-file"); c != "" || k != "" {
 				if c == "" || k == "" {

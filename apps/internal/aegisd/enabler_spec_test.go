@@ -440,7 +440,9 @@ var _ = Describe("a co-tenant of aegisd (another client with the same attestatio
 
 // memStoreWithMarker is a memory store that holds only the format marker.
 func memStoreWithMarker() domain.BlobStore {
-	st, err := aegisd.ProvideStore(aegisd.Options{Store: "memory://"})
+	u, err := aegisd.ProvideURLs(aegisd.Options{Store: "memory://", Ledger: "memory://"})
+	Expect(err).NotTo(HaveOccurred())
+	st, err := aegisd.ProvideStore(u)
 	Expect(err).NotTo(HaveOccurred())
 	b, err := st.Get(context.Background(), server.StoreFormatID)
 	Expect(err).NotTo(HaveOccurred())

@@ -19,13 +19,8 @@ import (
 
 	"github.com/google/wire"
 
-	"github.com/ai-pantheon/aegis/adapters/fileledger"
-	"github.com/ai-pantheon/aegis/adapters/fsblob"
 	"github.com/ai-pantheon/aegis/adapters/issuerkeys"
-	"github.com/ai-pantheon/aegis/adapters/memblob"
-	"github.com/ai-pantheon/aegis/adapters/memledger"
-	"github.com/ai-pantheon/aegis/adapters/redisledger"
-	"github.com/ai-pantheon/aegis/adapters/s3blob"
+	"github.com/ai-pantheon/aegis/adapters/openurl"
 	"github.com/ai-pantheon/aegis/apps/internal/server"
 	"github.com/ai-pantheon/aegis/crypto/ohttp"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
@@ -70,11 +65,13 @@ const (
 type Options struct {
 	// Listen is the TCP address to listen on.
 	Listen string
-	// Store is "file://DIR" (fsblob), "memory://" (memblob) or
-	// "s3://BUCKET[/PREFIX]?endpoint=HOST:PORT&region=R&tls=false" (s3blob,
+	// Store is the URL of the blob store, opened by the opener its adapter
+	// registered with openurl: "file://DIR" (fsblob), "memory://" (memblob)
+	// or "s3://BUCKET[/PREFIX]?endpoint=HOST:PORT&region=R&tls=false" (s3blob,
 	// credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
 	Store string
-	// Ledger is "file://DIR" (fileledger), "memory://" (memledger) or
+	// Ledger is the URL of the spent-token ledger, opened likewise:
+	// "file://DIR" (fileledger), "memory://" (memledger) or
 	// "redis://HOST:PORT/DB" (redisledger; needs KeyLifetime).
 	Ledger string
 	// RedisPassword is the password of a redis:// ledger (AEGISD_REDIS_PASSWORD).
@@ -120,6 +117,7 @@ type Options struct {
 
 // ProviderSet provides an *App from Options.
 var ProviderSet = wire.NewSet(
+	ProvideURLs,
 	ProvideStore,
 	ProvideLedger,
 	ProvideKeyStore,
@@ -137,90 +135,72 @@ var ProviderSet = wire.NewSet(
 	NewApp,
 )
 
-func dirOf(kind, u string) (dir string, memory bool, err error) {
-	switch {
-	case u == "memory://":
-		return "", true, nil
-	case strings.HasPrefix(u, "file://") && len(u) > len("file://"):
-		return strings.TrimPrefix(u, "file://"), false, nil
+// URLs are the --store and --ledger values, each checked to have the scheme of
+// a registered opener (adapters.go imports the adapters aegisd offers).
+type URLs struct{ Store, Ledger openurl.URL }
+
+// ProvideURLs checks both URLs before anything is opened, so that a value with
+// an unknown scheme stops aegisd with nothing created. The error names the
+// value and the known schemes.
+func ProvideURLs(o Options) (URLs, error) {
+	st, err := openurl.CheckStore(o.Store)
+	if err != nil {
+		return URLs{}, fmt.Errorf("aegisd: %w", err)
 	}
-	want := map[string]string{"store": "file://DIR, memory:// or s3://BUCKET[/PREFIX]?endpoint=…", "ledger": "file://DIR, memory:// or redis://HOST:PORT/DB"}[kind]
-	return "", false, fmt.Errorf("aegisd: %s %q: want %s: %w", kind, u, want, domain.ErrInvalidInput)
+	l, err := openurl.CheckLedger(o.Ledger)
+	if err != nil {
+		return URLs{}, fmt.Errorf("aegisd: %w", err)
+	}
+	return URLs{Store: st, Ledger: l}, nil
 }
 
-// ProvideStore opens the blob store of o.Store and checks its format
+// ProvideStore opens the blob store of u.Store through its scheme's opener
+// (a file:// directory is created if missing) and checks its format
 // (server.PrepareStore): an empty store gets the store-format marker; a store
 // written by an aegisd from before write-enablers is refused, untouched, with
 // a one-line error that says what to do. An s3:// store is checked at once
-// (endpoint reachable, credentials accepted, bucket present); any failure is
-// an error, never a fallback to another store.
-func ProvideStore(o Options) (domain.BlobStore, error) {
-	st, err := openStore(o)
-	if err != nil {
-		return nil, err
-	}
+// (endpoint reachable, credentials from the environment accepted, bucket
+// present); any failure is an error, never a fallback to another store.
+func ProvideStore(u URLs) (domain.BlobStore, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ConnectTimeout)
 	defer cancel()
+	st, err := openurl.OpenStore(ctx, u.Store.Raw, &openurl.StoreOptions{Create: true})
+	if err != nil {
+		return nil, fmt.Errorf("aegisd: store: %w", err)
+	}
 	if err := server.PrepareStore(ctx, st); err != nil {
 		if c, ok := st.(io.Closer); ok {
 			_ = c.Close()
 		}
 		if errors.Is(err, server.ErrLegacyStore) {
 			return nil, fmt.Errorf("aegisd: store %s: %w; point --store at a new, empty store and move the vaults "+
-				"over with the aegis CLI (docs/deploy.md, \"Stores written before write-enablers\")", o.Store, err)
+				"over with the aegis CLI (docs/deploy.md, \"Stores written before write-enablers\")", u.Store.Raw, err)
 		}
-		return nil, fmt.Errorf("aegisd: store %s: %w", o.Store, err)
+		return nil, fmt.Errorf("aegisd: store %s: %w", u.Store.Raw, err)
 	}
 	return st, nil
 }
 
-func openStore(o Options) (domain.BlobStore, error) {
-	if strings.HasPrefix(o.Store, "s3://") {
-		cfg, err := s3blob.ConfigFromEnv(o.Store, nil)
-		if err != nil {
-			return nil, fmt.Errorf("aegisd: store: %w", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), ConnectTimeout)
-		defer cancel()
-		st, err := s3blob.Open(ctx, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("aegisd: store: %w", err)
-		}
-		return st, nil
+// ProvideLedger opens the spent-token ledger of u.Ledger through its scheme's
+// opener (a file:// directory is created if missing). A redis:// ledger gets
+// o.RedisPassword, keeps its marks for o.KeyLifetime + LedgerTTLMargin (so it
+// needs a key lifetime) and is checked at once (reachable, password accepted).
+func ProvideLedger(u URLs, o Options) (domain.SpentLedger, error) {
+	lo := &openurl.LedgerOptions{Create: true, Password: o.RedisPassword}
+	if o.KeyLifetime > 0 {
+		lo.TTL = o.KeyLifetime + LedgerTTLMargin
 	}
-	dir, mem, err := dirOf("store", o.Store)
-	if err != nil || mem {
-		return memblob.Open(), err
+	ctx, cancel := context.WithTimeout(context.Background(), ConnectTimeout)
+	defer cancel()
+	l, err := openurl.OpenLedger(ctx, u.Ledger.Raw, lo)
+	if errors.Is(err, openurl.ErrTTLRequired) {
+		return nil, fmt.Errorf("aegisd: ledger %s: a %s:// ledger needs a key lifetime (--key-lifetime): its spent marks expire with the issuer key: %w",
+			u.Ledger.Raw, u.Ledger.Scheme, domain.ErrInvalidInput)
 	}
-	return fsblob.Open(dir, &fsblob.Options{Create: true})
-}
-
-// ProvideLedger opens the spent-token ledger of o.Ledger. A redis:// ledger
-// is checked at once (reachable, password accepted).
-func ProvideLedger(o Options) (domain.SpentLedger, error) {
-	if strings.HasPrefix(o.Ledger, "redis://") {
-		cfg, err := redisledger.ParseURL(o.Ledger)
-		if err != nil {
-			return nil, fmt.Errorf("aegisd: ledger: %w", err)
-		}
-		if o.KeyLifetime <= 0 {
-			return nil, fmt.Errorf("aegisd: ledger %s: a Redis ledger needs a key lifetime (--key-lifetime): its spent marks expire with the issuer key: %w", o.Ledger, domain.ErrInvalidInput)
-		}
-		cfg.Password = o.RedisPassword
-		cfg.TTL = o.KeyLifetime + LedgerTTLMargin
-		ctx, cancel := context.WithTimeout(context.Background(), ConnectTimeout)
-		defer cancel()
-		l, err := redisledger.Open(ctx, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("aegisd: ledger: %w", err)
-		}
-		return l, nil
+	if err != nil {
+		return nil, fmt.Errorf("aegisd: ledger: %w", err)
 	}
-	dir, mem, err := dirOf("ledger", o.Ledger)
-	if err != nil || mem {
-		return memledger.Open(), err
-	}
-	return fileledger.Open(dir, &fileledger.Options{Create: true})
+	return l, nil
 }
 
 // ProvideKeyStore opens (creating it if needed) the issuer key directory.

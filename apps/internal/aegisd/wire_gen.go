@@ -10,15 +10,28 @@ import (
 	"github.com/ai-pantheon/aegis/apps/internal/server"
 )
 
+import (
+	_ "github.com/ai-pantheon/aegis/adapters/fileledger"
+	_ "github.com/ai-pantheon/aegis/adapters/fsblob"
+	_ "github.com/ai-pantheon/aegis/adapters/memblob"
+	_ "github.com/ai-pantheon/aegis/adapters/memledger"
+	_ "github.com/ai-pantheon/aegis/adapters/redisledger"
+	_ "github.com/ai-pantheon/aegis/adapters/s3blob"
+)
+
 // Injectors from wire.go:
 
 // Initialize assembles an aegisd from its options.
 func Initialize(o Options) (*App, error) {
-	blobStore, err := ProvideStore(o)
+	urLs, err := ProvideURLs(o)
 	if err != nil {
 		return nil, err
 	}
-	spentLedger, err := ProvideLedger(o)
+	blobStore, err := ProvideStore(urLs)
+	if err != nil {
+		return nil, err
+	}
+	spentLedger, err := ProvideLedger(urLs, o)
 	if err != nil {
 		return nil, err
 	}

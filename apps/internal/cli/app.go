@@ -16,6 +16,7 @@ import (
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
+	"github.com/ai-pantheon/aegis/adapters/openurl"
 	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/apps/internal/buildinfo"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
@@ -245,7 +246,7 @@ func (a *app) backend(cmd *ucli.Command) (Backend, error) {
 	remote := cmd.String("remote")
 	if remote != "" {
 		if err := httpblob.CheckBaseURL(remote); err != nil {
-			return nil, usageErrorf("--remote %q: want the server's base URL, starting with http:// or https:// (for example http://127.0.0.1:8080), without user, query or fragment", remote)
+			return nil, usageErrorf("--remote %q: want the http(s) base URL of an aegisd, without user, query or fragment: it starts with http:// or https:// (for example http://127.0.0.1:8080)", openurl.Redact(remote))
 		}
 	}
 	relay := cmd.String("relay")

@@ -19,7 +19,7 @@ import (
 	"github.com/google/wire"
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
-	"github.com/ai-pantheon/aegis/adapters/local"
+	"github.com/ai-pantheon/aegis/adapters/openurl"
 	"github.com/ai-pantheon/aegis/anonymize"
 	"github.com/ai-pantheon/aegis/crypto/ohttp"
 	"github.com/ai-pantheon/aegis/crypto/privacypass"
@@ -100,7 +100,8 @@ var ProviderSet = wire.NewSet(
 // ProvideCrypto returns the standard crypto suite (default KDF policy).
 func ProvideCrypto() domain.Crypto { return suite.Default() }
 
-// Local is a vault in a directory (adapters/local).
+// Local is a vault in a directory: a file://DIR store (fsblob), opened through
+// openurl.
 type Local struct {
 	Dir    string
 	Crypto domain.Crypto
@@ -116,8 +117,8 @@ func ProvideLocal(o Options, c domain.Crypto) *Local {
 	return &Local{Dir: dir, Crypto: c, Cloak: o.cloakConfig()}
 }
 
-// Remote is a vault on an aegisd (adapters/httpblob), reached directly or
-// through an Oblivious HTTP relay.
+// Remote is a vault on an aegisd: an http(s):// store (httpblob), opened
+// through openurl, reached directly or through an Oblivious HTTP relay.
 type Remote struct {
 	URL              string
 	Name             string
@@ -166,18 +167,29 @@ func ProvideBackend(o Options, l *Local, r *Remote) (Backend, error) {
 
 var errNoVault = errors.New("run `aegis init` to create one")
 
-func (l *Local) opts(kdf string) *local.Options {
-	return &local.Options{KDF: kdf, Crypto: l.Crypto, Cloak: l.Cloak}
+// store opens the directory store through openurl (file://DIR, fsblob),
+// creating the directory (mode 0700) when create is set.
+func (l *Local) store(ctx context.Context, create bool) (domain.BlobStore, error) {
+	return openurl.OpenStore(ctx, "file://"+l.Dir, &openurl.StoreOptions{Create: create})
 }
 
-// Create implements Backend.
+// Create implements Backend: a new vault in the directory, which must hold
+// no other.
 func (l *Local) Create(ctx context.Context, passphrase []byte, kdf string) (*anonymize.Cloak, error) {
-	return local.CreateCloak(ctx, l.Dir, passphrase, l.opts(kdf))
+	st, err := l.store(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return anonymize.Create(ctx, vault.Config{Store: st, Crypto: l.Crypto, KDF: kdf}, passphrase, l.Cloak)
 }
 
 // Open implements Backend.
 func (l *Local) Open(ctx context.Context, passphrase []byte) (*anonymize.Cloak, error) {
-	c, err := local.OpenCloak(ctx, l.Dir, passphrase, l.opts(""))
+	st, err := l.store(ctx, false)
+	var c *anonymize.Cloak
+	if err == nil {
+		c, err = anonymize.Open(ctx, vault.Config{Store: st, Crypto: l.Crypto}, passphrase, l.Cloak)
+	}
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, fmt.Errorf("no vault at %s (%w): %w", l.Dir, errNoVault, domain.ErrNotFound)
 	}
@@ -301,7 +313,7 @@ func (r *Remote) config(ctx context.Context, kdf string, create bool) (vault.Con
 	if err != nil {
 		return vault.Config{}, anonymize.Config{}, err
 	}
-	store, err := httpblob.Open(r.URL, &httpblob.Options{Tokens: pool, ContextTokens: true, Client: hc})
+	store, err := openurl.OpenStore(ctx, r.URL, &openurl.StoreOptions{Tokens: pool, ContextTokens: true, HTTPClient: hc})
 	if err != nil {
 		return vault.Config{}, anonymize.Config{}, err
 	}

@@ -6,6 +6,10 @@
 
 package cli
 
+import (
+	_ "github.com/ai-pantheon/aegis/adapters/fsblob"
+)
+
 // Injectors from wire.go:
 
 // Initialize assembles the back end of the global flags.
