@@ -63,20 +63,19 @@ func (a *app) cmdPut(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	var in io.Reader = a.stdin
-	src := "-"
+	in := a.input(ctx)
 	total := int64(-1)
 	if len(got) == 2 && !isStdio(got[1]) {
-		src = got[1]
-		f, err := os.Open(src)
+		f, err := os.Open(got[1])
 		if err != nil {
 			return wrapErr("put", err)
 		}
 		defer f.Close()
+		in = newCtxReader(ctx, f) // a FIFO may block like a pipe
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 			total = fi.Size()
+			in = f
 		}
-		in = f
 	}
 	s, err := a.openWrite(ctx, cmd)
 	if err != nil {
@@ -143,12 +142,12 @@ func (a *app) cmdGet(ctx context.Context, cmd *ucli.Command) error {
 
 // readJSONObject reads a JSON object {category: value} from name ("-": standard
 // input) and returns each value compacted. Syntax errors carry line and column.
-func (a *app) readJSONObject(name string) (map[string][]byte, error) {
+func (a *app) readJSONObject(ctx context.Context, name string) (map[string][]byte, error) {
 	var raw []byte
 	var err error
 	if isStdio(name) {
 		name = "standard input"
-		raw, err = io.ReadAll(a.stdin)
+		raw, err = io.ReadAll(a.input(ctx))
 	} else {
 		raw, err = os.ReadFile(name)
 	}
@@ -209,7 +208,7 @@ func (a *app) cmdStore(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	data, err := a.readJSONObject(got[0])
+	data, err := a.readJSONObject(ctx, got[0])
 	if err != nil {
 		return wrapErr("store", err)
 	}
@@ -251,41 +250,6 @@ func (a *app) printJSON(v any) error {
 	}
 	_, err = a.stdout.Write(append(b, '\n'))
 	return err
-}
-
-func (a *app) cmdLoad(ctx context.Context, cmd *ucli.Command) error {
-	names, err := args(cmd, 0, -1)
-	if err != nil {
-		return err
-	}
-	s, err := a.open(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	var data map[string][]byte
-	if len(names) == 0 {
-		if data, err = s.c.LoadAll(ctx); err != nil {
-			return wrapErr("load", err)
-		}
-	} else {
-		data = make(map[string][]byte, len(names))
-		for _, n := range names {
-			b, err := s.c.Load(ctx, n)
-			if err != nil {
-				return wrapErr(fmt.Sprintf("load %q", n), err)
-			}
-			data[n] = b
-		}
-	}
-	out := make(map[string]json.RawMessage, len(data))
-	for _, n := range slices.Sorted(maps.Keys(data)) {
-		if !json.Valid(data[n]) {
-			return wrapErr("load", fmt.Errorf("category %q is not JSON (read it with aegis get)", n))
-		}
-		out[n] = data[n]
-	}
-	return a.printJSON(out)
 }
 
 func (a *app) categories(ctx context.Context, v *vault.Vault) ([]string, error) {
@@ -340,7 +304,7 @@ func (a *app) cmdVerify(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	want, err := a.readJSONObject(got[0])
+	want, err := a.readJSONObject(ctx, got[0])
 	if err != nil {
 		return wrapErr("verify", err)
 	}
@@ -352,11 +316,17 @@ func (a *app) cmdVerify(ctx context.Context, cmd *ucli.Command) error {
 	res := s.c.VerifyAll(ctx, want)
 	// A value stored with other white space or key order still passes: compare
 	// canonical JSON (digests, in constant time).
-	for name, r := range res {
-		if r == anonymize.Pass {
+	var corrupt []error
+	for _, name := range slices.Sorted(maps.Keys(res)) {
+		if res[name] == anonymize.Pass {
 			continue
 		}
 		stored, err := s.v.Load(ctx, name)
+		if errors.Is(err, domain.ErrIntegrity) {
+			// Not a mismatch: what is stored does not authenticate.
+			corrupt = append(corrupt, err)
+			continue
+		}
 		if err != nil {
 			continue
 		}
@@ -387,6 +357,9 @@ func (a *app) cmdVerify(ctx context.Context, cmd *ucli.Command) error {
 		if err := w.Flush(); err != nil {
 			return err
 		}
+	}
+	if len(corrupt) > 0 {
+		return wrapErr("verify", fmt.Errorf("%d of %d categories failed; stored data is corrupt (run aegis check): %w", failed, len(res), errors.Join(corrupt...)))
 	}
 	if failed > 0 {
 		return wrapErr("verify", fmt.Errorf("%d of %d categories failed", failed, len(res)))
@@ -464,11 +437,25 @@ func (a *app) cmdRotate(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	defer s.close()
+	all, err := s.v.Categories(ctx)
+	if err != nil {
+		return wrapErr("rotate", err)
+	}
 	if len(names) == 0 {
-		if names, err = s.v.Categories(ctx); err != nil {
-			return wrapErr("rotate", err)
+		names = all
+	}
+	// Every name is checked before any category is rotated: a typo changes
+	// nothing.
+	var missing []string
+	for _, n := range names {
+		if !slices.Contains(all, n) && !slices.Contains(missing, n) {
+			missing = append(missing, n)
 		}
 	}
+	if len(missing) > 0 {
+		return wrapErr("rotate", fmt.Errorf("no %s %s in the vault; nothing was rotated: %w", pluralWord(len(missing), "category", "categories"), quoteList(missing), domain.ErrNotFound))
+	}
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
 	for _, n := range names {
 		if err := s.v.RotateKey(ctx, n); err != nil {
 			return wrapErr(fmt.Sprintf("rotate %q", n), err)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/wire"
@@ -105,6 +106,11 @@ type Local struct {
 	Dir    string
 	Crypto domain.Crypto
 	Cloak  anonymize.Config
+	// Notices, if set, is told once when a write waits for another process's
+	// writer lock.
+	Notices io.Writer
+
+	waitNotice sync.Once
 }
 
 // ProvideLocal returns the local back end of o.Vault.
@@ -167,7 +173,17 @@ func ProvideBackend(o Options, l *Local, r *Remote) (Backend, error) {
 var errNoVault = errors.New("run `aegis init` to create one")
 
 func (l *Local) opts(kdf string) *local.Options {
-	return &local.Options{KDF: kdf, Crypto: l.Crypto, Cloak: l.Cloak}
+	return &local.Options{KDF: kdf, Crypto: l.Crypto, Cloak: l.Cloak, OnLockWait: l.lockWait}
+}
+
+// lockWait tells Notices, once, that a write waits for another writer.
+func (l *Local) lockWait(lockFile string, timeout time.Duration) {
+	if l.Notices == nil {
+		return
+	}
+	l.waitNotice.Do(func() {
+		fmt.Fprintf(l.Notices, "aegis: waiting for another aegis process to release the vault's writer lock (%s); up to %s\n", lockFile, timeout)
+	})
 }
 
 // Create implements Backend.
