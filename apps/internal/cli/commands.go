@@ -21,6 +21,7 @@ import (
 	"time"
 
 	ucli "github.com/urfave/cli/v3"
+	"golang.org/x/term"
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/anonymize"
@@ -101,9 +102,22 @@ func (a *app) cmdGet(ctx context.Context, cmd *ucli.Command) error {
 	}
 	defer s.close()
 	what := fmt.Sprintf("get %q", cat)
+	total := int64(-1)
+	if sizes, err := s.v.Sizes(ctx); err == nil {
+		if n, ok := sizes[cat]; ok {
+			total = int64(n)
+		}
+	}
 	if isStdio(target) {
 		w := a.out()
-		if err := s.c.Get(ctx, cat, w); err != nil {
+		// A bar on the terminal only when the content goes elsewhere.
+		var meter *progress
+		if f, ok := a.stdout.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+			meter = newProgress(a.stderr, what, total)
+		}
+		err := s.c.Get(ctx, cat, progressWriter{w, meter})
+		meter.done()
+		if err != nil {
 			return wrapErr(what, err)
 		}
 		return wrapErr(what, w.Flush())
@@ -121,7 +135,7 @@ func (a *app) cmdGet(ctx context.Context, cmd *ucli.Command) error {
 			_ = os.Remove(tmp.Name())
 		}
 	}()
-	meter := newProgress(a.stderr, what, -1)
+	meter := newProgress(a.stderr, what, total)
 	err = s.c.Get(ctx, cat, progressWriter{tmp, meter})
 	meter.done()
 	if err != nil {
