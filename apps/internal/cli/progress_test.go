@@ -50,7 +50,8 @@ func TestProgressDrawsLargeTransfersWithTotalAndRate(t *testing.T) {
 	}
 	p.done()
 	s := out.String()
-	for _, want := range []string{"aegis: get \"movie\"", "16 MiB", "/s"} {
+	// "8.0/16 MiB": done of the total; "[0s:0s]": time spent and left.
+	for _, want := range []string{"aegis: get \"movie\"", "(8.0/16 MiB, ", "(16/16 MiB, ", "/s)", "[0s:0s]"} {
 		if !strings.Contains(s, want) {
 			t.Fatalf("no %q in %q", want, s)
 		}
