@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -189,15 +190,20 @@ var _ = Describe("SIGINT stops aegis with exit 130", func() {
 	It("stops put - waiting on a pipe that stays open, and the category keeps its content", func() {
 		user.input([]byte("the old content")).ok("put", "x")
 		cmd := user.command("put", "x", "-")
-		stdin, err := cmd.StdinPipe()
-		Expect(err).NotTo(HaveOccurred())
+		// A pipe in blocking mode, as a shell makes it (exec's StdinPipe is
+		// non-blocking).
+		var fds [2]int
+		Expect(syscall.Pipe2(fds[:], syscall.O_CLOEXEC)).To(Succeed())
+		r, stdin := os.NewFile(uintptr(fds[0]), "stdin"), os.NewFile(uintptr(fds[1]), "to stdin")
 		defer stdin.Close()
+		cmd.Stdin = r
 		s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 		Expect(err).NotTo(HaveOccurred())
+		Expect(r.Close()).To(Succeed())
 		// 1.5 MiB: put seals and stores its first 1 MiB chunk, under the writer
-		// lock, and then waits for more.
+		// lock, reads the rest and then waits for more, blocked in a read.
 		before := len(objectFiles(filepath.Join(dir, "aegis-vault")))
-		_, err = stdin.Write(bytes.Repeat([]byte("new "), 3<<18))
+		_, err = stdin.Write(bytes.Repeat([]byte("new "), 3<<17))
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(func() int { return len(objectFiles(filepath.Join(dir, "aegis-vault"))) }, 20*time.Second).Should(BeNumerically(">", before))
 		Expect(s.ExitCode()).To(Equal(-1), "put ended with the pipe still open")
