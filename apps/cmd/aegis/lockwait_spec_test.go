@@ -13,9 +13,7 @@ import (
 
 var _ = Describe("aegis waiting for another writer's lock", func() {
 	It("says at once that it waits and for which lock, then writes once the other writer is done", func() {
-		dir := GinkgoT().TempDir()
-		user := runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE_FILE=" + writeFile(dir, "pass", "a long passphrase\n")}}
-		user.ok("init")
+		dir, user := newVault()
 		vaultDir := filepath.Join(dir, "aegis-vault")
 
 		// The first writer streams from a pipe kept open: once its first chunk is
@@ -46,9 +44,7 @@ var _ = Describe("aegis waiting for another writer's lock", func() {
 	})
 
 	It("says nothing when the lock is free", func() {
-		dir := GinkgoT().TempDir()
-		user := runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE_FILE=" + writeFile(dir, "pass", "a long passphrase\n")}}
-		user.ok("init")
+		_, user := newVault()
 		res := user.input([]byte("x")).run("put", "x")
 		Expect(res.Code).To(Equal(0))
 		Expect(res.Stderr).To(BeEmpty())

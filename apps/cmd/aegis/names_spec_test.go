@@ -25,10 +25,8 @@ var _ = Describe("aegis rotate and verify, on bad names and corrupt data", func(
 	)
 
 	BeforeEach(func() {
-		dir = GinkgoT().TempDir()
+		dir, user = newVault()
 		vaultDir = filepath.Join(dir, "aegis-vault")
-		user = runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE_FILE=" + writeFile(dir, "pass", "a long passphrase\n")}}
-		user.ok("init")
 		writeFile(dir, "data.json", `{"a": {"n": 1}, "b": [true]}`)
 		user.ok("store", "data.json")
 	})

@@ -106,11 +106,7 @@ var _ = Describe("aegis load, streamed", func() {
 		user runner
 	)
 
-	BeforeEach(func() {
-		dir = GinkgoT().TempDir()
-		user = runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE_FILE=" + writeFile(dir, "pass", "a long passphrase\n")}}
-		user.ok("init")
-	})
+	BeforeEach(func() { dir, user = newVault() })
 
 	It("runs the README's quick start: a text category and a binary one load as JSON, the binary one as a marker", func() {
 		writeFile(dir, "data.json", `{"journal": {"2026-11-26": "herons"}, "settings": {"theme": "dark"}}`)
@@ -169,6 +165,16 @@ var _ = Describe("aegis load, streamed", func() {
 	})
 })
 
+// newVault makes a vault in a new directory and returns the directory and a
+// runner with its passphrase.
+func newVault() (string, runner) {
+	GinkgoHelper()
+	dir := GinkgoT().TempDir()
+	user := runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE_FILE=" + writeFile(dir, "pass", "a long passphrase\n")}}
+	user.ok("init")
+	return dir, user
+}
+
 func must[T any](v T, err error) T {
 	GinkgoHelper()
 	Expect(err).NotTo(HaveOccurred())
@@ -181,11 +187,7 @@ var _ = Describe("SIGINT stops aegis with exit 130", func() {
 		user runner
 	)
 
-	BeforeEach(func() {
-		dir = GinkgoT().TempDir()
-		user = runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE_FILE=" + writeFile(dir, "pass", "a long passphrase\n")}}
-		user.ok("init")
-	})
+	BeforeEach(func() { dir, user = newVault() })
 
 	It("stops put - waiting on a pipe that stays open, and the category keeps its content", func() {
 		user.input([]byte("the old content")).ok("put", "x")

@@ -266,6 +266,21 @@ func (a *app) printJSON(v any) error {
 	return err
 }
 
+// missing fails with domain.ErrNotFound naming each of names that has not,
+// once; then adds to the message.
+func missing(names []string, has func(string) bool, then string) error {
+	var gone []string
+	for _, n := range names {
+		if !has(n) && !slices.Contains(gone, n) {
+			gone = append(gone, n)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	return fmt.Errorf("no %s %s in the vault%s: %w", pluralWord(len(gone), "category", "categories"), quoteList(gone), then, domain.ErrNotFound)
+}
+
 func (a *app) categories(ctx context.Context, v *vault.Vault) ([]string, error) {
 	names, err := v.Categories(ctx)
 	if err != nil {
@@ -460,14 +475,8 @@ func (a *app) cmdRotate(ctx context.Context, cmd *ucli.Command) error {
 	}
 	// Every name is checked before any category is rotated: a typo changes
 	// nothing.
-	var missing []string
-	for _, n := range names {
-		if !slices.Contains(all, n) && !slices.Contains(missing, n) {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) > 0 {
-		return wrapErr("rotate", fmt.Errorf("no %s %s in the vault; nothing was rotated: %w", pluralWord(len(missing), "category", "categories"), quoteList(missing), domain.ErrNotFound))
+	if err := missing(names, func(n string) bool { return slices.Contains(all, n) }, "; nothing was rotated"); err != nil {
+		return wrapErr("rotate", err)
 	}
 	names = slices.Compact(slices.Sorted(slices.Values(names)))
 	for _, n := range names {

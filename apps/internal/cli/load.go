@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"unicode/utf8"
 
 	ucli "github.com/urfave/cli/v3"
@@ -99,16 +98,8 @@ func (a *app) cmdLoad(ctx context.Context, cmd *ucli.Command) error {
 		for _, k := range order {
 			names = append(names, all[k])
 		}
-	} else {
-		var missing []string
-		for _, n := range names {
-			if _, ok := sizes[n]; !ok && !slices.Contains(missing, n) {
-				missing = append(missing, n)
-			}
-		}
-		if len(missing) > 0 {
-			return wrapErr("load", fmt.Errorf("no %s %s in the vault: %w", pluralWord(len(missing), "category", "categories"), quoteList(missing), domain.ErrNotFound))
-		}
+	} else if err := missing(names, func(n string) bool { _, ok := sizes[n]; return ok }, ""); err != nil {
+		return wrapErr("load", err)
 	}
 	w := bufio.NewWriterSize(a.stdout, 64<<10)
 	if len(names) == 0 {

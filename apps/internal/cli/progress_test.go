@@ -4,43 +4,26 @@ import (
 	"bytes"
 	"io"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/onsi/gomega/gbytes"
 )
 
-// syncBuffer is a bytes.Buffer safe for the bar's spinner goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestProgressStaysQuietForSmallTransfers(t *testing.T) {
-	var out syncBuffer
-	p := newBar(&out, "put \"x\"", 1<<20, 0)
+	out := gbytes.NewBuffer() // safe for the bar's spinner goroutine
+	p := newBar(out, "put \"x\"", 1<<20, 0)
 	if _, err := io.Copy(io.Discard, progressReader{strings.NewReader(strings.Repeat("a", 1<<20)), p}); err != nil {
 		t.Fatal(err)
 	}
 	p.done()
-	if s := out.String(); s != "" {
+	if s := string(out.Contents()); s != "" {
 		t.Fatalf("a 1 MiB transfer printed %q", s)
 	}
 }
 
 func TestProgressDrawsLargeTransfersWithTotalAndRate(t *testing.T) {
-	var out syncBuffer
-	p := newBar(&out, "get \"movie\"", 16<<20, 0)
+	out := gbytes.NewBuffer() // safe for the bar's spinner goroutine
+	p := newBar(out, "get \"movie\"", 16<<20, 0)
 	w := progressWriter{io.Discard, p}
 	chunk := make([]byte, 1<<20)
 	for range 16 {
@@ -49,7 +32,7 @@ func TestProgressDrawsLargeTransfersWithTotalAndRate(t *testing.T) {
 		}
 	}
 	p.done()
-	s := out.String()
+	s := string(out.Contents())
 	// "8.0/16 MiB": done of the total; "[0s:0s]": time spent and left.
 	for _, want := range []string{"aegis: get \"movie\"", "(8.0/16 MiB, ", "(16/16 MiB, ", "/s)", "[0s:0s]"} {
 		if !strings.Contains(s, want) {
@@ -65,14 +48,14 @@ func TestProgressDrawsLargeTransfersWithTotalAndRate(t *testing.T) {
 }
 
 func TestProgressOfUnknownTotalShowsBytesAndRate(t *testing.T) {
-	var out syncBuffer
-	p := newBar(&out, "put \"x\"", -1, 0)
+	out := gbytes.NewBuffer() // safe for the bar's spinner goroutine
+	p := newBar(out, "put \"x\"", -1, 0)
 	chunk := make([]byte, 1<<20)
 	for range 10 {
 		p.add(len(chunk))
 	}
 	p.done()
-	s := out.String()
+	s := string(out.Contents())
 	if !strings.Contains(s, "10 MiB") || !strings.Contains(s, "/s") || !strings.HasSuffix(s, "\n") {
 		t.Fatalf("unexpected bar %q", s)
 	}
