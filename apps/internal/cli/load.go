@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"unicode/utf8"
@@ -26,24 +25,19 @@ const (
 	kindBinary        // anything else: {"binary": true, "size": N}
 )
 
-// errBinary stops reading a category once it is known not to be text.
-var errBinary = errors.New("binary content")
-
 // classifier tells the kind of what is written to it, in bounded memory.
 type classifier struct {
-	js  jsonCheck
-	u8  utf8Check
-	n   uint64
-	eob bool // stop (errBinary) once the content is known to be binary
+	js jsonCheck
+	u8 utf8Check
+	n  uint64
 }
 
 func (c *classifier) Write(p []byte) (int, error) {
 	c.n += uint64(len(p))
 	_, _ = c.u8.Write(p)
-	if c.u8.failed && c.eob {
-		return 0, errBinary
+	if !c.u8.failed {
+		_, _ = c.js.Write(p)
 	}
-	_, _ = c.js.Write(p)
 	return len(p), nil
 }
 
@@ -69,7 +63,8 @@ func kindOf(b []byte) int {
 
 // cmdLoad prints categories as one JSON object, a category at a time and in
 // bounded memory: JSON content as it is, other UTF-8 text as a JSON string,
-// anything else as {"binary": true, "size": N} (read it with aegis get).
+// anything else as {"binary": true, "size": N} (read it with aegis get). Every
+// category is read whole, so a damaged one fails the command (exit 4).
 // With no names it prints every category, in a random order: the order they
 // are read in, which the store sees.
 func (a *app) cmdLoad(ctx context.Context, cmd *ucli.Command) error {
@@ -154,13 +149,10 @@ func (a *app) loadOne(ctx context.Context, s *session, w io.Writer, n string, si
 		}
 		return writeBinary(w, uint64(len(b)))
 	}
-	// First pass: what is it? Binary content ends the pass at once.
-	c := &classifier{eob: true}
-	err := s.c.Get(ctx, n, c)
-	if errors.Is(err, errBinary) {
-		return writeBinary(w, size)
-	}
-	if err != nil {
+	// First pass: what is it? It reads, and so authenticates, all of it, binary
+	// content too: load reports no category it has not checked.
+	c := &classifier{}
+	if err := s.c.Get(ctx, n, c); err != nil {
 		return err
 	}
 	kind, total := c.kind(), c.n
