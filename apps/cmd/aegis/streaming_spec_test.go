@@ -170,7 +170,7 @@ var _ = Describe("aegis load, streamed", func() {
 func newVault() (string, runner) {
 	GinkgoHelper()
 	dir := GinkgoT().TempDir()
-	user := runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE_FILE=" + writeFile(dir, "pass", "a long passphrase\n")}}
+	user := runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE_FILE=" + writeFile(dir, "pass", "harbor violet tractor seventeen\n")}}
 	user.ok("init")
 	return dir, user
 }
