@@ -53,7 +53,7 @@ var _ = Describe("aegis rotate and verify, on bad names and corrupt data", func(
 		photos := putPhotos(user, filepath.Join(vaultDir, "objects"))
 		flipByte(photos[1], 999)
 		want := writeFile(dir, "want.json", `{"a": {"n": 1}, "photos": 1}`)
-		res = user.fails(4, `verify: 1 of 2 categories failed; stored data is corrupt (run aegis check): category "photos" chunk`, "verify", want)
+		res = user.fails(4, `verify: 1 of 2 categories failed; the stored data of "photos" is corrupt (run aegis check): category "photos" chunk `, "verify", want)
 		Expect(res.Stderr).To(ContainSubstring("integrity check failed"))
 		Expect(res.Stdout).To(ContainSubstring("PASS\ta"))
 		Expect(res.Stdout).To(ContainSubstring("FAIL\tphotos"))

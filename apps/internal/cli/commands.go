@@ -345,7 +345,8 @@ func (a *app) cmdVerify(ctx context.Context, cmd *ucli.Command) error {
 	res := s.c.VerifyAll(ctx, want)
 	// A value stored with other white space or key order still passes: compare
 	// canonical JSON (digests, in constant time).
-	var corrupt []error
+	var corrupt []string
+	var firstCorrupt error
 	for _, name := range slices.Sorted(maps.Keys(res)) {
 		if res[name] == anonymize.Pass {
 			continue
@@ -353,7 +354,10 @@ func (a *app) cmdVerify(ctx context.Context, cmd *ucli.Command) error {
 		stored, err := s.v.Load(ctx, name)
 		if errors.Is(err, domain.ErrIntegrity) {
 			// Not a mismatch: what is stored does not authenticate.
-			corrupt = append(corrupt, err)
+			corrupt = append(corrupt, name)
+			if firstCorrupt == nil {
+				firstCorrupt = err
+			}
 			continue
 		}
 		if err != nil {
@@ -388,7 +392,8 @@ func (a *app) cmdVerify(ctx context.Context, cmd *ucli.Command) error {
 		}
 	}
 	if len(corrupt) > 0 {
-		return wrapErr("verify", fmt.Errorf("%d of %d categories failed; stored data is corrupt (run aegis check): %w", failed, len(res), errors.Join(corrupt...)))
+		return wrapErr("verify", wrapErr(fmt.Sprintf("%d of %d categories failed; the stored data of %s is corrupt (run aegis check)",
+			failed, len(res), quoteList(corrupt)), firstCorrupt))
 	}
 	if failed > 0 {
 		return wrapErr("verify", fmt.Errorf("%d of %d categories failed", failed, len(res)))
