@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/ai-pantheon/aegis/adapters/fsblob"
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/adapters/local"
 	"github.com/ai-pantheon/aegis/anonymize"
@@ -173,16 +174,18 @@ func ProvideBackend(o Options, l *Local, r *Remote) (Backend, error) {
 var errNoVault = errors.New("run `aegis init` to create one")
 
 func (l *Local) opts(kdf string) *local.Options {
-	return &local.Options{KDF: kdf, Crypto: l.Crypto, Cloak: l.Cloak, OnLockWait: l.lockWait}
+	return &local.Options{KDF: kdf, Crypto: l.Crypto, Cloak: l.Cloak,
+		OnLockWait: func(_ string, timeout time.Duration) { l.lockWait(timeout) }}
 }
 
-// lockWait tells Notices, once, that a write waits for another writer.
-func (l *Local) lockWait(lockFile string, timeout time.Duration) {
+// lockWait (vault.Config.OnLockWait) tells Notices, once, that a write waits
+// for another writer, and for which lock.
+func (l *Local) lockWait(timeout time.Duration) {
 	if l.Notices == nil {
 		return
 	}
 	l.waitNotice.Do(func() {
-		fmt.Fprintf(l.Notices, "aegis: waiting for another aegis process to release the vault's writer lock (%s); up to %s\n", lockFile, timeout)
+		fmt.Fprintf(l.Notices, "aegis: waiting for another aegis process to release the vault's writer lock (%s); up to %s\n", fsblob.WriterLockPath(l.Dir), timeout)
 	})
 }
 
