@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ai-pantheon/aegis/adapters/fsblob"
 	"github.com/ai-pantheon/aegis/anonymize"
@@ -31,13 +32,21 @@ type Options struct {
 	// defaults on a directory: requests leave at once, and every object file is
 	// dated to the start of its 10-second window.
 	Cloak anonymize.Config
+	// OnLockWait, when set, is called each time a write finds the directory's
+	// writer lock held by another process, before it waits (at most timeout,
+	// then the write fails with domain.ErrBusy). lockFile is the lock's path.
+	OnLockWait func(lockFile string, timeout time.Duration)
 }
 
-func config(store domain.BlobStore, opts *Options) (vault.Config, anonymize.Config) {
+func config(dir string, store domain.BlobStore, opts *Options) (vault.Config, anonymize.Config) {
 	if opts == nil {
 		opts = &Options{}
 	}
 	cfg := vault.Config{Store: store, Crypto: opts.Crypto, Padding: opts.Padding, KDF: opts.KDF}
+	if f := opts.OnLockWait; f != nil {
+		lockFile := fsblob.WriterLockPath(dir)
+		cfg.OnLockWait = func(timeout time.Duration) { f(lockFile, timeout) }
+	}
 	if cfg.Crypto == nil {
 		cfg.Crypto = suite.Default()
 	}
@@ -52,7 +61,7 @@ func CreateCloak(ctx context.Context, dir string, passphrase []byte, opts *Optio
 	if err != nil {
 		return nil, err
 	}
-	vc, cc := config(store, opts)
+	vc, cc := config(dir, store, opts)
 	return anonymize.Create(ctx, vc, passphrase, cc)
 }
 
@@ -66,7 +75,7 @@ func OpenCloak(ctx context.Context, dir string, passphrase []byte, opts *Options
 	if err != nil {
 		return nil, err
 	}
-	vc, cc := config(store, opts)
+	vc, cc := config(dir, store, opts)
 	c, err := anonymize.Open(ctx, vc, passphrase, cc)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, fmt.Errorf("aegis: no vault at %s: %w", dir, domain.ErrNotFound)

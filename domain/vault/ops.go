@@ -240,6 +240,22 @@ func (v *Vault) Categories(ctx context.Context) ([]string, error) {
 	return v.man.sortedNames(), nil
 }
 
+// Sizes returns the size in bytes of every category's content, by name.
+func (v *Vault) Sizes(ctx context.Context) (map[string]uint64, error) {
+	if err := v.begin(); err != nil {
+		return nil, err
+	}
+	defer v.mu.Unlock()
+	if err := v.refresh(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[string]uint64, len(v.man.categories))
+	for name, e := range v.man.categories {
+		out[name] = e.size
+	}
+	return out, nil
+}
+
 // Stats describes what the vault holds and what the store sees.
 type Stats struct {
 	Categories     int         `json:"categories"`

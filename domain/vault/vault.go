@@ -43,6 +43,11 @@ type Config struct {
 	// LockTimeout bounds the wait for another writer's lock (default 30 s); after it
 	// a write fails with ErrBusy.
 	LockTimeout time.Duration
+	// OnLockWait, when set, is called each time a write finds the store's writer
+	// lock held by another writer (within lockProbe of asking for it), before it
+	// waits for it; timeout is how long it waits at most (LockTimeout). The CLI
+	// tells the user what it is waiting for.
+	OnLockWait func(timeout time.Duration)
 	// Parallelism is the number of concurrent object writes of a batch (default 8).
 	Parallelism int
 	// Locator is a secret of at least 16 bytes that the client keeps (the CLI keeps
@@ -79,6 +84,7 @@ type Vault struct {
 	random      domain.Random
 	headerID    domain.ObjectID
 	lockTimeout time.Duration
+	onLockWait  func(time.Duration)
 	parallelism int
 
 	// Writes on stores without a writer lock (write.go).
@@ -140,6 +146,7 @@ func newVault(cfg Config) (*Vault, error) {
 		random:       cfg.Random,
 		headerID:     HeaderID(cfg.Name),
 		lockTimeout:  cfg.LockTimeout,
+		onLockWait:   cfg.OnLockWait,
 		parallelism:  cfg.Parallelism,
 		deks:         map[dekKey]domain.DEK{},
 		holder:       cfg.Holder,
@@ -468,6 +475,10 @@ func idsOf(refs []chunkRef) []domain.ObjectID {
 	return ids
 }
 
+// lockProbe is how long lock asks for the writer lock before it calls
+// Config.OnLockWait: a free lock is granted well within it.
+const lockProbe = 50 * time.Millisecond
+
 // lock takes the store's writer lock when it has one.
 func (v *Vault) lock(ctx context.Context) (func(), error) {
 	l, ok := v.store.(domain.Locker)
@@ -476,6 +487,23 @@ func (v *Vault) lock(ctx context.Context) (func(), error) {
 	}
 	lctx, cancel := context.WithTimeout(ctx, v.lockTimeout)
 	defer cancel()
+	if v.onLockWait != nil {
+		// Ask briefly first: a lock still held after lockProbe is another
+		// writer's, and the caller is told before the long wait.
+		pctx, pcancel := context.WithTimeout(lctx, lockProbe)
+		unlock, err := l.Lock(pctx)
+		pcancel()
+		if err == nil {
+			return func() { _ = unlock() }, nil
+		}
+		if lctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				return nil, fmt.Errorf("%w (waited %s)", domain.ErrBusy, v.lockTimeout)
+			}
+			return nil, err
+		}
+		v.onLockWait(v.lockTimeout)
+	}
 	unlock, err := l.Lock(lctx)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {

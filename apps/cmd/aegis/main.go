@@ -6,7 +6,7 @@
 //	      [--relay URL [--relay-key-sha256 HEX]]] [--passphrase-file F] [--json] COMMAND [ARGS]
 //
 // Exit codes: 0 success, 1 failure, 2 usage error, 3 wrong passphrase,
-// 4 integrity failure, 5 not found.
+// 4 integrity failure, 5 not found, 130 interrupted (SIGINT or SIGTERM).
 package main
 
 import (
@@ -20,6 +20,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// The first signal cancels ctx: the command stops, changes nothing it had
+	// not committed, and exits 130. A second one ends the process at once.
+	context.AfterFunc(ctx, stop)
 	code := cli.Main(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

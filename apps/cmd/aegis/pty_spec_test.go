@@ -98,3 +98,32 @@ var _ = Describe("aegis on a terminal", func() {
 		Expect(runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=tty secret of the terminal"}}.ok("ls")).To(BeEmpty())
 	})
 })
+
+var _ = Describe("aegis progress on a terminal", func() {
+	It("shows a bar with the bytes of the total and the rate for put and get of 20 MiB, and none for small ones", func() {
+		dir := GinkgoT().TempDir()
+		runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=tty secret of the terminal"}}.ok("init")
+		big := writeRandomFile(dir, "big.bin", 20<<20)
+		// The last frame of the bar: 100%, the bytes of the total and the rate.
+		// (The frames before it, with the time left, come every 200 ms; a fast
+		// transfer may not need one: TestProgressDrawsLargeTransfersWithTotalAndRate
+		// checks them.)
+		done := func(verb string) string {
+			return `aegis: ` + verb + ` "big" 100% \|█+\| \(20/20 MiB, [0-9.]+ [KMGT]?i?B/s\)`
+		}
+
+		out, code := onTerminal(dir, []string{"tty secret of the terminal"}, "put", "big", big)
+		Expect(code).To(Equal(0), out)
+		Expect(out).To(MatchRegexp(done("put")))
+
+		out, code = onTerminal(dir, []string{"tty secret of the terminal"}, "get", "big", "-o", "copy.bin")
+		Expect(code).To(Equal(0), out)
+		Expect(out).To(MatchRegexp(done("get")))
+		Expect(os.ReadFile(filepath.Join(dir, "copy.bin"))).To(Equal(must(os.ReadFile(big))))
+
+		small := writeFile(dir, "small.txt", "a few bytes")
+		out, code = onTerminal(dir, []string{"tty secret of the terminal"}, "put", "small", small)
+		Expect(code).To(Equal(0), out)
+		Expect(out).NotTo(ContainSubstring(`aegis: put "small"`))
+	})
+})

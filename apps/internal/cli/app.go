@@ -59,7 +59,7 @@ type app struct {
 // exit code. Errors go to stderr as one line "aegis: <what>: <why>".
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, lookupEnv: os.LookupEnv}
-	err := a.command().Run(ctx, args)
+	err := interrupted(ctx, a.command().Run(ctx, args))
 	if err != nil {
 		fmt.Fprintln(stderr, "aegis: "+a.message(err))
 	}
@@ -277,9 +277,12 @@ func (a *app) backend(cmd *ucli.Command) (Backend, error) {
 		AttestSecretFile: cmd.String("attest-secret-file"),
 		ConfigDir:        cmd.String("config-dir"),
 	})
-	if r, ok := b.(*Remote); ok {
-		r.Notices = a.stderr
-		a.server, a.relay = r.URL, r.Relay
+	switch b := b.(type) {
+	case *Remote:
+		b.Notices = a.stderr
+		a.server, a.relay = b.URL, b.Relay
+	case *Local:
+		b.Notices = a.stderr
 	}
 	return b, err
 }
@@ -356,3 +359,7 @@ func args(cmd *ucli.Command, min, max int) ([]string, error) {
 func isStdio(name string) bool { return name == "" || name == "-" }
 
 func (a *app) out() *bufio.Writer { return bufio.NewWriter(a.stdout) }
+
+// input returns standard input as a reader whose reads end when ctx is done
+// (SIGINT), even while a pipe or terminal has no data.
+func (a *app) input(ctx context.Context) io.Reader { return newCtxReader(ctx, a.stdin) }

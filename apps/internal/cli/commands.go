@@ -21,6 +21,7 @@ import (
 	"time"
 
 	ucli "github.com/urfave/cli/v3"
+	"golang.org/x/term"
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/anonymize"
@@ -67,20 +68,19 @@ func (a *app) cmdPut(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	var in io.Reader = a.stdin
-	src := "-"
+	in := a.input(ctx)
 	total := int64(-1)
 	if len(got) == 2 && !isStdio(got[1]) {
-		src = got[1]
-		f, err := os.Open(src)
+		f, err := os.Open(got[1])
 		if err != nil {
 			return wrapErr("put", err)
 		}
 		defer f.Close()
+		in = newCtxReader(ctx, f) // a FIFO may block like a pipe
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 			total = fi.Size()
+			in = f
 		}
-		in = f
 	}
 	s, err := a.openWrite(ctx, cmd)
 	if err != nil {
@@ -106,9 +106,22 @@ func (a *app) cmdGet(ctx context.Context, cmd *ucli.Command) error {
 	}
 	defer s.close()
 	what := fmt.Sprintf("get %q", cat)
+	total := int64(-1)
+	if sizes, err := s.v.Sizes(ctx); err == nil {
+		if n, ok := sizes[cat]; ok {
+			total = int64(n)
+		}
+	}
 	if isStdio(target) {
 		w := a.out()
-		if err := s.c.Get(ctx, cat, w); err != nil {
+		// A bar on the terminal only when the content goes elsewhere.
+		var meter *progress
+		if f, ok := a.stdout.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+			meter = newProgress(a.stderr, what, total)
+		}
+		err := s.c.Get(ctx, cat, progressWriter{w, meter})
+		meter.done()
+		if err != nil {
 			return wrapErr(what, err)
 		}
 		return wrapErr(what, w.Flush())
@@ -126,7 +139,7 @@ func (a *app) cmdGet(ctx context.Context, cmd *ucli.Command) error {
 			_ = os.Remove(tmp.Name())
 		}
 	}()
-	meter := newProgress(a.stderr, what, -1)
+	meter := newProgress(a.stderr, what, total)
 	err = s.c.Get(ctx, cat, progressWriter{tmp, meter})
 	meter.done()
 	if err != nil {
@@ -147,12 +160,12 @@ func (a *app) cmdGet(ctx context.Context, cmd *ucli.Command) error {
 
 // readJSONObject reads a JSON object {category: value} from name ("-": standard
 // input) and returns each value compacted. Syntax errors carry line and column.
-func (a *app) readJSONObject(name string) (map[string][]byte, error) {
+func (a *app) readJSONObject(ctx context.Context, name string) (map[string][]byte, error) {
 	var raw []byte
 	var err error
 	if isStdio(name) {
 		name = "standard input"
-		raw, err = io.ReadAll(a.stdin)
+		raw, err = io.ReadAll(a.input(ctx))
 	} else {
 		raw, err = os.ReadFile(name)
 	}
@@ -213,7 +226,7 @@ func (a *app) cmdStore(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	data, err := a.readJSONObject(got[0])
+	data, err := a.readJSONObject(ctx, got[0])
 	if err != nil {
 		return wrapErr("store", err)
 	}
@@ -257,39 +270,19 @@ func (a *app) printJSON(v any) error {
 	return err
 }
 
-func (a *app) cmdLoad(ctx context.Context, cmd *ucli.Command) error {
-	names, err := args(cmd, 0, -1)
-	if err != nil {
-		return err
-	}
-	s, err := a.open(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	var data map[string][]byte
-	if len(names) == 0 {
-		if data, err = s.c.LoadAll(ctx); err != nil {
-			return wrapErr("load", err)
-		}
-	} else {
-		data = make(map[string][]byte, len(names))
-		for _, n := range names {
-			b, err := s.c.Load(ctx, n)
-			if err != nil {
-				return wrapErr(fmt.Sprintf("load %q", n), err)
-			}
-			data[n] = b
+// missing fails with domain.ErrNotFound naming each of names that has not,
+// once; then adds to the message.
+func missing(names []string, has func(string) bool, then string) error {
+	var gone []string
+	for _, n := range names {
+		if !has(n) && !slices.Contains(gone, n) {
+			gone = append(gone, n)
 		}
 	}
-	out := make(map[string]json.RawMessage, len(data))
-	for _, n := range slices.Sorted(maps.Keys(data)) {
-		if !json.Valid(data[n]) {
-			return wrapErr("load", fmt.Errorf("category %q is not JSON (read it with aegis get)", n))
-		}
-		out[n] = data[n]
+	if len(gone) == 0 {
+		return nil
 	}
-	return a.printJSON(out)
+	return fmt.Errorf("no %s %s in the vault%s: %w", pluralWord(len(gone), "category", "categories"), quoteList(gone), then, domain.ErrNotFound)
 }
 
 func (a *app) categories(ctx context.Context, v *vault.Vault) ([]string, error) {
@@ -344,7 +337,7 @@ func (a *app) cmdVerify(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	want, err := a.readJSONObject(got[0])
+	want, err := a.readJSONObject(ctx, got[0])
 	if err != nil {
 		return wrapErr("verify", err)
 	}
@@ -356,11 +349,21 @@ func (a *app) cmdVerify(ctx context.Context, cmd *ucli.Command) error {
 	res := s.c.VerifyAll(ctx, want)
 	// A value stored with other white space or key order still passes: compare
 	// canonical JSON (digests, in constant time).
-	for name, r := range res {
-		if r == anonymize.Pass {
+	var corrupt []string
+	var firstCorrupt error
+	for _, name := range slices.Sorted(maps.Keys(res)) {
+		if res[name] == anonymize.Pass {
 			continue
 		}
 		stored, err := s.v.Load(ctx, name)
+		if errors.Is(err, domain.ErrIntegrity) {
+			// Not a mismatch: what is stored does not authenticate.
+			corrupt = append(corrupt, name)
+			if firstCorrupt == nil {
+				firstCorrupt = err
+			}
+			continue
+		}
 		if err != nil {
 			continue
 		}
@@ -391,6 +394,10 @@ func (a *app) cmdVerify(ctx context.Context, cmd *ucli.Command) error {
 		if err := w.Flush(); err != nil {
 			return err
 		}
+	}
+	if len(corrupt) > 0 {
+		return wrapErr("verify", wrapErr(fmt.Sprintf("%d of %d categories failed; the stored data of %s is corrupt (run aegis check)",
+			failed, len(res), quoteList(corrupt)), firstCorrupt))
 	}
 	if failed > 0 {
 		return wrapErr("verify", fmt.Errorf("%d of %d categories failed", failed, len(res)))
@@ -472,11 +479,19 @@ func (a *app) cmdRotate(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	defer s.close()
-	if len(names) == 0 {
-		if names, err = s.v.Categories(ctx); err != nil {
-			return wrapErr("rotate", err)
-		}
+	all, err := s.v.Categories(ctx)
+	if err != nil {
+		return wrapErr("rotate", err)
 	}
+	if len(names) == 0 {
+		names = all
+	}
+	// Every name is checked before any category is rotated: a typo changes
+	// nothing.
+	if err := missing(names, func(n string) bool { return slices.Contains(all, n) }, "; nothing was rotated"); err != nil {
+		return wrapErr("rotate", err)
+	}
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
 	for _, n := range names {
 		if err := s.v.RotateKey(ctx, n); err != nil {
 			return wrapErr(fmt.Sprintf("rotate %q", n), err)

@@ -21,6 +21,8 @@ const (
 	ExitPassword  = 3
 	ExitIntegrity = 4
 	ExitNotFound  = 5
+	// ExitInterrupted: SIGINT or SIGTERM stopped the command (128 + SIGINT).
+	ExitInterrupted = 130
 )
 
 // usageError is a command-line mistake: exit code 2.
@@ -65,6 +67,8 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.Is(err, errInterrupted):
+		return ExitInterrupted
 	case errors.As(err, &u):
 		return ExitUsage
 	case errors.Is(err, domain.ErrWrongPassphrase):

@@ -7,27 +7,39 @@ import (
 	"sync"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
 // progressThreshold is the transfer size from which put and get show progress.
 const progressThreshold = 8 << 20
 
-// progress counts the bytes of a transfer and, at most every interval, redraws
-// one line on w: "aegis: put \"x\": 12.0 MiB of 48.0 MiB (25%)". total < 0 means
-// unknown. It writes nothing until threshold bytes have passed, so small
-// transfers stay quiet.
+// progress counts the bytes of a transfer on a progressbar (bytes done and the
+// total, the rate, and the time left when the total is known; total < 0 means
+// unknown: a spinner, the bytes done, the rate and the time spent). The bar
+// counts from the start, so its rate is right, but it writes nothing until
+// threshold bytes have passed: small transfers stay quiet.
 type progress struct {
-	w        io.Writer
-	label    string
-	total    int64
-	interval time.Duration
-	now      func() time.Time
+	bar  *progressbar.ProgressBar
+	gate *gate
+}
 
+// gate passes the bar's output to w once open.
+type gate struct {
 	mu    sync.Mutex
-	n     int64
-	last  time.Time
+	w     io.Writer
+	open  bool
 	drawn bool
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.open {
+		return len(p), nil
+	}
+	g.drawn = true
+	return g.w.Write(p)
 }
 
 // newProgress returns a meter on stderr when it is a terminal, else nil (a nil
@@ -37,50 +49,64 @@ func newProgress(stderr io.Writer, label string, total int64) *progress {
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
-	return &progress{w: stderr, label: label, total: total, interval: 200 * time.Millisecond, now: time.Now}
+	return newBar(stderr, label, total, 200*time.Millisecond)
+}
+
+func newBar(w io.Writer, label string, total int64, throttle time.Duration) *progress {
+	if total == 0 {
+		total = -1
+	}
+	g := &gate{w: w}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(g),
+		progressbar.OptionSetDescription("aegis: "+label),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionUseIECUnits(true),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(total < 0),
+		progressbar.OptionThrottle(throttle),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(g) }),
+	)
+	bar.StartWithoutRender()
+	return &progress{bar: bar, gate: g}
 }
 
 func (p *progress) add(k int) {
 	if p == nil {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.n += int64(k)
-	if p.n < progressThreshold {
-		return
+	st := p.bar.State()
+	if !p.opened() && int64(st.CurrentBytes)+int64(k) >= progressThreshold {
+		p.gate.mu.Lock()
+		p.gate.open = true
+		p.gate.mu.Unlock()
 	}
-	t := p.now()
-	if p.drawn && t.Sub(p.last) < p.interval {
-		return
-	}
-	p.last = t
-	p.draw()
+	_ = p.bar.Add64(int64(k))
 }
 
-func (p *progress) draw() {
-	line := fmt.Sprintf("aegis: %s: %s", p.label, mib(p.n))
-	if p.total > 0 {
-		line += fmt.Sprintf(" of %s (%d%%)", mib(p.total), p.n*100/p.total)
-	}
-	fmt.Fprintf(p.w, "\r%s\x1b[K", line)
-	p.drawn = true
+func (p *progress) opened() bool {
+	p.gate.mu.Lock()
+	defer p.gate.mu.Unlock()
+	return p.gate.open
 }
 
-// done ends the line if anything was drawn.
+// done ends the line if anything was drawn: the bar as it stands (a failed
+// transfer stops short of its total).
 func (p *progress) done() {
-	if p == nil {
+	if p == nil || p.bar.IsFinished() {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		p.draw()
-		fmt.Fprintln(p.w)
+	p.gate.mu.Lock()
+	drawn := p.gate.drawn
+	p.gate.mu.Unlock()
+	if drawn {
+		_ = p.bar.Exit() // ends the line (OptionOnCompletion)
 	}
 }
-
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // progressReader and progressWriter feed a meter.
 type progressReader struct {

@@ -5,28 +5,25 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/onsi/gomega/gbytes"
 )
 
 func TestProgressStaysQuietForSmallTransfers(t *testing.T) {
-	var out bytes.Buffer
-	p := &progress{w: &out, label: "put \"x\"", total: 1 << 20, interval: 0, now: time.Now}
+	out := gbytes.NewBuffer() // safe for the bar's spinner goroutine
+	p := newBar(out, "put \"x\"", 1<<20, 0)
 	if _, err := io.Copy(io.Discard, progressReader{strings.NewReader(strings.Repeat("a", 1<<20)), p}); err != nil {
 		t.Fatal(err)
 	}
 	p.done()
-	if out.Len() != 0 {
-		t.Fatalf("a 1 MiB transfer printed %q", out.String())
+	if s := string(out.Contents()); s != "" {
+		t.Fatalf("a 1 MiB transfer printed %q", s)
 	}
 }
 
-func TestProgressDrawsLargeTransfers(t *testing.T) {
-	var out bytes.Buffer
-	clock := time.Unix(0, 0)
-	p := &progress{w: &out, label: "get \"movie\"", total: 16 << 20, interval: time.Second, now: func() time.Time {
-		clock = clock.Add(300 * time.Millisecond)
-		return clock
-	}}
+func TestProgressDrawsLargeTransfersWithTotalAndRate(t *testing.T) {
+	out := gbytes.NewBuffer() // safe for the bar's spinner goroutine
+	p := newBar(out, "get \"movie\"", 16<<20, 0)
 	w := progressWriter{io.Discard, p}
 	chunk := make([]byte, 1<<20)
 	for range 16 {
@@ -35,15 +32,32 @@ func TestProgressDrawsLargeTransfers(t *testing.T) {
 		}
 	}
 	p.done()
-	s := out.String()
-	if !strings.Contains(s, "\raegis: get \"movie\": 8.0 MiB of 16.0 MiB (50%)") {
-		t.Fatalf("no line at the threshold: %q", s)
+	s := string(out.Contents())
+	// "8.0/16 MiB": done of the total; "[0s:0s]": time spent and left.
+	for _, want := range []string{"aegis: get \"movie\"", "(8.0/16 MiB, ", "(16/16 MiB, ", "/s)", "[0s:0s]"} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("no %q in %q", want, s)
+		}
 	}
-	if !strings.HasSuffix(s, "16.0 MiB of 16.0 MiB (100%)\x1b[K\n") {
-		t.Fatalf("no final line: %q", s)
+	if strings.Contains(s, " 0 B/16 MiB") || strings.Contains(s, "(1.0 MiB/16 MiB") {
+		t.Fatalf("drawn before the threshold: %q", s)
 	}
-	if n := strings.Count(s, "\r"); n >= 16 {
-		t.Fatalf("%d redraws for 16 writes at a 1 s interval and 300 ms steps", n)
+	if !strings.HasSuffix(s, "\n") {
+		t.Fatalf("no final newline: %q", s)
+	}
+}
+
+func TestProgressOfUnknownTotalShowsBytesAndRate(t *testing.T) {
+	out := gbytes.NewBuffer() // safe for the bar's spinner goroutine
+	p := newBar(out, "put \"x\"", -1, 0)
+	chunk := make([]byte, 1<<20)
+	for range 10 {
+		p.add(len(chunk))
+	}
+	p.done()
+	s := string(out.Contents())
+	if !strings.Contains(s, "10 MiB") || !strings.Contains(s, "/s") || !strings.HasSuffix(s, "\n") {
+		t.Fatalf("unexpected bar %q", s)
 	}
 }
 

@@ -14,10 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/wire"
 
+	"github.com/ai-pantheon/aegis/adapters/fsblob"
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
 	"github.com/ai-pantheon/aegis/adapters/openurl"
 	"github.com/ai-pantheon/aegis/anonymize"
@@ -106,6 +108,11 @@ type Local struct {
 	Dir    string
 	Crypto domain.Crypto
 	Cloak  anonymize.Config
+	// Notices, if set, is told once when a write waits for another process's
+	// writer lock.
+	Notices io.Writer
+
+	waitNotice sync.Once
 }
 
 // ProvideLocal returns the local back end of o.Vault.
@@ -173,6 +180,17 @@ func (l *Local) store(ctx context.Context, create bool) (domain.BlobStore, error
 	return openurl.OpenStore(ctx, "file://"+l.Dir, &openurl.StoreOptions{Create: create})
 }
 
+// lockWait (vault.Config.OnLockWait) tells Notices, once, that a write waits
+// for another writer, and for which lock.
+func (l *Local) lockWait(timeout time.Duration) {
+	if l.Notices == nil {
+		return
+	}
+	l.waitNotice.Do(func() {
+		fmt.Fprintf(l.Notices, "aegis: waiting for another aegis process to release the vault's writer lock (%s); up to %s\n", fsblob.WriterLockPath(l.Dir), timeout)
+	})
+}
+
 // Create implements Backend: a new vault in the directory, which must hold
 // no other.
 func (l *Local) Create(ctx context.Context, passphrase []byte, kdf string) (*anonymize.Cloak, error) {
@@ -180,7 +198,7 @@ func (l *Local) Create(ctx context.Context, passphrase []byte, kdf string) (*ano
 	if err != nil {
 		return nil, err
 	}
-	return anonymize.Create(ctx, vault.Config{Store: st, Crypto: l.Crypto, KDF: kdf}, passphrase, l.Cloak)
+	return anonymize.Create(ctx, vault.Config{Store: st, Crypto: l.Crypto, KDF: kdf, OnLockWait: l.lockWait}, passphrase, l.Cloak)
 }
 
 // Open implements Backend.
@@ -188,7 +206,7 @@ func (l *Local) Open(ctx context.Context, passphrase []byte) (*anonymize.Cloak, 
 	st, err := l.store(ctx, false)
 	var c *anonymize.Cloak
 	if err == nil {
-		c, err = anonymize.Open(ctx, vault.Config{Store: st, Crypto: l.Crypto}, passphrase, l.Cloak)
+		c, err = anonymize.Open(ctx, vault.Config{Store: st, Crypto: l.Crypto, OnLockWait: l.lockWait}, passphrase, l.Cloak)
 	}
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, fmt.Errorf("no vault at %s (%w): %w", l.Dir, errNoVault, domain.ErrNotFound)
