@@ -152,7 +152,7 @@ var _ = Describe("aegis-load against aegisd on 127.0.0.1", func() {
 		Expect(os.WriteFile(bad, []byte("not the secret\n"), 0o600)).To(Succeed())
 		res := run("--server", serverURL, "--attest-secret-file", bad, "--clients", "3", "--duration", "1s", "--json")
 		Expect(res.Code).To(Equal(1))
-		Expect(res.Stderr).To(ContainSubstring(": token: issuance: privacypass: fetch tokens: aegis/httpblob: token request: attestation_required\n"))
+		Expect(res.Stderr).To(ContainSubstring(": token: issuance: privacypass: fetch tokens: aegis/httpblob: token request: attestation_required: the issuer refused the attestation secret\n"))
 		Expect(res.Stderr).To(HaveSuffix("aegis-load: 3 of 3 requests failed\n"))
 		var r report
 		Expect(json.Unmarshal([]byte(res.Stdout), &r)).To(Succeed(), res.Stdout)

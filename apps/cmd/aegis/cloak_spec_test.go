@@ -343,7 +343,7 @@ var _ = Describe("the Cloak end to end (cloak): what aegisd and a local vault di
 
 			// The same store, with cover, on a vault created the same way
 			// (without holding: only the store is compared).
-			coverUser = remoteUser(dir, srv.URL, randomName("cover"), "cover passphrase")
+			coverUser = remoteUser(dir, srv.URL, randomName("cover"), "cover vault: quiet orbit fennel")
 			coverUser.ok("init")
 			startMidWindow(cloakWindow)
 			coverStore = recordRun(rec, coverUser, append(held, "--cover", "4", "--json", "store", "data.json")...)

@@ -69,7 +69,7 @@ var _ = Describe("what aegis leaves alone", func() {
 		res := user.fails(1, "the store already holds objects", "init")
 		Expect(res.Stderr).To(ContainSubstring("refusing to create a vault over them"))
 		Expect(strings.Count(strings.TrimSpace(res.Stderr), "\n")).To(BeZero(), "one line: %q", res.Stderr)
-		writeFile(dir, "other", "another passphrase\n")
+		writeFile(dir, "other", "other: amber walrus pivot lantern\n")
 		user.fails(1, "the store already holds objects", "--passphrase-file", filepath.Join(dir, "other"), "init", "--kdf", "argon2id")
 		Expect(treeHashes(vaultDir)).To(Equal(before), "init changed the directory")
 

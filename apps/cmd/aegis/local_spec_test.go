@@ -178,8 +178,8 @@ var _ = Describe("aegis on a local vault", func() {
 			user.fails(3, "wrong passphrase", "ls")
 			newUser := runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE_FILE=" + filepath.Join(dir, "new")}}
 			Expect(newUser.ok("load")).To(MatchJSON(sample))
-			Expect(newUser.with("AEGIS_NEW_PASSPHRASE=third passphrase").ok("passwd")).To(BeEmpty())
-			Expect(runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=third passphrase"}}.ok("ls")).To(ContainSubstring("journal"))
+			Expect(newUser.with("AEGIS_NEW_PASSPHRASE=third: quiet orbit fennel cascade").ok("passwd")).To(BeEmpty())
+			Expect(runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=third: quiet orbit fennel cascade"}}.ok("ls")).To(ContainSubstring("journal"))
 			newUser.fails(2, "no passphrase", "--passphrase-file", "", "passwd")
 		})
 

@@ -75,7 +75,7 @@ var _ = Describe("aegis usage errors", func() {
 	It("exit with code 2 and say what was wrong", func() {
 		expectOneCleanLine(user.fails(2, `aegis: --remote "127.0.0.1:8080": want the http(s) base URL of an aegisd, without user, query or fragment: it starts with http:// or https://`,
 			"--remote", "127.0.0.1:8080", "--attest-secret-file", "nowhere", "ls"))
-		expectOneCleanLine(user.with("AEGIS_REMOTE=127.0.0.1:8080").fails(2, "starting with http:// or https://", "tokens", "fetch"))
+		expectOneCleanLine(user.with("AEGIS_REMOTE=127.0.0.1:8080").fails(2, "it starts with http:// or https://", "tokens", "fetch"))
 		expectOneCleanLine(user.fails(2, `aegis: unknown command "frobnicate" (see aegis --help)`, "frobnicate"))
 		expectOneCleanLine(user.fails(2, "aegis: usage: aegis get CATEGORY", "get"))
 		expectOneCleanLine(user.fails(2, "aegis: usage: aegis rm CATEGORY", "rm", "a", "b"))
@@ -83,6 +83,9 @@ var _ = Describe("aegis usage errors", func() {
 		expectOneCleanLine(user.fails(2, `aegis: --cover "many": want a whole number`, "--cover", "many", "ls"))
 		expectOneCleanLine(user.fails(2, `aegis: --window "soon": want a duration`, "--window", "soon", "ls"))
 		expectOneCleanLine(user.fails(2, `aegis: init: --kdf "scrypt": want pbkdf2 or argon2id`, "init", "--kdf", "scrypt"))
+		// Checked before anything is sent: the closed port is never tried.
+		expectOneCleanLine(user.fails(2, `aegis: the attestation secret file nowhere (--attest-secret-file) cannot be read: no such file or directory`,
+			"--remote", "http://127.0.0.1:1", "--attest-secret-file", "nowhere", "ls"))
 		entries, err := os.ReadDir(user.Dir)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(entries).To(BeEmpty(), "a usage error created files")

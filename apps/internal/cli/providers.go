@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -162,6 +163,9 @@ func ProvideBackend(o Options, l *Local, r *Remote) (Backend, error) {
 	if r.AttestSecretFile == "" {
 		return nil, usageErrorf("--remote needs --attest-secret-file (or AEGIS_ATTEST_SECRET_FILE)")
 	}
+	if _, err := r.AttestSecret(); err != nil {
+		return nil, err // checked before anything is sent or written
+	}
 	if r.Config.Dir == "" {
 		d, err := DefaultConfigDir()
 		if err != nil {
@@ -228,11 +232,15 @@ func (l *Local) Where() string { return l.Dir }
 func (r *Remote) AttestSecret() ([]byte, error) {
 	b, err := os.ReadFile(r.AttestSecretFile)
 	if err != nil {
-		return nil, fmt.Errorf("attestation secret: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, usageErrorf("the attestation secret file %s (--attest-secret-file) cannot be read: %v", r.AttestSecretFile, err)
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
-		return nil, fmt.Errorf("attestation secret in %s is empty: %w", r.AttestSecretFile, domain.ErrInvalidInput)
+		return nil, usageErrorf("the attestation secret file %s (--attest-secret-file) is empty", r.AttestSecretFile)
 	}
 	return []byte(s), nil
 }
