@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"github.com/creack/pty"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,6 +98,38 @@ var _ = Describe("aegis on a terminal", func() {
 		out, code = onTerminal(dir, []string{"wrong"}, "ls")
 		Expect(code).To(Equal(3), out)
 		Expect(runner{Dir: dir, Env: []string{"AEGIS_PASSPHRASE=tty secret of the terminal"}}.ok("ls")).To(BeEmpty())
+	})
+})
+
+var _ = Describe("aegis interrupted at its passphrase prompt", func() {
+	It("stops at the first Ctrl-C with exit 130, creates nothing, and leaves the terminal's echo on", func() {
+		dir := GinkgoT().TempDir()
+		cmd := exec.Command(binary, "init")
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
+		tty, err := pty.Start(cmd)
+		Expect(err).NotTo(HaveOccurred())
+		defer tty.Close()
+		seen := gbytes.NewBuffer()
+		go func() { _, _ = io.Copy(seen, tty) }()
+		Eventually(seen, 20*time.Second).Should(gbytes.Say("Passphrase: "))
+		echoOff(tty)
+		waitErr := make(chan error, 1)
+		go func() { waitErr <- cmd.Wait() }()
+		// Ctrl-C, as a user types it: the terminal sends SIGINT to the
+		// foreground process.
+		_, err = tty.Write([]byte{0x03})
+		Expect(err).NotTo(HaveOccurred())
+		var werr error
+		Eventually(waitErr, 10*time.Second).Should(Receive(&werr), "one Ctrl-C stops the prompt")
+		var ee *exec.ExitError
+		Expect(errors.As(werr, &ee)).To(BeTrue(), "exit status: %v; terminal: %q", werr, string(seen.Contents()))
+		Expect(ee.ExitCode()).To(Equal(130), string(seen.Contents()))
+		Eventually(seen).Should(gbytes.Say("aegis: interrupted"))
+		t, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(t.Lflag&unix.ECHO).NotTo(BeZero(), "the terminal's echo is left off")
+		Expect(filepath.Join(dir, "aegis-vault")).NotTo(BeADirectory())
 	})
 })
 

@@ -47,6 +47,7 @@ const (
 
 // app is one run of the tool.
 type app struct {
+	ctx            context.Context // the run's: done on SIGINT or SIGTERM
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	lookupEnv      func(string) (string, bool)
@@ -58,7 +59,7 @@ type app struct {
 // Main runs aegis with args (args[0] is the program name) and returns the
 // exit code. Errors go to stderr as one line "aegis: <what>: <why>".
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, lookupEnv: os.LookupEnv}
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, lookupEnv: os.LookupEnv}
 	err := interrupted(ctx, a.command().Run(ctx, args))
 	if err != nil {
 		fmt.Fprintln(stderr, "aegis: "+a.message(err))

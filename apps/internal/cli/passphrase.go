@@ -172,13 +172,36 @@ func crackTime(seconds float64) string {
 }
 
 func (a *app) readPass(f *os.File, prompt string) ([]byte, error) {
-	fmt.Fprint(a.stderr, prompt)
-	p, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(a.stderr)
-	if err != nil && err != io.EOF {
+	fd := int(f.Fd())
+	state, err := term.GetState(fd)
+	if err != nil {
 		return nil, wrapErr("read passphrase", err)
 	}
-	return p, nil
+	fmt.Fprint(a.stderr, prompt)
+	type read struct {
+		p   []byte
+		err error
+	}
+	got := make(chan read, 1)
+	go func() {
+		p, err := term.ReadPassword(fd)
+		got <- read{p, err}
+	}()
+	select {
+	case r := <-got:
+		fmt.Fprintln(a.stderr)
+		if r.err != nil && r.err != io.EOF {
+			return nil, wrapErr("read passphrase", r.err)
+		}
+		return r.p, nil
+	case <-a.ctx.Done():
+		// Ctrl-C: ReadPassword would put the echo back only after a line
+		// that is not coming, so restore the terminal here; the process
+		// exits with the pending read abandoned.
+		_ = term.Restore(fd, state)
+		fmt.Fprintln(a.stderr)
+		return nil, a.ctx.Err()
+	}
 }
 
 func lowerFirst(s string) string {
