@@ -135,7 +135,8 @@ var _ = Describe("the aegisd binary", func() {
 			second := writeCert(certFile, keyFile, "second")
 			Expect(p.Cmd.Process.Signal(syscall.SIGHUP)).To(Succeed())
 			Eventually(func() bool { return served(p.local()).Equal(second) }, "20s", "20ms").Should(BeTrue())
-			Expect(p.Stderr.String()).To(ContainSubstring("aegisd: TLS certificate reloaded from " + certFile))
+			// The swap comes before its log line: wait for the line too.
+			Eventually(p.Stderr.String, "20s", "20ms").Should(ContainSubstring("aegisd: TLS certificate reloaded from " + certFile))
 			res, err = trusting(second).Get(base + "/healthz")
 			Expect(err).NotTo(HaveOccurred())
 			res.Body.Close()
