@@ -19,6 +19,11 @@ const (
 	CodeUnavailable = "unavailable"
 )
 
+// CodeGatewayUnreachable is aegis-relay's error code (502) when aegisd's
+// gateway could not be reached or did not answer in time; a client names the
+// relay's side of the path in its message.
+const CodeGatewayUnreachable = "gateway_unreachable"
+
 var enablerEncoding = base64.RawURLEncoding.Strict()
 
 // FormatWriteEnabler returns the header value of e.

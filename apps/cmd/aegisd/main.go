@@ -28,12 +28,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/ai-pantheon/aegis/adapters/openurl"
 	"github.com/ai-pantheon/aegis/apps/internal/aegisd"
 	"github.com/ai-pantheon/aegis/apps/internal/buildinfo"
 	"github.com/ai-pantheon/aegis/apps/internal/cmdexit"
@@ -87,9 +89,6 @@ func command() *cli.Command {
 			if err := server.CheckLogFormat(cmd.String("log-format")); err != nil {
 				return &cmdexit.UsageError{Err: err}
 			}
-			if _, err := aegisd.ProvideURLs(aegisd.Options{Store: cmd.String("store"), Ledger: cmd.String("ledger")}); err != nil {
-				return &cmdexit.UsageError{Err: err}
-			}
 			var cert *aegisd.Certificate
 			if c, k := cmd.String("tls-cert-file"), cmd.String("tls-key-file"); c != "" || k != "" {
 				if c == "" || k == "" {
@@ -116,6 +115,11 @@ func command() *cli.Command {
 				LogFormat:        cmd.String("log-format"),
 				TLS:              cert,
 			})
+			if errors.Is(err, openurl.ErrUnknownScheme) || errors.Is(err, openurl.ErrNotURL) {
+				// ProvideURLs, the injector's first step, checks --store and
+				// --ledger before anything is opened: a mistyped value.
+				return &cmdexit.UsageError{Err: err}
+			}
 			if err != nil {
 				return err
 			}

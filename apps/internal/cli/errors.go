@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/ai-pantheon/aegis/adapters/httpblob"
+	"github.com/ai-pantheon/aegis/adapters/httpwire"
 	"github.com/ai-pantheon/aegis/domain"
 )
 
@@ -125,7 +126,7 @@ func remoteProblem(err error, server, relay string) string {
 		return fmt.Sprintf("the server at %s refused an access token it issued: its issuer key may have changed (aegisd restarted with another issuer directory); run the command again", server)
 	}
 	var re *httpblob.RelayError
-	if errors.As(err, &re) && re.Code == relayGatewayUnreachable {
+	if errors.As(err, &re) && re.Code == httpwire.CodeGatewayUnreachable {
 		return fmt.Sprintf("the relay at %s cannot reach its gateway, aegisd (%s): check that aegisd runs and that aegis-relay's --gateway is right", relay, re.Code)
 	}
 	why := unreachable(err)
@@ -137,10 +138,6 @@ func remoteProblem(err error, server, relay string) string {
 	}
 	return fmt.Sprintf("cannot reach the server at %s (%s): check that aegisd runs there and that --remote (%s) is right", server, why, EnvRemote)
 }
-
-// relayGatewayUnreachable is the error code aegis-relay answers with (502)
-// when aegisd's gateway cannot be reached (docs/deploy.md).
-const relayGatewayUnreachable = "gateway_unreachable"
 
 // unreachable says why a connection could not be made ("" if err is not
 // such a failure).

@@ -138,6 +138,7 @@ type Remote struct {
 	Relay string
 	// RelayPins pin the gateway's key configuration (none: trust on first use).
 	RelayPins [][sha256.Size]byte
+	secret    []byte // AttestSecret's, once read
 	// Notices, if set, is told when a gateway key is trusted (first use or a
 	// vouched rotation).
 	Notices io.Writer
@@ -228,8 +229,12 @@ func (l *Local) Tidy(ctx context.Context, v *vault.Vault) error {
 // Where implements Backend.
 func (l *Local) Where() string { return l.Dir }
 
-// AttestSecret reads the attestation secret (surrounding white space ignored).
+// AttestSecret reads the attestation secret (surrounding white space
+// ignored), once: ProvideBackend reads it before anything is sent.
 func (r *Remote) AttestSecret() ([]byte, error) {
+	if r.secret != nil {
+		return r.secret, nil
+	}
 	b, err := os.ReadFile(r.AttestSecretFile)
 	if err != nil {
 		var pe *fs.PathError
@@ -242,7 +247,8 @@ func (r *Remote) AttestSecret() ([]byte, error) {
 	if s == "" {
 		return nil, usageErrorf("the attestation secret file %s (--attest-secret-file) is empty", r.AttestSecretFile)
 	}
-	return []byte(s), nil
+	r.secret = []byte(s)
+	return r.secret, nil
 }
 
 // HTTPClient returns the client of every request to the server: nil (the

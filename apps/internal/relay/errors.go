@@ -1,5 +1,7 @@
 package relay
 
+import "github.com/ai-pantheon/aegis/adapters/httpwire"
+
 // The relay's errors are server.APIError values (server.NewError), written
 // by aegisd's error handler, server.HandleError.
 
@@ -14,7 +16,7 @@ const (
 	CodeRateLimited = "rate_limited"
 	// CodeGatewayUnreachable (502): the gateway could not be reached, or did
 	// not answer within --gateway-timeout. The request may have reached it.
-	CodeGatewayUnreachable = "gateway_unreachable"
+	CodeGatewayUnreachable = httpwire.CodeGatewayUnreachable
 	// CodeGatewayError (502): the gateway answered with an error status (the
 	// message names its class) that the relay does not pass on.
 	CodeGatewayError = "gateway_error"
